@@ -1,0 +1,113 @@
+// What every algorithm's update needs: the context it runs in, batch tensors for a set of episodes,
+// and one optimizer step on a loss with side metrics.
+import type { Config } from '../config';
+import type { Episode } from '../episodes';
+import { DeviceAverages } from '../metrics';
+import { forward, type ModelShape, type Params } from '../model';
+import type { Adam } from '../optimizer';
+import type { Rollout } from '../rollout';
+import { tf, type Scalar, type Tensor, type Tensor2D } from '../tf';
+import { entropy, tokenLogProbs } from './losses';
+
+export interface UpdateContext {
+  config: Config;
+  params: Params;
+  shape: ModelShape;
+  optimizer: Adam;
+  metrics: DeviceAverages;
+  /** Seed for this update's minibatch shuffles. */
+  shuffleSeed: number;
+}
+
+/** An algorithm = how advantages are made + how the weights are updated from them. */
+export interface Algorithm {
+  /** Fills `advantages` and `returns` of every episode. `state` persists across updates (baselines). */
+  computeAdvantages(episodes: Episode[], config: Config, state: AlgorithmState): void;
+  /** Runs the optimizer steps; adds loss/... and policy/... metrics to ctx.metrics. */
+  update(ctx: UpdateContext, rollout: Rollout, episodes: Episode[]): Promise<void>;
+}
+
+export interface AlgorithmState {
+  /** REINFORCE's moving-average baseline; undefined before the first batch. */
+  movingAverageReturn?: number;
+}
+
+/** Tensors of one (mini)batch of episodes, each array shaped [rows, contextLength]. */
+export interface BatchTensors {
+  tokens: Tensor2D;
+  next: Tensor2D;
+  mask: Tensor2D;
+  count: number;
+  oldLogp: Tensor2D;
+  oldValues: Tensor2D;
+  advantages: Tensor2D;
+  returns: Tensor2D;
+}
+
+export function batchTensors(r: Rollout, episodes: readonly Episode[]): BatchTensors {
+  const rows = episodes.length;
+  const t = r.time;
+  const tokens = new Int32Array(rows * t);
+  const mask = new Int32Array(rows * t);
+  const planes = { oldLogp: 0, oldValues: 1, advantages: 2, returns: 3 } as const;
+  const floats = Array.from({ length: 4 }, () => new Float32Array(rows * t));
+  let count = 0;
+  episodes.forEach((e, i) => {
+    tokens.set(r.tokens.subarray(e.row * t, (e.row + 1) * t), i * t);
+    e.positions.forEach((p, k) => {
+      mask[i * t + p] = 1;
+      floats[planes.oldLogp][i * t + p] = e.oldLogp[k];
+      floats[planes.oldValues][i * t + p] = e.values[k];
+      floats[planes.advantages][i * t + p] = e.advantages[k];
+      floats[planes.returns][i * t + p] = e.returns[k];
+      count++;
+    });
+  });
+  return tf.tidy(() => {
+    const tokensTensor = tf.tensor2d(tokens, [rows, t], 'int32');
+    const next = tf.concat([tf.slice(tokensTensor, [0, 1], [rows, t - 1]), tf.zeros([rows, 1], 'int32')], 1) as Tensor2D;
+    return {
+      tokens: tokensTensor,
+      next,
+      mask: tf.cast(tf.tensor2d(mask, [rows, t], 'int32'), 'bool') as Tensor2D,
+      count,
+      oldLogp: tf.tensor2d(floats[planes.oldLogp], [rows, t]),
+      oldValues: tf.tensor2d(floats[planes.oldValues], [rows, t]),
+      advantages: tf.tensor2d(floats[planes.advantages], [rows, t]),
+      returns: tf.tensor2d(floats[planes.returns], [rows, t]),
+    };
+  });
+}
+
+export function disposeBatch(b: BatchTensors): void {
+  for (const t of [b.tokens, b.next, b.mask, b.oldLogp, b.oldValues, b.advantages, b.returns]) t.dispose();
+}
+
+/** The current policy on a batch: log π(a_t), per-token entropy and V, all [rows, T]. */
+export function evaluate(ctx: UpdateContext, b: BatchTensors): { logp: Tensor2D; entropy: Tensor2D; values: Tensor2D } {
+  const out = forward(ctx.params, ctx.shape, b.tokens, ctx.config.temperature);
+  const { logp, logSoftmax } = tokenLogProbs(out.logits, b.next);
+  return { logp, entropy: entropy(logSoftmax), values: out.values };
+}
+
+/**
+ * One optimizer step on `lossFn`'s total loss. Side metrics the loss function returns are kept past
+ * the gradient scope, accumulated into ctx.metrics and disposed; nothing is read back here.
+ */
+export function optimizerStep(ctx: UpdateContext, lossFn: () => { total: Scalar; report: Record<string, Scalar> }): void {
+  const names = [...ctx.params.keys()];
+  const vars = names.map((n) => ctx.params.get(n) as tf.Variable);
+  let report: Record<string, Scalar> = {};
+  const { value, grads } = tf.variableGrads(() => {
+    const out = lossFn();
+    report = out.report;
+    for (const t of Object.values(report)) tf.keep(t);
+    return out.total;
+  }, vars);
+  const byName = new Map<string, Tensor>(names.map((n, i) => [n, grads[vars[i].name]]));
+  const norm = ctx.optimizer.apply(byName, ctx.config.learningRate, ctx.config.maxGradNorm);
+  ctx.metrics.add('optim/grad_norm', norm);
+  ctx.metrics.add('loss/total', value);
+  for (const [name, t] of Object.entries(report)) ctx.metrics.add(name, t);
+  tf.dispose([value, norm, ...Object.values(grads), ...Object.values(report)]);
+}

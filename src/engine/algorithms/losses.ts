@@ -1,0 +1,79 @@
+// Loss terms shared by the algorithms, on tensors of shape [batch, time] where `mask` marks the
+// positions whose next token was an action. Means are over action tokens only; masking uses
+// tf.where so an infinite value at a masked position cannot leak in as NaN.
+import { tf, type Scalar, type Tensor, type Tensor2D, type Tensor3D } from '../tf';
+
+/** mean of x over positions where mask is true; `count` = number of true positions (known on the CPU). */
+export function maskedMean(x: Tensor, mask: Tensor, count: number): Scalar {
+  return tf.div(tf.sum(tf.where(mask, x, tf.zerosLike(x))), Math.max(count, 1)) as Scalar;
+}
+
+/** log π(next token | prefix) at each position, and the full log-softmax [B, T, V]. */
+export function tokenLogProbs(logits: Tensor3D, nextTokens: Tensor2D): { logp: Tensor2D; logSoftmax: Tensor3D } {
+  const logSoftmax = tf.logSoftmax(logits, -1) as Tensor3D;
+  const picked = tf.mul(logSoftmax, tf.oneHot(nextTokens, logits.shape[2]));
+  return { logp: tf.sum(picked, -1) as Tensor2D, logSoftmax };
+}
+
+/** Per-position entropy −Σ p log p of the full next-token distribution, in nats. */
+export function entropy(logSoftmax: Tensor3D): Tensor2D {
+  return tf.neg(tf.sum(tf.mul(tf.exp(logSoftmax), logSoftmax), -1)) as Tensor2D;
+}
+
+/** Vanilla policy gradient: −mean(A_t · log π(a_t)). */
+export function policyGradientLoss(logp: Tensor, advantages: Tensor, mask: Tensor, count: number): Scalar {
+  return tf.neg(maskedMean(tf.mul(advantages, logp), mask, count)) as Scalar;
+}
+
+export interface SurrogateTerms {
+  loss: Scalar;
+  /** Fraction of action tokens whose ratio left [1−ε, 1+ε]. */
+  clipfrac: Scalar;
+  /** k3 estimate of KL(old ‖ new) per token. */
+  approxKl: Scalar;
+}
+
+/** PPO: L = mean(max(−A·ratio, −A·clip(ratio, 1−ε, 1+ε))), ratio = exp(logp − old). */
+export function clippedSurrogate(
+  logp: Tensor,
+  oldLogp: Tensor,
+  advantages: Tensor,
+  mask: Tensor,
+  count: number,
+  epsilon: number,
+): SurrogateTerms {
+  const logRatio = tf.sub(logp, oldLogp);
+  const ratio = tf.exp(logRatio);
+  const unclipped = tf.mul(tf.neg(advantages), ratio);
+  const clipped = tf.mul(tf.neg(advantages), tf.clipByValue(ratio, 1 - epsilon, 1 + epsilon));
+  const loss = maskedMean(tf.maximum(unclipped, clipped), mask, count);
+  // Diagnostics only: no gradient flows through these.
+  const outside = tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), epsilon), 'float32');
+  const approxKl = tf.sub(tf.sub(ratio, 1), logRatio); // k3 = (r − 1) − log r
+  return { loss, clipfrac: maskedMean(outside, mask, count), approxKl: maskedMean(approxKl, mask, count) };
+}
+
+/** Critic regression: 0.5·mean((V − R)²). */
+export function valueLoss(values: Tensor, returns: Tensor, mask: Tensor, count: number): Scalar {
+  return tf.mul(0.5, maskedMean(tf.square(tf.sub(values, returns)), mask, count)) as Scalar;
+}
+
+/**
+ * PPO value clipping: V_clip = V_old + clip(V − V_old, −ε_v, ε_v);
+ * L_v = 0.5·mean(max((V − R)², (V_clip − R)²)). ε_v = 0 turns clipping off.
+ */
+export function clippedValueLoss(
+  values: Tensor,
+  oldValues: Tensor,
+  returns: Tensor,
+  mask: Tensor,
+  count: number,
+  epsilon: number,
+): { loss: Scalar; clipfrac: Scalar } {
+  if (epsilon <= 0) return { loss: valueLoss(values, returns, mask, count), clipfrac: tf.scalar(0) };
+  const delta = tf.sub(values, oldValues);
+  const clippedValues = tf.add(oldValues, tf.clipByValue(delta, -epsilon, epsilon));
+  const worst = tf.maximum(tf.square(tf.sub(values, returns)), tf.square(tf.sub(clippedValues, returns)));
+  const outside = tf.cast(tf.greater(tf.abs(delta), epsilon), 'float32');
+  return { loss: tf.mul(0.5, maskedMean(worst, mask, count)) as Scalar, clipfrac: maskedMean(outside, mask, count) };
+}

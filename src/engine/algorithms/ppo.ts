@@ -1,0 +1,63 @@
+// Proximal policy optimisation (Schulman et al. 2017), as in CleanRL's ppo.py and TRL:
+//   advantages: GAE(γ, λ) from rollout-time values, whitened over the batch; returns R = A + V_old
+//   for each epoch, for each shuffled minibatch:
+//     ratio  = exp(log π(a) − log π_old(a))
+//     L_clip = mean(max(−A·ratio, −A·clip(ratio, 1−ε, 1+ε)))
+//     V_clip = V_old + clip(V − V_old, −ε_v, ε_v);  L_v = 0.5·mean(max((V−R)², (V_clip−R)²))
+//     loss   = L_clip + c_v·L_v − c_e·H;  clip the gradient norm; Adam step
+//   optional early stop when approx-KL > 1.5 · targetKl
+import { gae, whiten } from '../advantages';
+import { whitenAcrossBatch } from '../episodes';
+import { Random } from '../random';
+import { tf } from '../tf';
+import { batchTensors, disposeBatch, evaluate, optimizerStep, type Algorithm } from './common';
+import { clippedSurrogate, clippedValueLoss, maskedMean } from './losses';
+
+export const ppo: Algorithm = {
+  computeAdvantages(episodes, config) {
+    // Advantages from rollout-time values (GAE); value targets R = A + V_old, before whitening.
+    for (const e of episodes) Object.assign(e, gae(e.rewards, e.values, config.gamma, config.lambda));
+    // Whitening: the same scale of update whatever the reward's scale.
+    if (config.whitenAdvantages) whitenAcrossBatch(episodes, whiten);
+  },
+
+  async update(ctx, rollout, episodes) {
+    const { epochs, minibatches, clipEpsilon, valueClip, valueCoef, entropyCoef, targetKl } = ctx.config;
+    const rng = new Random(ctx.shuffleSeed);
+    const size = Math.ceil(episodes.length / minibatches);
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      // A fresh shuffle of whole episodes each epoch.
+      const order = rng.shuffle(episodes.map((_, i) => i));
+      const epochKl: tf.Scalar[] = [];
+      for (let start = 0; start < order.length; start += size) {
+        const batch = batchTensors(rollout, order.slice(start, start + size).map((i) => episodes[i]));
+        optimizerStep(ctx, () => {
+          const { logp, entropy, values } = evaluate(ctx, batch);
+          const surrogate = clippedSurrogate(logp, batch.oldLogp, batch.advantages, batch.mask, batch.count, clipEpsilon);
+          const critic = clippedValueLoss(values, batch.oldValues, batch.returns, batch.mask, batch.count, valueClip);
+          const meanEntropy = maskedMean(entropy, batch.mask, batch.count);
+          const total = tf.addN([surrogate.loss, tf.mul(valueCoef, critic.loss), tf.mul(-entropyCoef, meanEntropy)]);
+          if (targetKl > 0) epochKl.push(tf.keep(tf.clone(surrogate.approxKl)));
+          return {
+            total: total as tf.Scalar,
+            report: {
+              'loss/policy': surrogate.loss,
+              'loss/value': critic.loss,
+              'policy/clipfrac': surrogate.clipfrac,
+              'policy/approx_kl': surrogate.approxKl,
+              'value/clipfrac': critic.clipfrac,
+            },
+          };
+        });
+        disposeBatch(batch);
+      }
+      // Early stopping costs one extra read-back per epoch, so it is only checked when enabled.
+      if (targetKl > 0) {
+        const klTensor = tf.tidy(() => tf.mean(tf.stack(epochKl)));
+        const kl = (await klTensor.data())[0];
+        tf.dispose([klTensor, ...epochKl]);
+        if (kl > 1.5 * targetKl) break;
+      }
+    }
+  },
+};

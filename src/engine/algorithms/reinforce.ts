@@ -1,0 +1,45 @@
+// REINFORCE (Williams 1992), Monte-Carlo policy gradient, one optimizer step per batch:
+//   G_t = Σ_{k≥t} γ^(k−t) r_k          (reward-to-go, per-token KL penalty included)
+//   A_t = G_t − b                        (b: none | moving average of returns | batch mean)
+//   loss = −mean_t(A_t · log π(a_t))     (+ optional entropy bonus)
+import { discountedReturns, mean, whiten } from '../advantages';
+import { whitenAcrossBatch } from '../episodes';
+import { tf } from '../tf';
+import { batchTensors, disposeBatch, evaluate, optimizerStep, type Algorithm } from './common';
+import { maskedMean, policyGradientLoss } from './losses';
+
+/** How fast the moving-average baseline follows the batch's mean return. */
+const MOVING_AVERAGE_RATE = 0.1;
+
+export const reinforce: Algorithm = {
+  computeAdvantages(episodes, config, state) {
+    // 1. Reward-to-go for every action token.
+    for (const e of episodes) e.returns = discountedReturns(e.rewards, config.gamma);
+    const batchMeanReturn = mean(episodes.flatMap((e) => e.returns));
+
+    // 2. The baseline: a number that does not depend on the action, so the gradient stays unbiased.
+    let baseline = 0;
+    if (config.baseline === 'batch-mean') baseline = batchMeanReturn;
+    if (config.baseline === 'moving-average') {
+      baseline = state.movingAverageReturn ?? 0;
+      const previous = state.movingAverageReturn ?? batchMeanReturn;
+      state.movingAverageReturn = previous + MOVING_AVERAGE_RATE * (batchMeanReturn - previous);
+    }
+    for (const e of episodes) e.advantages = e.returns.map((g) => g - baseline);
+
+    // 3. Optional whitening across the batch.
+    if (config.whitenAdvantages) whitenAcrossBatch(episodes, whiten);
+  },
+
+  async update(ctx, rollout, episodes) {
+    const batch = batchTensors(rollout, episodes);
+    optimizerStep(ctx, () => {
+      const { logp, entropy } = evaluate(ctx, batch);
+      const policyLoss = policyGradientLoss(logp, batch.advantages, batch.mask, batch.count);
+      const meanEntropy = maskedMean(entropy, batch.mask, batch.count);
+      const total = tf.sub(policyLoss, tf.mul(ctx.config.entropyCoef, meanEntropy)) as tf.Scalar;
+      return { total, report: { 'loss/policy': policyLoss } };
+    });
+    disposeBatch(batch);
+  },
+};

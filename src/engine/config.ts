@@ -1,0 +1,310 @@
+// The experiment schema: every knob, once. Controls, the link codec, the CLI flags and validation are
+// all generated from FIELDS, so a knob added here appears everywhere.
+
+export const TASKS = ['target', 'reverse', 'sort'] as const;
+export const ALGORITHMS = ['reinforce', 'actor-critic', 'ppo'] as const;
+export const KL_ESTIMATORS = ['k1', 'k3'] as const;
+export const BASELINES = ['none', 'moving-average', 'batch-mean'] as const;
+export const SCORINGS = ['dense', 'sparse'] as const;
+
+export type TaskName = (typeof TASKS)[number];
+export type AlgorithmName = (typeof ALGORITHMS)[number];
+export type KlEstimator = (typeof KL_ESTIMATORS)[number];
+export type BaselineKind = (typeof BASELINES)[number];
+export type Scoring = (typeof SCORINGS)[number];
+
+export interface Config {
+  task: TaskName;
+  alphabetSize: number;
+  promptLength: number;
+  targetWord: string;
+  scoring: Scoring;
+  dModel: number;
+  nLayers: number;
+  nHeads: number;
+  contextLength: number;
+  algorithm: AlgorithmName;
+  learningRate: number;
+  batchSize: number;
+  gamma: number;
+  lambda: number;
+  beta: number;
+  klEstimator: KlEstimator;
+  adaptiveKl: boolean;
+  klTarget: number;
+  klHorizon: number;
+  clipEpsilon: number;
+  valueClip: number;
+  valueCoef: number;
+  entropyCoef: number;
+  epochs: number;
+  minibatches: number;
+  maxGradNorm: number;
+  targetKl: number;
+  temperature: number;
+  maxNewTokens: number;
+  baseline: BaselineKind;
+  whitenAdvantages: boolean;
+  sftSteps: number;
+  seed: number;
+}
+
+export type ConfigKey = keyof Config;
+
+export type FieldGroup = 'task' | 'model' | 'algorithm' | 'optimisation' | 'kl' | 'ppo' | 'sampling' | 'run';
+
+interface FieldBase<K extends ConfigKey> {
+  key: K;
+  /** Short name for a control's label. */
+  label: string;
+  /** One line for a tooltip or `--help`. */
+  help: string;
+  group: FieldGroup;
+  /** True when the trainer can apply a new value on the next update without a reset. */
+  live: boolean;
+  unit?: string;
+}
+
+export interface NumberField<K extends ConfigKey = ConfigKey> extends FieldBase<K> {
+  kind: 'number';
+  default: number;
+  min: number;
+  max: number;
+  integer: boolean;
+  /** Suggests a log-scale slider (learning rates, coefficients spanning decades). */
+  log?: boolean;
+}
+
+export interface ChoiceField<K extends ConfigKey = ConfigKey> extends FieldBase<K> {
+  kind: 'choice';
+  default: string;
+  choices: readonly string[];
+}
+
+export interface BooleanField<K extends ConfigKey = ConfigKey> extends FieldBase<K> {
+  kind: 'boolean';
+  default: boolean;
+}
+
+export interface StringField<K extends ConfigKey = ConfigKey> extends FieldBase<K> {
+  kind: 'string';
+  default: string;
+  /** Allowed characters, as a regular-expression character class body. */
+  pattern: RegExp;
+  maxLength: number;
+}
+
+export type Field = NumberField | ChoiceField | BooleanField | StringField;
+
+const num = <K extends ConfigKey>(f: Omit<NumberField<K>, 'kind'>): NumberField<K> => ({ kind: 'number', ...f });
+const choice = <K extends ConfigKey>(f: Omit<ChoiceField<K>, 'kind'>): ChoiceField<K> => ({ kind: 'choice', ...f });
+const bool = <K extends ConfigKey>(f: Omit<BooleanField<K>, 'kind'>): BooleanField<K> => ({ kind: 'boolean', ...f });
+
+export const FIELDS: readonly Field[] = [
+  // Task
+  choice({ key: 'task', label: 'Task', group: 'task', live: false, default: 'reverse', choices: TASKS,
+    help: 'What the model must write: a fixed word (target), the prompt reversed, or the prompt sorted.' }),
+  num({ key: 'alphabetSize', label: 'Alphabet size', group: 'task', live: false, default: 5, min: 2, max: 16, integer: true, unit: 'letters',
+    help: 'How many letters (a, b, c, ...) prompts and answers are made of.' }),
+  num({ key: 'promptLength', label: 'Prompt length', group: 'task', live: false, default: 3, min: 1, max: 12, integer: true, unit: 'tokens',
+    help: 'Letters in each prompt (reverse, sort); the answer has the same length.' }),
+  { kind: 'string', key: 'targetWord', label: 'Target word', group: 'task', live: false, default: 'bad', pattern: /^[a-p]+$/, maxLength: 12,
+    help: 'The word the target task rewards; letters must lie inside the alphabet.' },
+  choice({ key: 'scoring', label: 'Scoring', group: 'task', live: true, default: 'dense', choices: SCORINGS,
+    help: 'Dense: fraction of letters right. Sparse: 1 only for an exact answer followed by <eos>.' }),
+  // Model
+  num({ key: 'dModel', label: 'Width (d_model)', group: 'model', live: false, default: 32, min: 8, max: 256, integer: true,
+    help: 'Size of every token\'s vector inside the transformer.' }),
+  num({ key: 'nLayers', label: 'Layers', group: 'model', live: false, default: 1, min: 1, max: 6, integer: true,
+    help: 'Number of transformer blocks (attention + MLP).' }),
+  num({ key: 'nHeads', label: 'Attention heads', group: 'model', live: false, default: 2, min: 1, max: 8, integer: true,
+    help: 'Heads per attention layer; must divide the width.' }),
+  num({ key: 'contextLength', label: 'Context length', group: 'model', live: false, default: 10, min: 4, max: 64, integer: true, unit: 'tokens',
+    help: 'Fixed sequence length of every batch: <bos>, prompt, <sep>, response, padding.' }),
+  // Algorithm
+  choice({ key: 'algorithm', label: 'Algorithm', group: 'algorithm', live: false, default: 'ppo', choices: ALGORITHMS,
+    help: 'REINFORCE (Monte-Carlo policy gradient), actor-critic (GAE with a learned value), or PPO (clipped surrogate).' }),
+  choice({ key: 'baseline', label: 'Baseline', group: 'algorithm', live: true, default: 'batch-mean', choices: BASELINES,
+    help: 'REINFORCE only: what is subtracted from returns to cut variance.' }),
+  num({ key: 'gamma', label: 'γ (discount)', group: 'algorithm', live: true, default: 1, min: 0, max: 1, integer: false,
+    help: 'How much a reward k tokens later counts now: γ^k.' }),
+  num({ key: 'lambda', label: 'λ (GAE)', group: 'algorithm', live: true, default: 0.95, min: 0, max: 1, integer: false,
+    help: 'GAE: 0 trusts the critic (low variance, biased), 1 is the Monte-Carlo return.' }),
+  bool({ key: 'whitenAdvantages', label: 'Whiten advantages', group: 'algorithm', live: true, default: true,
+    help: 'Normalise advantages to mean 0 and std 1 over the batch.' }),
+  num({ key: 'valueCoef', label: 'Value coef c_v', group: 'algorithm', live: true, default: 0.5, min: 0, max: 10, integer: false,
+    help: 'Weight of the value (critic) loss in the total loss.' }),
+  num({ key: 'entropyCoef', label: 'Entropy coef c_e', group: 'algorithm', live: true, default: 0, min: 0, max: 1, integer: false,
+    help: 'Bonus for a spread-out next-token distribution; keeps exploring.' }),
+  // Optimisation
+  num({ key: 'learningRate', label: 'Learning rate', group: 'optimisation', live: true, default: 0.003, min: 1e-6, max: 0.1, integer: false, log: true,
+    help: 'Adam step size.' }),
+  num({ key: 'batchSize', label: 'Batch size', group: 'optimisation', live: false, default: 64, min: 2, max: 1024, integer: true, unit: 'episodes',
+    help: 'Episodes sampled per update.' }),
+  num({ key: 'maxGradNorm', label: 'Max grad norm', group: 'optimisation', live: true, default: 1, min: 0, max: 100, integer: false,
+    help: 'Clip the global gradient norm to this (0 = no clipping).' }),
+  // KL to the reference
+  num({ key: 'beta', label: 'β (KL penalty)', group: 'kl', live: true, default: 0.02, min: 0, max: 10, integer: false,
+    help: 'Per-token reward penalty β·KL for drifting from the frozen reference policy.' }),
+  choice({ key: 'klEstimator', label: 'KL estimator', group: 'kl', live: true, default: 'k1', choices: KL_ESTIMATORS,
+    help: 'k1 = log π − log π_ref (unbiased, can be negative); k3 = e^−k1 + k1 − 1 (never negative).' }),
+  bool({ key: 'adaptiveKl', label: 'Adaptive β', group: 'kl', live: true, default: false,
+    help: 'Adjust β after each update so KL tracks the target (Ziegler et al. 2019).' }),
+  num({ key: 'klTarget', label: 'KL target', group: 'kl', live: true, default: 1, min: 0.001, max: 100, integer: false, unit: 'nats/response',
+    help: 'Adaptive β: the KL per response it steers towards.' }),
+  num({ key: 'klHorizon', label: 'KL horizon', group: 'kl', live: true, default: 10000, min: 1, max: 1e6, integer: true, unit: 'episodes', log: true,
+    help: 'Adaptive β: how many episodes a full correction takes.' }),
+  // PPO
+  num({ key: 'clipEpsilon', label: 'Clip ε', group: 'ppo', live: true, default: 0.2, min: 0.01, max: 1, integer: false,
+    help: 'PPO: the probability ratio is clipped to [1−ε, 1+ε].' }),
+  num({ key: 'valueClip', label: 'Value clip', group: 'ppo', live: true, default: 0.2, min: 0, max: 10, integer: false,
+    help: 'PPO: how far a value may move from its rollout value before the loss stops rewarding it (0 = off).' }),
+  num({ key: 'epochs', label: 'Epochs', group: 'ppo', live: true, default: 4, min: 1, max: 16, integer: true,
+    help: 'PPO: passes over each batch.' }),
+  num({ key: 'minibatches', label: 'Minibatches', group: 'ppo', live: true, default: 4, min: 1, max: 64, integer: true,
+    help: 'PPO: each epoch splits the shuffled batch into this many optimizer steps.' }),
+  num({ key: 'targetKl', label: 'Target approx-KL', group: 'ppo', live: true, default: 0, min: 0, max: 10, integer: false, unit: 'nats/token',
+    help: 'PPO: stop the epochs early once approx-KL exceeds 1.5× this (0 = never).' }),
+  // Sampling
+  num({ key: 'temperature', label: 'Temperature', group: 'sampling', live: true, default: 1, min: 0.05, max: 5, integer: false,
+    help: 'Logits are divided by this before every softmax: sampling, training and the reference.' }),
+  num({ key: 'maxNewTokens', label: 'Max new tokens', group: 'sampling', live: false, default: 5, min: 1, max: 32, integer: true, unit: 'tokens',
+    help: 'A response stops at <eos> or after this many tokens.' }),
+  // Run
+  num({ key: 'sftSteps', label: 'Format pretraining steps', group: 'run', live: false, default: 60, min: 0, max: 5000, integer: true, unit: 'steps',
+    help: 'Supervised steps before RL that teach the answer format and <eos> (not the answer).' }),
+  num({ key: 'seed', label: 'Seed', group: 'run', live: false, default: 1, min: 0, max: 2 ** 31 - 1, integer: true,
+    help: 'Every random choice of the run follows from this number.' }),
+];
+
+export const FIELD_BY_KEY: ReadonlyMap<string, Field> = new Map(FIELDS.map((f) => [f.key, f]));
+
+export function defaultConfig(): Config {
+  const config: Record<string, unknown> = {};
+  for (const field of FIELDS) config[field.key] = field.default;
+  return config as unknown as Config;
+}
+
+/** Letters the tasks are made of, for a given alphabet size. */
+export function alphabet(size: number): string {
+  return 'abcdefghijklmnop'.slice(0, size);
+}
+
+/** Tokens a sequence needs: <bos>, prompt, <sep>, then up to maxNewTokens responses. */
+export function requiredContextLength(c: Pick<Config, 'task' | 'promptLength' | 'maxNewTokens'>): number {
+  const prompt = c.task === 'target' ? 0 : c.promptLength;
+  return 2 + prompt + c.maxNewTokens;
+}
+
+export interface Problem {
+  key: string;
+  message: string;
+}
+
+/**
+ * Reads any object into a valid Config. Never throws: each bad, missing-type or out-of-range value is
+ * replaced (default, clamp or repair) and described in `problems`.
+ */
+export function validate(raw: unknown): { config: Config; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const config = defaultConfig() as unknown as Record<string, unknown>;
+  const input: Record<string, unknown> =
+    raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+  if (input !== raw && raw !== undefined) {
+    problems.push({ key: '', message: 'Configuration is not an object; using defaults.' });
+  }
+  for (const key of Object.keys(input)) {
+    if (!FIELD_BY_KEY.has(key)) problems.push({ key, message: `Unknown setting "${key}" ignored.` });
+  }
+  for (const field of FIELDS) {
+    if (!(field.key in input) || input[field.key] === undefined) continue;
+    const result = coerce(field, input[field.key]);
+    config[field.key] = result.value;
+    if (result.problem) problems.push({ key: field.key, message: result.problem });
+  }
+  repairCrossFieldRules(config as unknown as Config, problems);
+  return { config: config as unknown as Config, problems };
+}
+
+/** Reads one value for one field; a string is parsed (links and CLI flags hand in strings). */
+export function coerce(field: Field, value: unknown): { value: unknown; problem?: string } {
+  const name = `${field.label} (${field.key})`;
+  switch (field.kind) {
+    case 'number': {
+      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isFinite(n)) {
+        return { value: field.default, problem: `${name}: "${String(value).slice(0, 40)}" is not a finite number; using ${field.default}.` };
+      }
+      let v = field.integer ? Math.round(n) : n;
+      const rounded = v !== n;
+      if (v < field.min || v > field.max) {
+        v = Math.min(field.max, Math.max(field.min, v));
+        return { value: v, problem: `${name}: ${n} is outside ${field.min}…${field.max}; using ${v}.` };
+      }
+      return rounded ? { value: v, problem: `${name}: ${n} must be a whole number; using ${v}.` } : { value: v };
+    }
+    case 'choice': {
+      if (typeof value === 'string' && field.choices.includes(value)) return { value };
+      return {
+        value: field.default,
+        problem: `${name}: "${String(value).slice(0, 40)}" is not one of ${field.choices.join(', ')}; using ${field.default}.`,
+      };
+    }
+    case 'boolean': {
+      if (typeof value === 'boolean') return { value };
+      if (value === 'true' || value === '1' || value === 1) return { value: true };
+      if (value === 'false' || value === '0' || value === 0) return { value: false };
+      return { value: field.default, problem: `${name}: "${String(value).slice(0, 40)}" is not true or false; using ${field.default}.` };
+    }
+    case 'string': {
+      if (typeof value === 'string' && value.length <= field.maxLength && field.pattern.test(value)) return { value };
+      return {
+        value: field.default,
+        problem: `${name}: "${String(value).slice(0, 40)}" is not allowed (letters a–p, at most ${field.maxLength}); using "${field.default}".`,
+      };
+    }
+  }
+}
+
+function repairCrossFieldRules(c: Config, problems: Problem[]): void {
+  if (c.dModel % c.nHeads !== 0) {
+    let heads = c.nHeads;
+    while (c.dModel % heads !== 0) heads--;
+    problems.push({ key: 'nHeads', message: `Attention heads (nHeads): ${c.nHeads} does not divide width ${c.dModel}; using ${heads}.` });
+    c.nHeads = heads;
+  }
+  const letters = alphabet(c.alphabetSize);
+  if (c.task === 'target' && [...c.targetWord].some((ch) => !letters.includes(ch))) {
+    const repaired = [...c.targetWord].map((ch) => letters[(ch.charCodeAt(0) - 97) % letters.length]).join('');
+    problems.push({
+      key: 'targetWord',
+      message: `Target word (targetWord): "${c.targetWord}" uses letters outside a–${letters.at(-1)}; using "${repaired}".`,
+    });
+    c.targetWord = repaired;
+  }
+  const minAnswer = c.task === 'target' ? c.targetWord.length : c.promptLength;
+  if (c.maxNewTokens < minAnswer + 1) {
+    problems.push({
+      key: 'maxNewTokens',
+      message: `Max new tokens (maxNewTokens): ${c.maxNewTokens} leaves no room for a ${minAnswer}-letter answer and <eos>; using ${minAnswer + 1}.`,
+    });
+    c.maxNewTokens = minAnswer + 1;
+  }
+  const need = requiredContextLength(c);
+  if (c.contextLength < need) {
+    problems.push({
+      key: 'contextLength',
+      message: `Context length (contextLength): ${c.contextLength} is too short for <bos>, prompt, <sep> and ${c.maxNewTokens} new tokens; using ${need}.`,
+    });
+    c.contextLength = need;
+  }
+  if (c.minibatches > c.batchSize) {
+    problems.push({ key: 'minibatches', message: `Minibatches (minibatches): ${c.minibatches} exceeds the batch size; using ${c.batchSize}.` });
+    c.minibatches = c.batchSize;
+  }
+}
+
+/** True when changing `key` needs a fresh run (model, task or algorithm structure). */
+export function needsReset(key: ConfigKey): boolean {
+  return !FIELD_BY_KEY.get(key)?.live;
+}

@@ -1,0 +1,64 @@
+// From a rollout to per-episode arrays over action tokens: score, per-token KL and rewards. The
+// algorithms then fill in advantages and returns. Plain numbers on the CPU: a batch is small.
+import { klPerToken, tokenRewards } from './advantages';
+import type { KlEstimator } from './config';
+import type { Rollout } from './rollout';
+import type { Task } from './tasks';
+
+export interface Episode {
+  row: number;
+  prompt: number[];
+  /** Action tokens, <eos> included when emitted. */
+  response: number[];
+  score: number;
+  /** Decision positions of the action tokens (position t chose token t + 1). */
+  positions: number[];
+  oldLogp: number[];
+  refLogp: number[];
+  values: number[];
+  entropy: number[];
+  /** Per-token KL to the reference with the run's estimator, and the k1/k3 sums for metrics. */
+  kl: number[];
+  klK1Sum: number;
+  klK3Sum: number;
+  rewards: number[];
+  advantages: number[];
+  returns: number[];
+}
+
+export function buildEpisodes(r: Rollout, task: Task, beta: number, estimator: KlEstimator): Episode[] {
+  return r.prompts.map((prompt, row) => {
+    const response = r.responses[row];
+    const positions = response.map((_, s) => r.responseStart - 1 + s);
+    const at = (buffer: Float32Array) => positions.map((t) => buffer[row * r.time + t]);
+    const oldLogp = at(r.oldLogp);
+    const refLogp = at(r.refLogp);
+    const kl = klPerToken(oldLogp, refLogp, estimator);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const score = task.score(prompt, response);
+    return {
+      row,
+      prompt,
+      response,
+      score,
+      positions,
+      oldLogp,
+      refLogp,
+      values: at(r.values),
+      entropy: at(r.entropy),
+      kl,
+      klK1Sum: sum(klPerToken(oldLogp, refLogp, 'k1')),
+      klK3Sum: sum(klPerToken(oldLogp, refLogp, 'k3')),
+      rewards: tokenRewards(kl, beta, score),
+      advantages: [],
+      returns: [],
+    };
+  });
+}
+
+/** Whitens advantages across every action token of the batch (not per episode). */
+export function whitenAcrossBatch(episodes: Episode[], whiten: (xs: number[]) => number[]): void {
+  const flat = whiten(episodes.flatMap((e) => e.advantages));
+  let i = 0;
+  for (const e of episodes) e.advantages = e.advantages.map(() => flat[i++]);
+}

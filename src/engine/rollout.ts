@@ -1,0 +1,131 @@
+// Batched sampling on the device into fixed-shape buffers [batch, contextLength]. Sampling uses the
+// Gumbel-max trick with noise drawn from the run's seeded generator, so a run replays exactly and no
+// backend-specific multinomial kernel is needed. The whole rollout ends in one read-back.
+//
+// Layout of a row: <bos> prompt… <sep> response… <pad>…  A "decision position" t is one whose logits
+// chose token t+1; arrays indexed by t (log-probs, values, masks) describe the action token t+1.
+import { forward, type ModelShape, type Params } from './model';
+import { Random } from './random';
+import { tokenLogProbs, entropy } from './algorithms/losses';
+import { BOS, EOS, PAD, SEP } from './tokens';
+import { tf, type Tensor2D } from './tf';
+
+export interface Rollout {
+  batchSize: number;
+  time: number;
+  /** Tokens [B*T], row-major. */
+  tokens: Int32Array;
+  prompts: number[][];
+  /** Action tokens per episode, <eos> included when emitted. */
+  responses: number[][];
+  /** Index of the first response token in a row. */
+  responseStart: number;
+  /** [B*T] log π_old, log π_ref, V_old and entropy at each decision position. */
+  oldLogp: Float32Array;
+  refLogp: Float32Array;
+  values: Float32Array;
+  entropy: Float32Array;
+}
+
+export interface RolloutSettings {
+  batchSize: number;
+  maxNewTokens: number;
+  temperature: number;
+  samplingSeed: number;
+}
+
+/** Prompt rows [<bos>, prompt, <sep>, <pad>…] and where responses start. */
+export function promptBuffer(prompts: number[][], time: number): { tokens: Int32Array; responseStart: number } {
+  const responseStart = (prompts[0]?.length ?? 0) + 2;
+  const tokens = new Int32Array(prompts.length * time).fill(PAD);
+  prompts.forEach((prompt, b) => {
+    tokens[b * time] = BOS;
+    prompt.forEach((id, i) => (tokens[b * time + 1 + i] = id));
+    tokens[b * time + 1 + prompt.length] = SEP;
+  });
+  return { tokens, responseStart };
+}
+
+/** next[b, t] = tokens[b, t + 1], the token chosen at decision position t (<pad> after the end). */
+export function nextTokens(tokens: Tensor2D): Tensor2D {
+  const [batch, time] = tokens.shape;
+  return tf.concat([tf.slice(tokens, [0, 1], [batch, time - 1]), tf.fill([batch, 1], PAD, 'int32')], 1) as Tensor2D;
+}
+
+/** Response tokens of one row: from responseStart through the first <eos>, or maxNewTokens of them. */
+export function responseOf(tokens: Int32Array, row: number, time: number, responseStart: number, maxNewTokens: number): number[] {
+  const response: number[] = [];
+  for (let s = 0; s < maxNewTokens; s++) {
+    const id = tokens[row * time + responseStart + s];
+    response.push(id);
+    if (id === EOS) break;
+  }
+  return response;
+}
+
+export async function rollout(
+  policy: Params,
+  reference: Params,
+  shape: ModelShape,
+  prompts: number[][],
+  settings: RolloutSettings,
+): Promise<Rollout> {
+  const { batchSize, maxNewTokens, temperature } = settings;
+  const time = shape.contextLength;
+  const vocab = shape.vocabSize;
+  const { tokens: initial, responseStart } = promptBuffer(prompts, time);
+
+  // Gumbel noise for every (step, row, token): argmax(logits/τ + g) samples from softmax(logits/τ).
+  const rng = new Random(settings.samplingSeed);
+  const noise = new Float32Array(maxNewTokens * batchSize * vocab);
+  for (let i = 0; i < noise.length; i++) noise[i] = -Math.log(-Math.log(rng.next() * (1 - 1e-7) + 1e-7 / 2));
+
+  const stacked = tf.tidy(() => {
+    const gumbel = tf.tensor3d(noise, [maxNewTokens, batchSize, vocab]);
+    const columns = tf.range(0, time, 1, 'int32');
+    let tokens = tf.tensor2d(initial, [batchSize, time], 'int32');
+    let done = tf.zeros([batchSize], 'bool');
+    for (let s = 0; s < maxNewTokens; s++) {
+      const position = responseStart + s;
+      const step = tf.tidy(() => {
+        const { logits } = forward(policy, shape, tokens, temperature);
+        const last = tf.reshape(tf.slice(logits, [0, position - 1, 0], [batchSize, 1, vocab]), [batchSize, vocab]);
+        const noiseRow = tf.reshape(tf.slice(gumbel, [s, 0, 0], [1, batchSize, vocab]), [batchSize, vocab]);
+        const sampled = tf.cast(tf.argMax(tf.add(last, noiseRow), -1), 'int32');
+        const chosen = tf.where(done, tf.fill([batchSize], PAD, 'int32'), sampled);
+        const atPosition = tf.reshape(tf.equal(columns, position), [1, time]);
+        const nextTokensBuffer = tf.where(atPosition, tf.reshape(chosen, [batchSize, 1]), tokens);
+        const nextDone = tf.logicalOr(done, tf.equal(chosen, EOS));
+        return { tokens: nextTokensBuffer as Tensor2D, done: nextDone };
+      });
+      tokens.dispose();
+      done.dispose();
+      tokens = step.tokens;
+      done = step.done;
+    }
+    // Old and reference log-probs, values and entropy of the finished sequences, still on the device.
+    const next = nextTokens(tokens);
+    const current = forward(policy, shape, tokens, temperature);
+    const { logp, logSoftmax } = tokenLogProbs(current.logits, next);
+    const ref = tokenLogProbs(forward(reference, shape, tokens, temperature).logits, next).logp;
+    return tf.stack([tf.cast(tokens, 'float32'), logp, ref, current.values, entropy(logSoftmax)]);
+  });
+  const data = (await stacked.data()) as Float32Array; // the rollout's one read-back
+  stacked.dispose();
+
+  const n = batchSize * time;
+  const tokens = Int32Array.from(data.subarray(0, n));
+  const responses = prompts.map((_, b) => responseOf(tokens, b, time, responseStart, maxNewTokens));
+  return {
+    batchSize,
+    time,
+    tokens,
+    prompts,
+    responses,
+    responseStart,
+    oldLogp: data.slice(n, 2 * n),
+    refLogp: data.slice(2 * n, 3 * n),
+    values: data.slice(3 * n, 4 * n),
+    entropy: data.slice(4 * n, 5 * n),
+  };
+}

@@ -1,0 +1,54 @@
+// Format pretraining (supervised fine-tuning) before RL. The policy learns the *shape* of an answer —
+// the right number of letters, then <eos> — from demonstrations with random letters, not the solution.
+// The reference policy is copied after this stage, so KL to it measures drift from a model that
+// already speaks the format.
+import { maskedMean, tokenLogProbs } from './algorithms/losses';
+import { forward, type ModelShape, type Params } from './model';
+import type { Adam } from './optimizer';
+import { Random } from './random';
+import { nextTokens, promptBuffer } from './rollout';
+import type { Task } from './tasks';
+import { tf, type Scalar } from './tf';
+
+export interface SftSettings {
+  batchSize: number;
+  learningRate: number;
+  maxGradNorm: number;
+  temperature: number;
+}
+
+/** One cross-entropy step on demonstrations. Returns the loss as a scalar tensor the caller owns. */
+export function sftStep(
+  task: Task,
+  params: Params,
+  shape: ModelShape,
+  optimizer: Adam,
+  settings: SftSettings,
+  seed: number,
+): Scalar {
+  const rng = new Random(seed);
+  const prompts = Array.from({ length: settings.batchSize }, () => task.prompt(rng));
+  const { tokens, responseStart } = promptBuffer(prompts, shape.contextLength);
+  const mask = new Int32Array(tokens.length);
+  prompts.forEach((prompt, b) => {
+    task.formatDemo(prompt, rng).forEach((id, s) => {
+      tokens[b * shape.contextLength + responseStart + s] = id;
+      mask[b * shape.contextLength + responseStart - 1 + s] = 1; // the position that chooses it
+    });
+  });
+  const count = mask.reduce((a, b) => a + b, 0);
+  const names = [...params.keys()];
+  const vars = names.map((n) => params.get(n) as tf.Variable);
+  const [tokenTensor, maskTensor] = tf.tidy(() => [
+    tf.tensor2d(tokens, [settings.batchSize, shape.contextLength], 'int32'),
+    tf.cast(tf.tensor2d(mask, [settings.batchSize, shape.contextLength], 'int32'), 'bool'),
+  ]);
+  const { value, grads } = tf.variableGrads(() => {
+    const { logits } = forward(params, shape, tokenTensor as tf.Tensor2D, settings.temperature);
+    const { logp } = tokenLogProbs(logits, nextTokens(tokenTensor as tf.Tensor2D));
+    return tf.neg(maskedMean(logp, maskTensor, count)) as Scalar;
+  }, vars);
+  const norm = optimizer.apply(new Map(names.map((n, i) => [n, grads[vars[i].name]])), settings.learningRate, settings.maxGradNorm);
+  tf.dispose([norm, tokenTensor, maskTensor, ...Object.values(grads)]);
+  return value;
+}

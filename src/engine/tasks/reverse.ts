@@ -1,0 +1,14 @@
+// reverse: the prompt is random letters; the answer is the prompt backwards ("abc" -> "cba").
+import { formatDemoOfLength, randomLetters, scoreResponse, type Task, type TaskSettings } from './task';
+import type { Vocabulary } from '../tokens';
+
+export function reverseTask(vocab: Vocabulary, settings: TaskSettings): Task {
+  return {
+    name: 'reverse',
+    vocab,
+    prompt: (rng) => randomLetters(vocab, settings.promptLength, rng),
+    expected: (prompt) => [...prompt].reverse(),
+    score: (prompt, response) => scoreResponse(response, [...prompt].reverse(), settings.scoring, settings.maxNewTokens),
+    formatDemo: (prompt, rng) => formatDemoOfLength(vocab, prompt.length, rng),
+  };
+}

@@ -1,0 +1,16 @@
+// sort: the prompt is random letters; the answer is the same letters in alphabetical order ("cab" -> "abc").
+import { formatDemoOfLength, randomLetters, scoreResponse, type Task, type TaskSettings } from './task';
+import type { Vocabulary } from '../tokens';
+
+const sorted = (prompt: readonly number[]): number[] => [...prompt].sort((a, b) => a - b);
+
+export function sortTask(vocab: Vocabulary, settings: TaskSettings): Task {
+  return {
+    name: 'sort',
+    vocab,
+    prompt: (rng) => randomLetters(vocab, settings.promptLength, rng),
+    expected: sorted,
+    score: (prompt, response) => scoreResponse(response, sorted(prompt), settings.scoring, settings.maxNewTokens),
+    formatDemo: (prompt, rng) => formatDemoOfLength(vocab, prompt.length, rng),
+  };
+}

@@ -1,0 +1,52 @@
+// One interface for every token-level task. A task turns randomness into prompts, knows the expected
+// answer, scores a response, and writes well-formed but unsolved responses for format pretraining.
+import type { Config, TaskName } from '../config';
+import type { Random } from '../random';
+import { EOS, type Vocabulary } from '../tokens';
+
+export interface Task {
+  readonly name: TaskName;
+  readonly vocab: Vocabulary;
+  /** Prompt token ids for one episode (may be empty). */
+  prompt(rng: Random): number[];
+  /** The answer a perfect policy writes, without <eos>. */
+  expected(prompt: readonly number[]): number[];
+  /** Score in [0, 1] of a response (the action tokens, <eos> included if emitted). */
+  score(prompt: readonly number[], response: readonly number[]): number;
+  /** A response with the answer's format (right length, letters, <eos>) but random content. */
+  formatDemo(prompt: readonly number[], rng: Random): number[];
+}
+
+export type TaskSettings = Pick<Config, 'scoring' | 'maxNewTokens' | 'promptLength' | 'targetWord'>;
+
+/**
+ * DESIGN §2. `y` = response up to the first <eos>; `L` = its length, or maxNewTokens with no <eos>.
+ * Dense = matching positions / max(L, n); sparse = 1 only for y = x followed by <eos>.
+ */
+export function scoreResponse(
+  response: readonly number[],
+  expected: readonly number[],
+  scoring: Config['scoring'],
+  maxNewTokens: number,
+): number {
+  const eosAt = response.indexOf(EOS);
+  const emittedEos = eosAt >= 0;
+  const y = emittedEos ? response.slice(0, eosAt) : response.slice(0, maxNewTokens);
+  const length = emittedEos ? y.length : maxNewTokens;
+  const n = expected.length;
+  if (scoring === 'sparse') {
+    return emittedEos && y.length === n && y.every((id, i) => id === expected[i]) ? 1 : 0;
+  }
+  let matches = 0;
+  for (let i = 0; i < Math.min(y.length, n); i++) if (y[i] === expected[i]) matches++;
+  return matches / Math.max(length, n, 1);
+}
+
+/** Random letters of a given length, then <eos>: the format without the content. */
+export function randomLetters(vocab: Vocabulary, length: number, rng: Random): number[] {
+  return Array.from({ length }, () => vocab.id(vocab.letters[rng.int(vocab.letters.length)]));
+}
+
+export function formatDemoOfLength(vocab: Vocabulary, length: number, rng: Random): number[] {
+  return [...randomLetters(vocab, length, rng), EOS];
+}

@@ -1,0 +1,285 @@
+// The training loop, one update at a time (DESIGN §1):
+//   prompts -> rollout on the device (one read-back) -> scores -> per-token rewards with the KL penalty
+//   -> advantages -> optimizer steps -> one metrics read-back.
+// Used by the CLI, the tests and the app's worker alike.
+import { ALGORITHM_REGISTRY } from './algorithms';
+import type { AlgorithmState, UpdateContext } from './algorithms/common';
+import { adaptiveBeta, explainedVariance, mean } from './advantages';
+import { coerce, FIELD_BY_KEY, validate, type Config, type ConfigKey, type Problem } from './config';
+import { buildEpisodes, type Episode } from './episodes';
+import { DeviceAverages, METRIC_NAMES, type Metrics } from './metrics';
+import { cloneParams, disposeParams, initParams, type ModelShape, type Params } from './model';
+import { Adam, disposeSnapshot } from './optimizer';
+import { deriveSeed, Random } from './random';
+import { rollout } from './rollout';
+import { sftStep } from './sft';
+import { createTask, type Task } from './tasks';
+import { tf } from './tf';
+import { EOS } from './tokens';
+
+/** A decoded episode for the inspector. Arrays are per action token. */
+export interface Sample {
+  prompt: string[];
+  response: string[];
+  expected: string[];
+  score: number;
+  logp: number[];
+  advantage: number[];
+  kl: number[];
+}
+
+export interface Divergence {
+  update: number;
+  /** The metric that was not finite, e.g. "loss/policy". */
+  quantity: string;
+  value: number;
+  message: string;
+}
+
+export interface StepResult {
+  metrics: Metrics;
+  samples: Sample[];
+  /** Set when this update produced a NaN/Inf and was skipped (weights restored). */
+  divergence?: Divergence;
+}
+
+export interface TrainerOptions {
+  /** Number of decoded samples returned per update. */
+  samples?: number;
+  /** Test seam: poison the advantages with NaN at this update, to prove the guard. */
+  injectNaNAtUpdate?: number;
+}
+
+/** Quantities checked for NaN/Inf after every update, in the order they are blamed. */
+const GUARDED = ['loss/policy', 'loss/value', 'loss/total', 'optim/grad_norm'] as const;
+const SEED_STREAMS = { init: 0, prompts: 1, sampling: 2, shuffle: 3, sft: 4 } as const;
+
+export class Trainer {
+  readonly task: Task;
+  readonly shape: ModelShape;
+  /** Which update comes next is `update + 1`; 0 before the first. */
+  update = 0;
+  episodes = 0;
+  /** Current KL coefficient (moves when adaptive KL is on). */
+  beta: number;
+  sftLoss = Number.NaN;
+  readonly problems: Problem[];
+  private config: Config;
+  private readonly policy: Params;
+  private reference: Params | undefined;
+  private optimizer: Adam;
+  private readonly algorithmState: AlgorithmState = {};
+  private sftDone = 0;
+  private readonly startedAt = performance.now();
+  private disposed = false;
+
+  constructor(
+    raw: unknown,
+    private readonly options: TrainerOptions = {},
+  ) {
+    const { config, problems } = validate(raw);
+    this.config = config;
+    this.problems = problems;
+    this.beta = config.beta;
+    this.task = createTask(config);
+    this.shape = {
+      vocabSize: this.task.vocab.size,
+      dModel: config.dModel,
+      nLayers: config.nLayers,
+      nHeads: config.nHeads,
+      contextLength: config.contextLength,
+    };
+    this.policy = initParams(this.shape, deriveSeed(config.seed, SEED_STREAMS.init));
+    this.optimizer = new Adam(this.policy);
+  }
+
+  get settings(): Readonly<Config> {
+    return this.config;
+  }
+
+  get pretrained(): boolean {
+    return this.sftDone >= this.config.sftSteps;
+  }
+
+  /**
+   * Runs up to `steps` format-pretraining steps (all remaining by default) and returns the latest
+   * loss. When the stage ends, the reference policy is frozen and a fresh optimizer starts RL.
+   */
+  async pretrain(steps = Infinity): Promise<number> {
+    const end = Math.min(this.config.sftSteps, this.sftDone + steps);
+    const losses: tf.Scalar[] = [];
+    for (; this.sftDone < end; this.sftDone++) {
+      losses.push(sftStep(this.task, this.policy, this.shape, this.optimizer, this.config, deriveSeed(this.config.seed, SEED_STREAMS.sft, this.sftDone)));
+    }
+    if (losses.length > 0) {
+      const last = losses[losses.length - 1];
+      this.sftLoss = (await last.data())[0];
+      tf.dispose(losses);
+    }
+    if (this.pretrained && !this.reference) {
+      this.reference = cloneParams(this.policy, 'reference', false);
+      this.optimizer.dispose();
+      this.optimizer = new Adam(this.policy);
+    }
+    return this.sftLoss;
+  }
+
+  /** One RL update (running any remaining format pretraining first). */
+  async step(): Promise<StepResult> {
+    if (this.disposed) throw new Error('This trainer was disposed; create a new one.');
+    if (!this.reference) await this.pretrain();
+    const reference = this.reference as Params;
+    const config = this.config;
+    const update = this.update + 1;
+    const started = performance.now();
+
+    // 1. Prompts and a batch of responses sampled on the device.
+    const promptRng = new Random(deriveSeed(config.seed, SEED_STREAMS.prompts, update));
+    const prompts = Array.from({ length: config.batchSize }, () => this.task.prompt(promptRng));
+    const batch = await rollout(this.policy, reference, this.shape, prompts, {
+      batchSize: config.batchSize,
+      maxNewTokens: config.maxNewTokens,
+      temperature: config.temperature,
+      samplingSeed: deriveSeed(config.seed, SEED_STREAMS.sampling, update),
+    });
+    const rolledOut = performance.now();
+
+    // 2. Scores, per-token KL penalties and advantages on the CPU.
+    const beta = this.beta;
+    const episodes = buildEpisodes(batch, this.task, beta, config.klEstimator);
+    const algorithm = ALGORITHM_REGISTRY[config.algorithm];
+    algorithm.computeAdvantages(episodes, config, this.algorithmState);
+    if (this.options.injectNaNAtUpdate === update) for (const e of episodes) e.advantages = e.advantages.map(() => Number.NaN);
+
+    // 3. Optimizer steps, guarded: a non-finite loss or gradient restores the weights from before.
+    const snapshot = this.optimizer.snapshot();
+    const metrics = new DeviceAverages();
+    const ctx: UpdateContext = {
+      config,
+      params: this.policy,
+      shape: this.shape,
+      optimizer: this.optimizer,
+      metrics,
+      shuffleSeed: deriveSeed(config.seed, SEED_STREAMS.shuffle, update),
+    };
+    await algorithm.update(ctx, batch, episodes);
+    const device = await metrics.read();
+    const finished = performance.now();
+    const divergence = this.findDivergence(device, update);
+    if (divergence) this.optimizer.restore(snapshot);
+    disposeSnapshot(snapshot);
+
+    // 4. Bookkeeping: counters, adaptive β, metrics.
+    this.update = update;
+    this.episodes += episodes.length;
+    const klPerResponse = mean(episodes.map((e) => e.klK1Sum));
+    if (config.adaptiveKl && !divergence) {
+      this.beta = adaptiveBeta(this.beta, klPerResponse, config.klTarget, config.batchSize, config.klHorizon);
+    }
+    const result: StepResult = {
+      metrics: this.metrics(episodes, device, beta, started, rolledOut, finished),
+      samples: this.samples(episodes),
+    };
+    if (divergence) result.divergence = divergence;
+    return result;
+  }
+
+  /**
+   * Changes one setting for the next update. Returns a problem (and changes nothing) when the value is
+   * invalid or the setting needs a reset (task, model, algorithm, batch size...).
+   */
+  set(key: string, value: unknown): Problem | undefined {
+    const field = FIELD_BY_KEY.get(key);
+    if (!field) return { key, message: `Unknown setting "${key}".` };
+    if (!field.live) return { key, message: `${field.label} (${key}) shapes the run; start a new run to change it.` };
+    const result = coerce(field, value);
+    if (result.problem) return { key, message: result.problem };
+    const { config, problems } = validate({ ...this.config, [key]: result.value });
+    if (problems.length > 0) return problems[0];
+    this.config = config;
+    if (key === ('beta' satisfies ConfigKey)) this.beta = config.beta;
+    return undefined;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    disposeParams(this.policy);
+    if (this.reference) disposeParams(this.reference);
+    this.optimizer.dispose();
+  }
+
+  private findDivergence(device: Record<string, number>, update: number): Divergence | undefined {
+    for (const quantity of GUARDED) {
+      const value = device[quantity];
+      if (value !== undefined && !Number.isFinite(value)) {
+        return {
+          update,
+          quantity,
+          value,
+          message: `${quantity} became ${value} at update ${update}; the update was skipped and the last good weights kept. Try a lower learning rate.`,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  private metrics(
+    episodes: Episode[],
+    device: Record<string, number>,
+    beta: number,
+    started: number,
+    rolledOut: number,
+    finished: number,
+  ): Metrics {
+    const scores = episodes.map((e) => e.score);
+    const scoreMean = mean(scores);
+    const actionTokens = episodes.reduce((n, e) => n + e.response.length, 0);
+    const updateMs = finished - started;
+    const fromRollout: Partial<Metrics> = {
+      update: this.update,
+      episodes: this.episodes,
+      time_s: (performance.now() - this.startedAt) / 1000,
+      'reward/score': scoreMean,
+      'reward/score_std': Math.sqrt(mean(scores.map((s) => (s - scoreMean) ** 2))),
+      'reward/total': mean(episodes.map((e) => e.rewards.reduce((a, b) => a + b, 0))),
+      'kl/ref': mean(episodes.map((e) => e.klK1Sum)),
+      'kl/ref_k3': mean(episodes.map((e) => e.klK3Sum)),
+      'kl/beta': beta,
+      'policy/entropy': mean(episodes.flatMap((e) => e.entropy)),
+      'value/explained_variance': explainedVariance(
+        episodes.flatMap((e) => e.values),
+        episodes.flatMap((e) => e.returns),
+      ),
+      'episode/length': actionTokens / episodes.length,
+      'episode/eos_rate': mean(episodes.map((e) => (e.response.at(-1) === EOS ? 1 : 0))),
+      'perf/update_ms': updateMs,
+      'perf/tokens_per_s': (actionTokens / updateMs) * 1000,
+      'perf/rollout_ms': rolledOut - started,
+      'perf/optimize_ms': finished - rolledOut,
+      'optim/lr': this.config.learningRate,
+      'sft/loss': this.sftLoss,
+    };
+    const metrics = {} as Metrics;
+    for (const name of METRIC_NAMES) metrics[name] = fromRollout[name] ?? device[name] ?? Number.NaN;
+    if (this.config.algorithm === 'reinforce') metrics['value/explained_variance'] = Number.NaN;
+    return metrics;
+  }
+
+  private samples(episodes: Episode[]): Sample[] {
+    const decode = (ids: readonly number[]) => this.task.vocab.decode(ids);
+    return episodes.slice(0, this.options.samples ?? 4).map((e) => ({
+      prompt: decode(e.prompt),
+      response: decode(e.response),
+      expected: decode(this.task.expected(e.prompt)),
+      score: e.score,
+      logp: e.oldLogp,
+      advantage: e.advantages,
+      kl: e.kl,
+    }));
+  }
+}
+
+export function createTrainer(raw: unknown, options?: TrainerOptions): Trainer {
+  return new Trainer(raw, options);
+}
