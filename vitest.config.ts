@@ -1,7 +1,15 @@
 import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
+  resolve: {
+    // Load the same (CommonJS, Node) build of tfjs-core that the backends require, as plain Node
+    // does; Vite would otherwise pick the ES build and the process would hold two copies.
+    alias: [{ find: /^@tensorflow\/tfjs-core$/, replacement: require.resolve('@tensorflow/tfjs-core') }],
+  },
   test: {
     // Named so that `npm run test:unit` (`vitest run --project unit`) matches this project.
     name: 'unit',

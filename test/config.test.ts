@@ -208,7 +208,12 @@ describe('validate repairs and names the key', () => {
   });
 
   it('parses numeric strings (links and CLI flags hand in strings) without a problem', () => {
-    const { config, problems } = validate({ learningRate: '0.0003', batchSize: '32', adaptiveKl: 'true', task: 'sort' });
+    const { config, problems } = validate({
+      learningRate: '0.0003',
+      batchSize: '32',
+      adaptiveKl: 'true',
+      task: 'sort',
+    });
     expect(problems).toEqual([]);
     expect(config.learningRate).toBe(0.0003);
     expect(config.batchSize).toBe(32);

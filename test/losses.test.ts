@@ -101,7 +101,12 @@ describe('tokenLogProbs and entropy', () => {
 describe('policyGradientLoss', () => {
   it('is −mean(A·logp) over masked-in tokens', () => {
     // A = [2, −1, 0.5], logp = [−0.5, −1, −2]: A·logp = [−1, 1, −1], mean −1/3, loss +1/3
-    const loss = policyGradientLoss(row([-0.5, -1, -2, -Infinity]), row([2, -1, 0.5, 0]), maskRow([true, true, true, false]), 3);
+    const loss = policyGradientLoss(
+      row([-0.5, -1, -2, -Infinity]),
+      row([2, -1, 0.5, 0]),
+      maskRow([true, true, true, false]),
+      3,
+    );
     expect(scalar(loss)).toBeCloseTo(1 / 3, 6);
   });
 

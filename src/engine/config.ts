@@ -226,6 +226,15 @@ export function validate(raw: unknown): { config: Config; problems: Problem[] } 
   return { config: config as unknown as Config, problems };
 }
 
+/** A value for a message; never throws (a null-prototype object has no toString). */
+function show(value: unknown): string {
+  try {
+    return String(value).slice(0, 40);
+  } catch {
+    return typeof value;
+  }
+}
+
 /** Reads one value for one field; a string is parsed (links and CLI flags hand in strings). */
 export function coerce(field: Field, value: unknown): { value: unknown; problem?: string } {
   const name = `${field.label} (${field.key})`;
@@ -233,7 +242,7 @@ export function coerce(field: Field, value: unknown): { value: unknown; problem?
     case 'number': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isFinite(n)) {
-        return { value: field.default, problem: `${name}: "${String(value).slice(0, 40)}" is not a finite number; using ${field.default}.` };
+        return { value: field.default, problem: `${name}: "${show(value)}" is not a finite number; using ${field.default}.` };
       }
       let v = field.integer ? Math.round(n) : n;
       const rounded = v !== n;
@@ -247,20 +256,20 @@ export function coerce(field: Field, value: unknown): { value: unknown; problem?
       if (typeof value === 'string' && field.choices.includes(value)) return { value };
       return {
         value: field.default,
-        problem: `${name}: "${String(value).slice(0, 40)}" is not one of ${field.choices.join(', ')}; using ${field.default}.`,
+        problem: `${name}: "${show(value)}" is not one of ${field.choices.join(', ')}; using ${field.default}.`,
       };
     }
     case 'boolean': {
       if (typeof value === 'boolean') return { value };
       if (value === 'true' || value === '1' || value === 1) return { value: true };
       if (value === 'false' || value === '0' || value === 0) return { value: false };
-      return { value: field.default, problem: `${name}: "${String(value).slice(0, 40)}" is not true or false; using ${field.default}.` };
+      return { value: field.default, problem: `${name}: "${show(value)}" is not true or false; using ${field.default}.` };
     }
     case 'string': {
       if (typeof value === 'string' && value.length <= field.maxLength && field.pattern.test(value)) return { value };
       return {
         value: field.default,
-        problem: `${name}: "${String(value).slice(0, 40)}" is not allowed (letters a–p, at most ${field.maxLength}); using "${field.default}".`,
+        problem: `${name}: "${show(value)}" is not allowed (letters a–p, at most ${field.maxLength}); using "${field.default}".`,
       };
     }
   }

@@ -52,8 +52,9 @@ export class DeviceAverages {
     const stacked = tf.stack(names.map((n) => this.sums.get(n) as Scalar));
     const values = await stacked.data(); // the update's one metrics read-back
     stacked.dispose();
+    const means = Object.fromEntries(names.map((n, i) => [n, values[i] / (this.counts.get(n) ?? 1)]));
     this.dispose();
-    return Object.fromEntries(names.map((n, i) => [n, values[i] / (this.counts.get(n) ?? 1)]));
+    return means;
   }
 
   dispose(): void {

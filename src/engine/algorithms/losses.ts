@@ -42,7 +42,8 @@ export function clippedSurrogate(
   count: number,
   epsilon: number,
 ): SurrogateTerms {
-  const logRatio = tf.sub(logp, oldLogp);
+  // Zero at masked positions before exp: exp's gradient there would be 0·∞ = NaN on an overflow.
+  const logRatio = tf.where(mask, tf.sub(logp, oldLogp), tf.zerosLike(logp));
   const ratio = tf.exp(logRatio);
   const unclipped = tf.mul(tf.neg(advantages), ratio);
   const clipped = tf.mul(tf.neg(advantages), tf.clipByValue(ratio, 1 - epsilon, 1 + epsilon));

@@ -1,0 +1,24 @@
+// Text forms of metrics for the terminal and for JSONL files.
+import { METRIC_NAMES, type Metrics } from '../engine/metrics';
+
+/** One JSON object with every metric name; NaN ("not defined here") becomes null. */
+export function metricsToJson(metrics: Metrics): string {
+  const row: Record<string, number | null> = {};
+  for (const name of METRIC_NAMES) row[name] = Number.isFinite(metrics[name]) ? metrics[name] : null;
+  return JSON.stringify(row);
+}
+
+const fixed = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+
+export function progressLine(m: Metrics): string {
+  return [
+    `update ${String(m.update).padStart(4)}`,
+    `score ${fixed(m['reward/score'], 3)} ±${fixed(m['reward/score_std'], 2)}`,
+    `kl ${fixed(m['kl/ref'], 3)}`,
+    `β ${fixed(m['kl/beta'], 3)}`,
+    `entropy ${fixed(m['policy/entropy'], 3)}`,
+    `value loss ${fixed(m['loss/value'], 4)}`,
+    `len ${fixed(m['episode/length'], 2)}`,
+    `${fixed(m['perf/update_ms'], 0)} ms`,
+  ].join('  ');
+}

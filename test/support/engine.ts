@@ -1,0 +1,37 @@
+// Shared set-up for engine tests: a started backend and a helper that trains until a condition holds.
+import type { BackendName } from '../../src/engine/backend';
+import { useBackend } from '../../src/engine/backend';
+import type { Metrics } from '../../src/engine/metrics';
+import { createTrainer, type Trainer } from '../../src/engine/trainer';
+
+export async function startBackend(name: BackendName): Promise<void> {
+  const choice = await useBackend(name);
+  if (choice.name !== name) throw new Error(`wanted ${name}, got ${choice.reason}`);
+}
+
+export interface Run {
+  history: Metrics[];
+  /** First update at which the mean score over the last `window` updates reached the threshold. */
+  reachedAt: number | undefined;
+}
+
+/** Trains up to `maxUpdates`, stopping once the `window`-update mean score reaches `threshold`. */
+export async function trainUntil(config: Record<string, unknown>, threshold: number, maxUpdates: number, window = 5): Promise<Run> {
+  const trainer: Trainer = createTrainer(config);
+  const history: Metrics[] = [];
+  try {
+    for (let i = 0; i < maxUpdates; i++) {
+      history.push((await trainer.step()).metrics);
+      if (history.length >= window && meanOf(history.slice(-window), 'reward/score') >= threshold) {
+        return { history, reachedAt: history.length };
+      }
+    }
+    return { history, reachedAt: undefined };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+export function meanOf(rows: readonly Metrics[], name: keyof Metrics): number {
+  return rows.reduce((s, m) => s + m[name], 0) / rows.length;
+}

@@ -1,0 +1,148 @@
+// The trainer's contracts: determinism, no leaked tensors, the NaN guard, mid-run settings, bad input.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { METRIC_NAMES, type Metrics } from '../src/engine/metrics';
+import { createTrainer } from '../src/engine/trainer';
+import { tf } from '../src/engine/tf';
+import { startBackend } from './support/engine';
+
+/** A small, quick configuration; the contracts do not depend on size. */
+const SMALL = { batchSize: 16, sftSteps: 10, epochs: 2, minibatches: 2 };
+const TIMING = new Set<string>(['time_s', 'perf/update_ms', 'perf/tokens_per_s', 'perf/rollout_ms', 'perf/optimize_ms']);
+
+function withoutTiming(m: Metrics): Record<string, number> {
+  return Object.fromEntries(Object.entries(m).filter(([k]) => !TIMING.has(k)));
+}
+
+describe('trainer on the cpu backend', () => {
+  beforeAll(() => startBackend('cpu'));
+
+  it('gives identical metrics for 20 updates when run twice with the same seed', async () => {
+    const runs: Record<string, number>[][] = [];
+    for (let r = 0; r < 2; r++) {
+      const trainer = createTrainer({ ...SMALL, seed: 42 });
+      const rows: Record<string, number>[] = [];
+      for (let i = 0; i < 20; i++) rows.push(withoutTiming((await trainer.step()).metrics));
+      trainer.dispose();
+      runs.push(rows);
+    }
+    expect(runs[1]).toEqual(runs[0]);
+    // And the run is not trivially constant: scores move.
+    expect(new Set(runs[0].map((m) => m['reward/score'])).size).toBeGreaterThan(5);
+  });
+
+  it('gives different numbers for a different seed', async () => {
+    const scores: number[][] = [];
+    for (const seed of [1, 2]) {
+      const trainer = createTrainer({ ...SMALL, sftSteps: 0, seed });
+      const rows: number[] = [];
+      for (let i = 0; i < 3; i++) rows.push((await trainer.step()).metrics['reward/score']);
+      trainer.dispose();
+      scores.push(rows);
+    }
+    expect(scores[0]).not.toEqual(scores[1]);
+  });
+});
+
+describe('trainer on the wasm backend', () => {
+  beforeAll(() => startBackend('wasm'));
+
+  it.each(['reinforce', 'actor-critic', 'ppo'])('%s keeps tf.memory().numTensors equal at update 10 and update 200', async (algorithm) => {
+    // targetKl and adaptive KL on, so the early-stop and adaptive paths are covered too.
+    const trainer = createTrainer({ algorithm, batchSize: 8, sftSteps: 5, minibatches: 2, targetKl: 0.01, adaptiveKl: true });
+    let atTen = -1;
+    for (let update = 1; update <= 200; update++) {
+      await trainer.step();
+      if (update === 10) atTen = tf.memory().numTensors;
+    }
+    expect(tf.memory().numTensors).toBe(atTen);
+    trainer.dispose();
+  });
+
+  it('frees every tensor it made on dispose', async () => {
+    const before = tf.memory().numTensors;
+    const trainer = createTrainer(SMALL);
+    await trainer.step();
+    trainer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('reports every metric name of DESIGN §5 each update, finite for PPO', async () => {
+    const trainer = createTrainer(SMALL);
+    await trainer.step();
+    const { metrics } = await trainer.step();
+    trainer.dispose();
+    expect(Object.keys(metrics).sort()).toEqual([...METRIC_NAMES].sort());
+    for (const name of METRIC_NAMES) expect(Number.isFinite(metrics[name]), name).toBe(true);
+    expect(metrics.update).toBe(2);
+    expect(metrics.episodes).toBe(32);
+    expect(metrics['policy/clipfrac']).toBeGreaterThanOrEqual(0);
+    expect(metrics['policy/clipfrac']).toBeLessThanOrEqual(1);
+  });
+
+  it('skips an update whose loss is NaN, keeps the last good weights and names the quantity', async () => {
+    const trainer = createTrainer({ ...SMALL, seed: 3 }, { injectNaNAtUpdate: 3 });
+    await trainer.step();
+    await trainer.step();
+    const weightsBefore = snapshotWeights(trainer);
+    const poisoned = await trainer.step();
+    expect(poisoned.divergence?.update).toBe(3);
+    expect(poisoned.divergence?.quantity).toBe('loss/policy');
+    expect(poisoned.divergence?.message).toMatch(/loss\/policy became NaN at update 3/);
+    expect(snapshotWeights(trainer)).toEqual(weightsBefore);
+    // Training carries on with finite numbers.
+    const next = await trainer.step();
+    expect(next.divergence).toBeUndefined();
+    expect(Number.isFinite(next.metrics['loss/policy'])).toBe(true);
+    expect(snapshotWeights(trainer)).not.toEqual(weightsBefore);
+    trainer.dispose();
+  });
+
+  it('applies a live setting on the next update and refuses structural ones', async () => {
+    const trainer = createTrainer(SMALL);
+    const first = await trainer.step();
+    expect(first.metrics['optim/lr']).toBe(0.003);
+    expect(trainer.set('learningRate', 0.0005)).toBeUndefined();
+    expect(trainer.set('beta', '0.5')).toBeUndefined();
+    const second = await trainer.step();
+    expect(second.metrics['optim/lr']).toBe(0.0005);
+    expect(second.metrics['kl/beta']).toBe(0.5);
+    expect(trainer.set('task', 'sort')?.message).toMatch(/start a new run/);
+    expect(trainer.set('learningRate', 'fast')?.message).toMatch(/not a finite number/);
+    expect(trainer.set('learningRate', 5)?.message).toMatch(/outside/);
+    expect(trainer.set('nope', 1)?.message).toMatch(/Unknown setting/);
+    expect(trainer.settings.learningRate).toBe(0.0005);
+    trainer.dispose();
+  });
+
+  it('reports bad config values through validate instead of throwing from inside', async () => {
+    const trainer = createTrainer({ ...SMALL, algorithm: 'dqn', batchSize: -3, dModel: 30, nHeads: 4, temperature: Number.NaN });
+    const keys = trainer.problems.map((p) => p.key);
+    expect(keys).toEqual(expect.arrayContaining(['algorithm', 'batchSize', 'nHeads', 'temperature']));
+    expect(trainer.settings.algorithm).toBe('ppo');
+    expect(trainer.settings.batchSize).toBe(2);
+    expect(trainer.settings.nHeads).toBe(3);
+    const { metrics } = await trainer.step();
+    expect(Number.isFinite(metrics['reward/score'])).toBe(true);
+    trainer.dispose();
+  });
+
+  it('returns decoded samples with per-token log-prob, advantage and KL', async () => {
+    const trainer = createTrainer({ ...SMALL, task: 'reverse' });
+    const { samples } = await trainer.step();
+    trainer.dispose();
+    expect(samples).toHaveLength(4);
+    for (const s of samples) {
+      expect(s.prompt).toHaveLength(3);
+      expect(s.expected).toEqual([...s.prompt].reverse());
+      expect(s.logp).toHaveLength(s.response.length);
+      expect(s.advantage).toHaveLength(s.response.length);
+      expect(s.kl).toHaveLength(s.response.length);
+      for (const lp of s.logp) expect(lp).toBeLessThanOrEqual(0);
+    }
+  });
+});
+
+function snapshotWeights(trainer: unknown): number[] {
+  const params = (trainer as { policy: Map<string, tf.Variable> }).policy;
+  return [...params.values()].flatMap((p) => Array.from(p.dataSync()));
+}
