@@ -7,7 +7,13 @@ import { startBackend } from './support/engine';
 
 /** A small, quick configuration; the contracts do not depend on size. */
 const SMALL = { batchSize: 16, sftSteps: 10, epochs: 2, minibatches: 2 };
-const TIMING = new Set<string>(['time_s', 'perf/update_ms', 'perf/tokens_per_s', 'perf/rollout_ms', 'perf/optimize_ms']);
+const TIMING = new Set<string>([
+  'time_s',
+  'perf/update_ms',
+  'perf/tokens_per_s',
+  'perf/rollout_ms',
+  'perf/optimize_ms',
+]);
 
 function withoutTiming(m: Metrics): Record<string, number> {
   return Object.fromEntries(Object.entries(m).filter(([k]) => !TIMING.has(k)));
@@ -46,17 +52,27 @@ describe('trainer on the cpu backend', () => {
 describe('trainer on the wasm backend', () => {
   beforeAll(() => startBackend('wasm'));
 
-  it.each(['reinforce', 'actor-critic', 'ppo'])('%s keeps tf.memory().numTensors equal at update 10 and update 200', async (algorithm) => {
-    // targetKl and adaptive KL on, so the early-stop and adaptive paths are covered too.
-    const trainer = createTrainer({ algorithm, batchSize: 8, sftSteps: 5, minibatches: 2, targetKl: 0.01, adaptiveKl: true });
-    let atTen = -1;
-    for (let update = 1; update <= 200; update++) {
-      await trainer.step();
-      if (update === 10) atTen = tf.memory().numTensors;
-    }
-    expect(tf.memory().numTensors).toBe(atTen);
-    trainer.dispose();
-  });
+  it.each(['reinforce', 'actor-critic', 'ppo'])(
+    '%s keeps tf.memory().numTensors equal at update 10 and update 200',
+    async (algorithm) => {
+      // targetKl and adaptive KL on, so the early-stop and adaptive paths are covered too.
+      const trainer = createTrainer({
+        algorithm,
+        batchSize: 8,
+        sftSteps: 5,
+        minibatches: 2,
+        targetKl: 0.01,
+        adaptiveKl: true,
+      });
+      let atTen = -1;
+      for (let update = 1; update <= 200; update++) {
+        await trainer.step();
+        if (update === 10) atTen = tf.memory().numTensors;
+      }
+      expect(tf.memory().numTensors).toBe(atTen);
+      trainer.dispose();
+    },
+  );
 
   it('frees every tensor it made on dispose', async () => {
     const before = tf.memory().numTensors;
@@ -115,7 +131,14 @@ describe('trainer on the wasm backend', () => {
   });
 
   it('reports bad config values through validate instead of throwing from inside', async () => {
-    const trainer = createTrainer({ ...SMALL, algorithm: 'dqn', batchSize: -3, dModel: 30, nHeads: 4, temperature: Number.NaN });
+    const trainer = createTrainer({
+      ...SMALL,
+      algorithm: 'dqn',
+      batchSize: -3,
+      dModel: 30,
+      nHeads: 4,
+      temperature: Number.NaN,
+    });
     const keys = trainer.problems.map((p) => p.key);
     expect(keys).toEqual(expect.arrayContaining(['algorithm', 'batchSize', 'nHeads', 'temperature']));
     expect(trainer.settings.algorithm).toBe('ppo');

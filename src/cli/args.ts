@@ -49,7 +49,9 @@ export function parseTrainArgs(argv: readonly string[]): { args: TrainArgs } | {
       case '--preset': {
         const name = takeValue();
         if (!name || !PRESETS.some((p) => p.name === name)) {
-          return { error: `--preset needs one of: ${PRESETS.map((p) => p.name).join(', ')} (got ${name ?? 'nothing'}).` };
+          return {
+            error: `--preset needs one of: ${PRESETS.map((p) => p.name).join(', ')} (got ${name ?? 'nothing'}).`,
+          };
         }
         args.preset = name;
         break;
@@ -63,7 +65,8 @@ export function parseTrainArgs(argv: readonly string[]): { args: TrainArgs } | {
       case '--set': {
         const pair = takeValue();
         const eq = pair?.indexOf('=') ?? -1;
-        if (!pair || eq <= 0) return { error: `--set needs key=value, e.g. --set learningRate=0.001 (got ${pair ?? 'nothing'}).` };
+        if (!pair || eq <= 0)
+          return { error: `--set needs key=value, e.g. --set learningRate=0.001 (got ${pair ?? 'nothing'}).` };
         const key = pair.slice(0, eq);
         if (!FIELDS.some((f) => f.key === key)) {
           return { error: `--set: unknown setting "${key}". Valid settings: ${FIELDS.map((f) => f.key).join(', ')}.` };
@@ -74,7 +77,8 @@ export function parseTrainArgs(argv: readonly string[]): { args: TrainArgs } | {
       case '--updates': {
         const value = takeValue();
         const n = Number(value);
-        if (!Number.isInteger(n) || n < 1) return { error: `--updates needs a whole number ≥ 1 (got ${value ?? 'nothing'}).` };
+        if (!Number.isInteger(n) || n < 1)
+          return { error: `--updates needs a whole number ≥ 1 (got ${value ?? 'nothing'}).` };
         args.updates = n;
         break;
       }
@@ -82,7 +86,9 @@ export function parseTrainArgs(argv: readonly string[]): { args: TrainArgs } | {
         const value = takeValue();
         if (!value || !NODE_BACKENDS.includes(value as BackendName)) {
           const browserOnly = BACKENDS.includes(value as BackendName) ? ` (${value} runs only in the browser)` : '';
-          return { error: `--backend needs one of: ${NODE_BACKENDS.join(', ')}${browserOnly} (got ${value ?? 'nothing'}).` };
+          return {
+            error: `--backend needs one of: ${NODE_BACKENDS.join(', ')}${browserOnly} (got ${value ?? 'nothing'}).`,
+          };
         }
         args.backend = value as BackendName;
         break;
@@ -94,7 +100,9 @@ export function parseTrainArgs(argv: readonly string[]): { args: TrainArgs } | {
         break;
       }
       default:
-        return { error: `Unknown argument "${flag}". Valid: --preset, --link, --set, --updates, --backend, --out, --quiet, --help.` };
+        return {
+          error: `Unknown argument "${flag}". Valid: --preset, --link, --set, --updates, --backend, --out, --quiet, --help.`,
+        };
     }
   }
   if (args.preset && args.link) return { error: 'Use either --preset or --link, not both.' };

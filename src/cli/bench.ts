@@ -9,7 +9,10 @@ import { tf } from '../engine/tf';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const MEASURED = Number(process.env.BENCH_UPDATES ?? 6);
-const BACKENDS: BackendName[] = (process.env.BENCH_BACKENDS?.split(',') as BackendName[] | undefined) ?? ['wasm', 'cpu'];
+const BACKENDS: BackendName[] = (process.env.BENCH_BACKENDS?.split(',') as BackendName[] | undefined) ?? [
+  'wasm',
+  'cpu',
+];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -50,7 +53,9 @@ async function measure(backend: BackendName, algorithm: string): Promise<Row> {
 }
 
 async function main(): Promise<void> {
-  console.log(`Node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, tfjs ${tf.version_core}`);
+  console.log(
+    `Node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, tfjs ${tf.version_core}`,
+  );
   console.log(`default preset, ${WARMUP} warm-up + ${MEASURED} measured updates, medians\n`);
   const rows: Row[] = [];
   for (const backend of BACKENDS) {

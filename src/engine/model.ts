@@ -30,10 +30,16 @@ export function initParams(shape: ModelShape, seed: number, prefix = 'policy'): 
   const normal = (name: string, dims: number[], std: number) => {
     const size = dims.reduce((a, b) => a * b, 1);
     const values = Float32Array.from({ length: size }, () => rng.normal() * std);
-    params.set(name, tf.tidy(() => tf.variable(tf.tensor(values, dims), true, `${id}/${name}`)));
+    params.set(
+      name,
+      tf.tidy(() => tf.variable(tf.tensor(values, dims), true, `${id}/${name}`)),
+    );
   };
   const constant = (name: string, dims: number[], value: number) =>
-    params.set(name, tf.tidy(() => tf.variable(tf.fill(dims, value), true, `${id}/${name}`)));
+    params.set(
+      name,
+      tf.tidy(() => tf.variable(tf.fill(dims, value), true, `${id}/${name}`)),
+    );
 
   // GPT-2 style: std 0.02, residual projections scaled down by sqrt(2 * layers).
   const residualStd = 0.02 / Math.sqrt(2 * shape.nLayers);
@@ -66,7 +72,11 @@ export function initParams(shape: ModelShape, seed: number, prefix = 'policy'): 
 export function cloneParams(params: Params, prefix: string, trainable: boolean): Params {
   const copy: Params = new Map();
   const id = `${prefix}${modelCount++}`;
-  for (const [name, p] of params) copy.set(name, tf.tidy(() => tf.variable(p.clone(), trainable, `${id}/${name}`)));
+  for (const [name, p] of params)
+    copy.set(
+      name,
+      tf.tidy(() => tf.variable(p.clone(), trainable, `${id}/${name}`)),
+    );
   return copy;
 }
 

@@ -53,7 +53,13 @@ export function nextTokens(tokens: Tensor2D): Tensor2D {
 }
 
 /** Response tokens of one row: from responseStart through the first <eos>, or maxNewTokens of them. */
-export function responseOf(tokens: Int32Array, row: number, time: number, responseStart: number, maxNewTokens: number): number[] {
+export function responseOf(
+  tokens: Int32Array,
+  row: number,
+  time: number,
+  responseStart: number,
+  maxNewTokens: number,
+): number[] {
   const response: number[] = [];
   for (let s = 0; s < maxNewTokens; s++) {
     const id = tokens[row * time + responseStart + s];

@@ -48,7 +48,11 @@ export function sftStep(
     const { logp } = tokenLogProbs(logits, nextTokens(tokenTensor as tf.Tensor2D));
     return tf.neg(maskedMean(logp, maskTensor, count)) as Scalar;
   }, vars);
-  const norm = optimizer.apply(new Map(names.map((n, i) => [n, grads[vars[i].name]])), settings.learningRate, settings.maxGradNorm);
+  const norm = optimizer.apply(
+    new Map(names.map((n, i) => [n, grads[vars[i].name]])),
+    settings.learningRate,
+    settings.maxGradNorm,
+  );
   tf.dispose([norm, tokenTensor, maskTensor, ...Object.values(grads)]);
   return value;
 }

@@ -109,7 +109,16 @@ export class Trainer {
     const end = Math.min(this.config.sftSteps, this.sftDone + steps);
     const losses: tf.Scalar[] = [];
     for (; this.sftDone < end; this.sftDone++) {
-      losses.push(sftStep(this.task, this.policy, this.shape, this.optimizer, this.config, deriveSeed(this.config.seed, SEED_STREAMS.sft, this.sftDone)));
+      losses.push(
+        sftStep(
+          this.task,
+          this.policy,
+          this.shape,
+          this.optimizer,
+          this.config,
+          deriveSeed(this.config.seed, SEED_STREAMS.sft, this.sftDone),
+        ),
+      );
     }
     if (losses.length > 0) {
       const last = losses[losses.length - 1];
@@ -149,7 +158,8 @@ export class Trainer {
     const episodes = buildEpisodes(batch, this.task, beta, config.klEstimator);
     const algorithm = ALGORITHM_REGISTRY[config.algorithm];
     algorithm.computeAdvantages(episodes, config, this.algorithmState);
-    if (this.options.injectNaNAtUpdate === update) for (const e of episodes) e.advantages = e.advantages.map(() => Number.NaN);
+    if (this.options.injectNaNAtUpdate === update)
+      for (const e of episodes) e.advantages = e.advantages.map(() => Number.NaN);
 
     // 3. Optimizer steps, guarded: a non-finite loss or gradient restores the weights from before.
     const snapshot = this.optimizer.snapshot();

@@ -6,7 +6,11 @@ import { defaultConfig, FIELD_BY_KEY, FIELDS, validate, type Config } from '../e
 export const LINK_VERSION = 1;
 
 /** Short names people type in links; the canonical name is always the schema key. */
-export const KEY_ALIASES: Readonly<Record<string, string>> = { algo: 'algorithm', lr: 'learningRate', clip: 'clipEpsilon' };
+export const KEY_ALIASES: Readonly<Record<string, string>> = {
+  algo: 'algorithm',
+  lr: 'learningRate',
+  clip: 'clipEpsilon',
+};
 
 export interface DecodedLink {
   config: Config;
@@ -20,7 +24,10 @@ export interface DecodedLink {
 const MAX_LINK_LENGTH = 8192;
 const MAX_TITLE_LENGTH = 120;
 
-export function encodeLink(config: Partial<Config>, extras: { hide?: string[]; autoplay?: boolean; title?: string } = {}): string {
+export function encodeLink(
+  config: Partial<Config>,
+  extras: { hide?: string[]; autoplay?: boolean; title?: string } = {},
+): string {
   const defaults = defaultConfig();
   const params = new URLSearchParams({ v: String(LINK_VERSION) });
   for (const field of FIELDS) {
@@ -59,13 +66,19 @@ export function decodeLink(link: string): DecodedLink {
     if (key === 'v') {
       const v = Number(value);
       if (Number.isInteger(v) && v > 0) version = v;
-      else notices.push(`Link version "${value.slice(0, 20)}" is not a whole number; reading it as version ${LINK_VERSION}.`);
+      else
+        notices.push(
+          `Link version "${value.slice(0, 20)}" is not a whole number; reading it as version ${LINK_VERSION}.`,
+        );
     } else if (key === 'hide') {
-      hide = value.split(',').filter((k) => {
-        const known = FIELD_BY_KEY.has(KEY_ALIASES[k] ?? k);
-        if (!known && k !== '') notices.push(`hide: "${k.slice(0, 40)}" is not a setting; ignored.`);
-        return known;
-      }).map((k) => KEY_ALIASES[k] ?? k);
+      hide = value
+        .split(',')
+        .filter((k) => {
+          const known = FIELD_BY_KEY.has(KEY_ALIASES[k] ?? k);
+          if (!known && k !== '') notices.push(`hide: "${k.slice(0, 40)}" is not a setting; ignored.`);
+          return known;
+        })
+        .map((k) => KEY_ALIASES[k] ?? k);
     } else if (key === 'autoplay') {
       autoplay = value === '1' || value === 'true';
     } else if (key === 'title') {
@@ -77,7 +90,9 @@ export function decodeLink(link: string): DecodedLink {
     }
   }
   if (version > LINK_VERSION) {
-    notices.push(`This link was made by a newer version (v=${version}); settings this version knows were read, others ignored.`);
+    notices.push(
+      `This link was made by a newer version (v=${version}); settings this version knows were read, others ignored.`,
+    );
   }
   const { config, problems } = validate(raw);
   for (const p of problems) notices.push(p.message);

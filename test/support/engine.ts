@@ -16,7 +16,12 @@ export interface Run {
 }
 
 /** Trains up to `maxUpdates`, stopping once the `window`-update mean score reaches `threshold`. */
-export async function trainUntil(config: Record<string, unknown>, threshold: number, maxUpdates: number, window = 5): Promise<Run> {
+export async function trainUntil(
+  config: Record<string, unknown>,
+  threshold: number,
+  maxUpdates: number,
+  window = 5,
+): Promise<Run> {
   const trainer: Trainer = createTrainer(config);
   const history: Metrics[] = [];
   try {

@@ -24,7 +24,11 @@ export const actorCritic: Algorithm = {
       const policyLoss = policyGradientLoss(logp, batch.advantages, batch.mask, batch.count);
       const criticLoss = valueLoss(values, batch.returns, batch.mask, batch.count);
       const meanEntropy = maskedMean(entropy, batch.mask, batch.count);
-      const total = tf.addN([policyLoss, tf.mul(valueCoef, criticLoss), tf.mul(-entropyCoef, meanEntropy)]) as tf.Scalar;
+      const total = tf.addN([
+        policyLoss,
+        tf.mul(valueCoef, criticLoss),
+        tf.mul(-entropyCoef, meanEntropy),
+      ]) as tf.Scalar;
       return { total, report: { 'loss/policy': policyLoss, 'loss/value': criticLoss } };
     });
     disposeBatch(batch);

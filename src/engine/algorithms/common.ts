@@ -65,7 +65,10 @@ export function batchTensors(r: Rollout, episodes: readonly Episode[]): BatchTen
   });
   return tf.tidy(() => {
     const tokensTensor = tf.tensor2d(tokens, [rows, t], 'int32');
-    const next = tf.concat([tf.slice(tokensTensor, [0, 1], [rows, t - 1]), tf.zeros([rows, 1], 'int32')], 1) as Tensor2D;
+    const next = tf.concat(
+      [tf.slice(tokensTensor, [0, 1], [rows, t - 1]), tf.zeros([rows, 1], 'int32')],
+      1,
+    ) as Tensor2D;
     return {
       tokens: tokensTensor,
       next,
@@ -94,7 +97,10 @@ export function evaluate(ctx: UpdateContext, b: BatchTensors): { logp: Tensor2D;
  * One optimizer step on `lossFn`'s total loss. Side metrics the loss function returns are kept past
  * the gradient scope, accumulated into ctx.metrics and disposed; nothing is read back here.
  */
-export function optimizerStep(ctx: UpdateContext, lossFn: () => { total: Scalar; report: Record<string, Scalar> }): void {
+export function optimizerStep(
+  ctx: UpdateContext,
+  lossFn: () => { total: Scalar; report: Record<string, Scalar> },
+): void {
   const names = [...ctx.params.keys()];
   const vars = names.map((n) => ctx.params.get(n) as tf.Variable);
   let report: Record<string, Scalar> = {};

@@ -30,10 +30,20 @@ export const ppo: Algorithm = {
       const order = rng.shuffle(episodes.map((_, i) => i));
       const epochKl: tf.Scalar[] = [];
       for (let start = 0; start < order.length; start += size) {
-        const batch = batchTensors(rollout, order.slice(start, start + size).map((i) => episodes[i]));
+        const batch = batchTensors(
+          rollout,
+          order.slice(start, start + size).map((i) => episodes[i]),
+        );
         optimizerStep(ctx, () => {
           const { logp, entropy, values } = evaluate(ctx, batch);
-          const surrogate = clippedSurrogate(logp, batch.oldLogp, batch.advantages, batch.mask, batch.count, clipEpsilon);
+          const surrogate = clippedSurrogate(
+            logp,
+            batch.oldLogp,
+            batch.advantages,
+            batch.mask,
+            batch.count,
+            clipEpsilon,
+          );
           const critic = clippedValueLoss(values, batch.oldValues, batch.returns, batch.mask, batch.count, valueClip);
           const meanEntropy = maskedMean(entropy, batch.mask, batch.count);
           const total = tf.addN([surrogate.loss, tf.mul(valueCoef, critic.loss), tf.mul(-entropyCoef, meanEntropy)]);

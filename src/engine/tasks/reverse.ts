@@ -8,7 +8,8 @@ export function reverseTask(vocab: Vocabulary, settings: TaskSettings): Task {
     vocab,
     prompt: (rng) => randomLetters(vocab, settings.promptLength, rng),
     expected: (prompt) => [...prompt].reverse(),
-    score: (prompt, response) => scoreResponse(response, [...prompt].reverse(), settings.scoring, settings.maxNewTokens),
+    score: (prompt, response) =>
+      scoreResponse(response, [...prompt].reverse(), settings.scoring, settings.maxNewTokens),
     formatDemo: (prompt, rng) => formatDemoOfLength(vocab, prompt.length, rng),
   };
 }
