@@ -13,4 +13,12 @@ describe('learning to reverse', () => {
     );
     expect(reached.filter((r) => r !== undefined).length).toBeGreaterThanOrEqual(4);
   });
+
+  it('actor-critic (batch 32, λ = 1, c_v = 0.1) reaches mean score ≥ 0.9 within 400 updates', async () => {
+    // One optimizer step per batch (PPO takes 16), so it needs many more updates than PPO.
+    const config = { algorithm: 'actor-critic', batchSize: 32, lambda: 1, valueCoef: 0.1, seed: 1 };
+    const run = await trainUntil(config, 0.9, 400);
+    console.log(`actor-critic on reverse: 5-update mean score ≥ 0.9 at update ${run.reachedAt ?? 'never'}`);
+    expect(run.reachedAt).toBeDefined();
+  });
 });
