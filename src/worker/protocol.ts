@@ -1,0 +1,59 @@
+// The typed message protocol between the UI thread and the training worker. The UI sends commands and
+// never touches tensors; the worker sends status, metrics, samples, problems and inspections.
+import type { BackendName } from '../engine/backend';
+import type { Config } from '../engine/config';
+import type { Metrics } from '../engine/metrics';
+import type { Sample } from '../engine/trainer';
+
+/** `auto` picks the best backend that starts; a name forces it (falling back only if it cannot start). */
+export type BackendRequest = 'auto' | BackendName;
+export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
+
+export type Command =
+  /** Start a fresh run (also used for reset): builds a trainer, runs format pretraining, then pauses. */
+  | { type: 'reset'; config: Config; backend: BackendRequest; failBackends?: BackendName[] }
+  | { type: 'play' }
+  | { type: 'pause' }
+  /** Exactly one update, then paused. */
+  | { type: 'step' }
+  /** A live setting, applied from the next update. */
+  | { type: 'set'; key: string; value: unknown }
+  /** Next-token distributions of policy and reference after `prefix` (token strings, <bos> first). */
+  | { type: 'inspect'; prefix: string[] };
+
+export type RunState = 'starting' | 'pretraining' | 'paused' | 'playing' | 'failed';
+
+export type WorkerEvent =
+  | {
+      type: 'status';
+      state: RunState;
+      backend?: BackendName;
+      /** Why this backend runs (what was asked for, what failed on the way). */
+      backendReason?: string;
+      /** Fraction of format pretraining done, while pretraining. */
+      progress?: number;
+      vocabulary?: string[];
+    }
+  | { type: 'metrics'; metrics: Metrics; samples: Sample[] }
+  /** Something the user should know: a fallback, a skipped update, a refused setting, a dead backend. */
+  | { type: 'problem'; severity: 'warning' | 'error'; message: string }
+  | { type: 'distribution'; prefix: string[]; tokens: string[]; policy: number[]; reference: number[] };
+
+const COMMAND_TYPES = new Set(['reset', 'play', 'pause', 'step', 'set', 'inspect']);
+
+/** Structural check of a message arriving at the worker; anything else is ignored with a problem. */
+export function isCommand(message: unknown): message is Command {
+  if (message === null || typeof message !== 'object') return false;
+  const m = message as Record<string, unknown>;
+  if (typeof m.type !== 'string' || !COMMAND_TYPES.has(m.type)) return false;
+  switch (m.type) {
+    case 'reset':
+      return typeof m.config === 'object' && m.config !== null && BACKEND_REQUESTS.includes(m.backend as BackendRequest);
+    case 'set':
+      return typeof m.key === 'string';
+    case 'inspect':
+      return Array.isArray(m.prefix) && m.prefix.every((t) => typeof t === 'string');
+    default:
+      return true;
+  }
+}
