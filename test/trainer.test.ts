@@ -169,3 +169,23 @@ function snapshotWeights(trainer: unknown): number[] {
   const params = (trainer as { policy: Map<string, tf.Variable> }).policy;
   return [...params.values()].flatMap((p) => Array.from(p.dataSync()));
 }
+
+describe('next-token distributions for the inspector', () => {
+  beforeAll(() => startBackend('wasm'));
+
+  it('are probability vectors, equal for policy and reference before RL, apart after learning', async () => {
+    const trainer = createTrainer({ ...SMALL, task: 'target', beta: 0 });
+    await trainer.pretrain();
+    const prefix = [1, 2]; // <bos> <sep>: the first answer letter is next
+    const before = await trainer.nextTokenDistributions(prefix);
+    expect(before.policy).toHaveLength(trainer.task.vocab.size);
+    expect(before.policy.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    expect(before.policy).toEqual(before.reference);
+    for (let i = 0; i < 15; i++) await trainer.step();
+    const after = await trainer.nextTokenDistributions(prefix);
+    const b = trainer.task.vocab.id('b'); // the target word is "bad"
+    expect(after.policy[b]).toBeGreaterThan(after.reference[b] + 0.2);
+    await expect(trainer.nextTokenDistributions([])).rejects.toThrow(/prefix needs 1 to 10 tokens/);
+    trainer.dispose();
+  });
+});

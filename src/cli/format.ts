@@ -1,11 +1,9 @@
 // Text forms of metrics for the terminal and for JSONL files.
-import { METRIC_NAMES, type Metrics } from '../engine/metrics';
+import { metricsRow, type Metrics } from '../engine/metrics';
 
 /** One JSON object with every metric name; NaN ("not defined here") becomes null. */
 export function metricsToJson(metrics: Metrics): string {
-  const row: Record<string, number | null> = {};
-  for (const name of METRIC_NAMES) row[name] = Number.isFinite(metrics[name]) ? metrics[name] : null;
-  return JSON.stringify(row);
+  return JSON.stringify(metricsRow(metrics));
 }
 
 const fixed = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '–');

@@ -1,5 +1,6 @@
-// Picking and starting a tfjs backend. Node has cpu and wasm; the browser adds webgl and webgpu (the app
-// registers those before calling useBackend). A backend that fails to start falls back down the list.
+// Picking and starting a tfjs backend, with fallback down the list webgpu -> webgl -> wasm -> cpu.
+// Node registers cpu and wasm here; the browser worker passes its own `register` (dynamic imports of
+// the webgpu/webgl/wasm packages) and `vet` (is this WebGPU adapter real hardware?).
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from './tf';
 
@@ -8,35 +9,64 @@ export type BackendName = (typeof BACKENDS)[number];
 
 export interface BackendChoice {
   name: BackendName;
-  /** Why this backend runs: what was asked for and what failed on the way. */
+  /** Why this backend runs: what was asked for and what failed or was skipped on the way. */
   reason: string;
+  /** True when the backend running is not the first one tried. */
+  fellBack: boolean;
+}
+
+export interface BackendHooks {
+  /** Makes a backend's kernels available (loads its package). */
+  register?: (name: BackendName) => Promise<void>;
+  /** Returns a reason to skip a backend without trying it, or undefined to try it. */
+  vet?: (name: BackendName) => Promise<string | undefined>;
 }
 
 let wasmLoaded: Promise<unknown> | undefined;
 
-async function register(name: BackendName): Promise<void> {
+async function registerForNode(name: BackendName): Promise<void> {
   if (name === 'wasm') {
-    // The wasm backend is loaded only when asked for; Node finds its .wasm files next to the module.
+    // Loaded only when asked for; Node finds the .wasm files next to the module.
     wasmLoaded ??= import('@tensorflow/tfjs-backend-wasm');
     await wasmLoaded;
   }
 }
 
-/** Starts `wanted`, or the next backend down the list that starts; the reason says what happened. */
-export async function useBackend(wanted: BackendName): Promise<BackendChoice> {
-  const failures: string[] = [];
-  for (const name of BACKENDS.slice(BACKENDS.indexOf(wanted))) {
+/** The backends to try, in order, for a request: the wanted one, then the rest of the list below it. */
+export function fallbackOrder(wanted: BackendName): BackendName[] {
+  return BACKENDS.slice(BACKENDS.indexOf(wanted));
+}
+
+/** Starts the first backend of `order` that starts; the reason says what happened on the way. */
+export async function startBackend(order: readonly BackendName[], hooks: BackendHooks = {}): Promise<BackendChoice> {
+  const register = hooks.register ?? registerForNode;
+  const notes: string[] = [];
+  for (const name of order) {
     try {
+      const skip = await hooks.vet?.(name);
+      if (skip) {
+        notes.push(skip);
+        continue;
+      }
       await register(name);
       if (await tf.setBackend(name)) {
         await tf.ready();
-        const reason = failures.length === 0 ? `${name} as requested` : `${name}: ${failures.join('; ')}`;
-        return { name, reason };
+        const fellBack = name !== order[0];
+        return {
+          name,
+          fellBack,
+          reason: notes.length === 0 ? `${name} as requested` : `${notes.join('; ')}; running on ${name}`,
+        };
       }
-      failures.push(`${name} did not start`);
+      notes.push(`${name} did not start`);
     } catch (error) {
-      failures.push(`${name} failed (${error instanceof Error ? error.message : String(error)})`);
+      notes.push(`${name} failed to start (${error instanceof Error ? error.message : String(error)})`);
     }
   }
-  throw new Error(`No TensorFlow.js backend could start: ${failures.join('; ')}`);
+  throw new Error(`No TensorFlow.js backend could start: ${notes.join('; ')}`);
+}
+
+/** Node: starts `wanted`, or the next backend down the list that starts. */
+export function useBackend(wanted: BackendName): Promise<BackendChoice> {
+  return startBackend(fallbackOrder(wanted));
 }

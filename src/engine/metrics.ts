@@ -34,6 +34,13 @@ export type MetricName = (typeof METRIC_NAMES)[number];
 /** One update's metrics. NaN means "not defined for this algorithm" (JSON writes it as null). */
 export type Metrics = Record<MetricName, number>;
 
+/** One update as a plain JSON-ready row with every metric name; NaN ("not defined here") becomes null. */
+export function metricsRow(metrics: Metrics): Record<MetricName, number | null> {
+  const row = {} as Record<MetricName, number | null>;
+  for (const name of METRIC_NAMES) row[name] = Number.isFinite(metrics[name]) ? metrics[name] : null;
+  return row;
+}
+
 /** Sums scalar tensors per name on the device; `read()` returns their means with one data() call. */
 export class DeviceAverages {
   private readonly sums = new Map<string, Scalar>();

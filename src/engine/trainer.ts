@@ -8,14 +8,14 @@ import { adaptiveBeta, explainedVariance, mean } from './advantages';
 import { coerce, FIELD_BY_KEY, validate, type Config, type ConfigKey, type Problem } from './config';
 import { buildEpisodes, type Episode } from './episodes';
 import { DeviceAverages, METRIC_NAMES, type Metrics } from './metrics';
-import { cloneParams, disposeParams, initParams, type ModelShape, type Params } from './model';
+import { cloneParams, disposeParams, forward, initParams, type ModelShape, type Params } from './model';
 import { Adam, disposeSnapshot } from './optimizer';
 import { deriveSeed, Random } from './random';
 import { rollout } from './rollout';
 import { sftStep } from './sft';
 import { createTask, type Task } from './tasks';
 import { tf } from './tf';
-import { EOS } from './tokens';
+import { EOS, PAD } from './tokens';
 
 /** A decoded episode for the inspector. Arrays are per action token. */
 export interface Sample {
@@ -95,6 +95,11 @@ export class Trainer {
 
   get settings(): Readonly<Config> {
     return this.config;
+  }
+
+  /** Fraction of format pretraining done (1 when there is none). */
+  get pretrainProgress(): number {
+    return this.config.sftSteps === 0 ? 1 : Math.min(1, this.sftDone / this.config.sftSteps);
   }
 
   get pretrained(): boolean {
@@ -209,6 +214,29 @@ export class Trainer {
     this.config = config;
     if (key === ('beta' satisfies ConfigKey)) this.beta = config.beta;
     return undefined;
+  }
+
+  /**
+   * Next-token distributions of the policy and the reference after `prefix` (token ids, <bos> first):
+   * the KL penalty made visible. Before RL starts the reference is the policy itself.
+   */
+  async nextTokenDistributions(prefix: readonly number[]): Promise<{ policy: number[]; reference: number[] }> {
+    const time = this.shape.contextLength;
+    if (prefix.length < 1 || prefix.length > time) throw new Error(`A prefix needs 1 to ${time} tokens.`);
+    const row = new Int32Array(time).fill(PAD);
+    row.set(prefix);
+    const both = tf.tidy(() => {
+      const tokens = tf.tensor2d(row, [1, time], 'int32');
+      const probabilities = (params: Params) => {
+        const { logits } = forward(params, this.shape, tokens, this.config.temperature);
+        return tf.softmax(tf.reshape(tf.slice(logits, [0, prefix.length - 1, 0], [1, 1, this.shape.vocabSize]), [-1]));
+      };
+      return tf.stack([probabilities(this.policy), probabilities(this.reference ?? this.policy)]);
+    });
+    const values = Array.from(await both.data());
+    both.dispose();
+    const v = this.shape.vocabSize;
+    return { policy: values.slice(0, v), reference: values.slice(v) };
   }
 
   dispose(): void {
