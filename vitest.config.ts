@@ -1,10 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
 export default defineConfig({
+  // Compiles runes in .svelte.ts modules (UI state) for the unit tests.
+  plugins: [svelte()],
   resolve: {
     // Load the same (CommonJS, Node) build of tfjs-core that the backends require, as plain Node
     // does; Vite would otherwise pick the ES build and the process would hold two copies.

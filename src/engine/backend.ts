@@ -4,8 +4,9 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { tf } from './tf';
 
-export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
+import { BACKENDS, type BackendName } from './backend-names';
+
+export { BACKENDS, type BackendName };
 
 export interface BackendChoice {
   name: BackendName;

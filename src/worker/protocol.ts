@@ -1,6 +1,6 @@
 // The typed message protocol between the UI thread and the training worker. The UI sends commands and
 // never touches tensors; the worker sends status, metrics, samples, problems and inspections.
-import type { BackendName } from '../engine/backend';
+import type { BackendName } from '../engine/backend-names';
 import type { Config } from '../engine/config';
 import type { Metrics } from '../engine/metrics';
 import type { Sample } from '../engine/trainer';
@@ -48,7 +48,9 @@ export function isCommand(message: unknown): message is Command {
   if (typeof m.type !== 'string' || !COMMAND_TYPES.has(m.type)) return false;
   switch (m.type) {
     case 'reset':
-      return typeof m.config === 'object' && m.config !== null && BACKEND_REQUESTS.includes(m.backend as BackendRequest);
+      return (
+        typeof m.config === 'object' && m.config !== null && BACKEND_REQUESTS.includes(m.backend as BackendRequest)
+      );
     case 'set':
       return typeof m.key === 'string';
     case 'inspect':

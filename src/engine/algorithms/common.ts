@@ -2,7 +2,7 @@
 // and one optimizer step on a loss with side metrics.
 import type { Config } from '../config';
 import type { Episode } from '../episodes';
-import { DeviceAverages } from '../metrics';
+import { DeviceAverages } from '../device-averages';
 import { forward, type ModelShape, type Params } from '../model';
 import type { Adam } from '../optimizer';
 import type { Rollout } from '../rollout';

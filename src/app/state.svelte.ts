@@ -1,0 +1,70 @@
+// The UI's state, as Svelte runes. The training client writes it from worker events; components read it.
+import { defaultConfig, type Config } from '../engine/config';
+import type { BackendName } from '../engine/backend-names';
+import type { Metrics } from '../engine/metrics';
+import type { Sample } from '../engine/trainer';
+import type { BackendRequest, RunState } from '../worker/protocol';
+
+export interface Notice {
+  id: number;
+  severity: 'warning' | 'error';
+  message: string;
+}
+
+export interface Distribution {
+  prefix: string[];
+  tokens: string[];
+  policy: number[];
+  reference: number[];
+}
+
+/** How many recent updates the updates/s figure averages over. */
+const RATE_WINDOW = 10;
+
+export class PlaygroundState {
+  /** The settings of the run in progress (and of the next reset). */
+  config = $state<Config>(defaultConfig());
+  runState = $state<RunState>('starting');
+  backendRequest = $state<BackendRequest>('auto');
+  backend = $state<BackendName | undefined>();
+  backendReason = $state('');
+  pretrainProgress = $state(0);
+  vocabulary = $state.raw<string[]>([]);
+  /** One entry per update, oldest first; replaced (not mutated) on every update. */
+  history = $state.raw<Metrics[]>([]);
+  samples = $state.raw<Sample[]>([]);
+  notices = $state<Notice[]>([]);
+  distribution = $state.raw<Distribution | undefined>();
+  latest = $derived(this.history.at(-1));
+  updatesPerSecond = $derived(rate(this.history));
+  private nextNoticeId = 1;
+
+  addNotice(severity: Notice['severity'], message: string): void {
+    // The same message twice in a row (e.g. a divergence that repeats) is shown once.
+    if (this.notices.at(-1)?.message === message) return;
+    this.notices = [...this.notices.slice(-4), { id: this.nextNoticeId++, severity, message }];
+  }
+
+  dismissNotice(id: number): void {
+    this.notices = this.notices.filter((n) => n.id !== id);
+  }
+
+  appendMetrics(metrics: Metrics, samples: Sample[]): void {
+    this.history = [...this.history, metrics];
+    this.samples = samples;
+  }
+
+  clearRun(): void {
+    this.history = [];
+    this.samples = [];
+    this.distribution = undefined;
+  }
+}
+
+/** Updates per second over the last few updates, from their wall-clock stamps. */
+export function rate(history: readonly Metrics[]): number {
+  if (history.length < 2) return 0;
+  const recent = history.slice(-RATE_WINDOW);
+  const seconds = recent[recent.length - 1].time_s - recent[0].time_s;
+  return seconds > 0 ? (recent.length - 1) / seconds : 0;
+}
