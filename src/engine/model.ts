@@ -102,7 +102,8 @@ function layerNorm(x: Tensor, gamma: Tensor, beta: Tensor): Tensor {
 }
 
 function gelu(x: Tensor): Tensor {
-  const inner = tf.mul(GELU_C, tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+  // x·x·x rather than pow(x, 3): GPU pow is undefined for a negative base.
+  const inner = tf.mul(GELU_C, tf.add(x, tf.mul(0.044715, tf.mul(tf.mul(x, x), x))));
   return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
 }
 

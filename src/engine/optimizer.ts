@@ -96,5 +96,6 @@ export function disposeSnapshot(s: OptimizerSnapshot): void {
 }
 
 export function globalNorm(tensors: readonly Tensor[]): Scalar {
-  return tf.tidy(() => tf.sqrt(tf.addN(tensors.map((t) => tf.sum(tf.square(t))))) as Scalar);
+  // stack + sum, not addN: tfjs-backend-webgpu 4.22's addN sums only the first 5 of more inputs.
+  return tf.tidy(() => tf.sqrt(tf.sum(tf.stack(tensors.map((t) => tf.sum(tf.square(t)))))) as Scalar);
 }

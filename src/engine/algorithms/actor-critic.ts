@@ -6,7 +6,7 @@ import { gae, whiten } from '../advantages';
 import { whitenAcrossBatch } from '../episodes';
 import { tf } from '../tf';
 import { batchTensors, disposeBatch, evaluate, optimizerStep, type Algorithm } from './common';
-import { maskedMean, policyGradientLoss, valueLoss } from './losses';
+import { maskedMean, policyGradientLoss, sumOf, valueLoss } from './losses';
 
 export const actorCritic: Algorithm = {
   computeAdvantages(episodes, config) {
@@ -24,11 +24,7 @@ export const actorCritic: Algorithm = {
       const policyLoss = policyGradientLoss(logp, batch.advantages, batch.mask, batch.count);
       const criticLoss = valueLoss(values, batch.returns, batch.mask, batch.count);
       const meanEntropy = maskedMean(entropy, batch.mask, batch.count);
-      const total = tf.addN([
-        policyLoss,
-        tf.mul(valueCoef, criticLoss),
-        tf.mul(-entropyCoef, meanEntropy),
-      ]) as tf.Scalar;
+      const total = sumOf(policyLoss, tf.mul(valueCoef, criticLoss), tf.mul(-entropyCoef, meanEntropy)) as tf.Scalar;
       return { total, report: { 'loss/policy': policyLoss, 'loss/value': criticLoss } };
     });
     disposeBatch(batch);

@@ -8,6 +8,11 @@ export function maskedMean(x: Tensor, mask: Tensor, count: number): Scalar {
   return tf.div(tf.sum(tf.where(mask, x, tf.zerosLike(x))), Math.max(count, 1)) as Scalar;
 }
 
+/** Sum of scalar terms by chained adds (tfjs-backend-webgpu 4.22's addN drops inputs beyond 5). */
+export function sumOf(...terms: Tensor[]): Scalar {
+  return terms.reduce((total, term) => tf.add(total, term)) as Scalar;
+}
+
 /** log π(next token | prefix) at each position, and the full log-softmax [B, T, V]. */
 export function tokenLogProbs(logits: Tensor3D, nextTokens: Tensor2D): { logp: Tensor2D; logSoftmax: Tensor3D } {
   const logSoftmax = tf.logSoftmax(logits, -1) as Tensor3D;

@@ -11,7 +11,7 @@ import { whitenAcrossBatch } from '../episodes';
 import { Random } from '../random';
 import { tf } from '../tf';
 import { batchTensors, disposeBatch, evaluate, optimizerStep, type Algorithm } from './common';
-import { clippedSurrogate, clippedValueLoss, maskedMean } from './losses';
+import { clippedSurrogate, clippedValueLoss, maskedMean, sumOf } from './losses';
 
 export const ppo: Algorithm = {
   computeAdvantages(episodes, config) {
@@ -46,7 +46,7 @@ export const ppo: Algorithm = {
           );
           const critic = clippedValueLoss(values, batch.oldValues, batch.returns, batch.mask, batch.count, valueClip);
           const meanEntropy = maskedMean(entropy, batch.mask, batch.count);
-          const total = tf.addN([surrogate.loss, tf.mul(valueCoef, critic.loss), tf.mul(-entropyCoef, meanEntropy)]);
+          const total = sumOf(surrogate.loss, tf.mul(valueCoef, critic.loss), tf.mul(-entropyCoef, meanEntropy));
           if (targetKl > 0) epochKl.push(tf.keep(tf.clone(surrogate.approxKl)));
           return {
             total: total as tf.Scalar,
