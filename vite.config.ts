@@ -9,8 +9,8 @@ export default defineConfig({
     format: 'es',
   },
   optimizeDeps: {
-    // The wasm backend locates its .wasm files relative to its own module URL; pre-bundling breaks that.
-    exclude: ['@tensorflow/tfjs-backend-wasm'],
+    // Only the app's own entry: scratch pages must not be scanned.
+    entries: ['index.html'],
   },
   build: {
     target: 'es2022',
