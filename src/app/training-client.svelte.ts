@@ -11,6 +11,8 @@ export class TrainingClient {
     private readonly state: PlaygroundState,
     private readonly failBackends: BackendName[] = [],
   ) {
+    // A plain URL is what Vite's worker bundling recognises; it is not reactive state.
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
     this.worker = new Worker(new URL('../worker/training.worker.ts', import.meta.url), { type: 'module' });
     this.worker.onmessage = (event: MessageEvent<WorkerEvent>) => applyEvent(this.state, event.data);
     this.worker.onerror = (event) => {
