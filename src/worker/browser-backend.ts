@@ -1,5 +1,6 @@
 // Starting a backend in the browser worker. `auto` prefers WebGPU on a hardware adapter; a software
-// (fallback) adapter such as SwiftShader, no adapter, or a failed start falls back to webgl -> wasm -> cpu.
+// (fallback) adapter such as SwiftShader, no adapter, or a failed start falls back to webgl -> wasm -> cpu,
+// and WebGL that renders in software is skipped too (it is several times slower than wasm).
 // A forced backend is tried even on a software adapter.
 import { BACKENDS, fallbackOrder, startBackend, type BackendChoice, type BackendName } from '../engine/backend';
 import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
@@ -35,9 +36,22 @@ async function webgpuProblem(): Promise<string | undefined> {
   const adapter = await gpu.requestAdapter();
   if (!adapter) return 'no WebGPU adapter';
   if (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter) {
-    return 'the WebGPU adapter is a software fallback (no GPU), slower than webgl';
+    return 'the WebGPU adapter is a software fallback (no GPU)';
   }
   return undefined;
+}
+
+/** Why WebGL should not be used automatically here: it renders in software (no GPU), slower than wasm. */
+function webglProblem(): string | undefined {
+  if (typeof OffscreenCanvas === 'undefined') return undefined;
+  const gl = new OffscreenCanvas(1, 1).getContext('webgl2');
+  if (!gl) return 'WebGL2 is not available';
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer)
+    ? `WebGL renders in software (${renderer.slice(0, 60)}), slower than wasm`
+    : undefined;
 }
 
 /**
@@ -54,6 +68,12 @@ export function startBrowserBackend(
       if (failing.includes(name)) throw new Error('simulated failure requested by the failBackend URL parameter');
       await register(name);
     },
-    vet: async (name) => (name === 'webgpu' && request === 'auto' ? webgpuProblem() : undefined),
+    // Only `auto` skips software GPUs; a forced backend is always tried.
+    vet: async (name) => {
+      if (request !== 'auto') return undefined;
+      if (name === 'webgpu') return webgpuProblem();
+      if (name === 'webgl') return webglProblem();
+      return undefined;
+    },
   });
 }

@@ -49,7 +49,9 @@ export class LineChartDriver {
     private readonly ondraw: (view: LineChartView) => void,
   ) {
     const font = { size: 11 };
-    const axis = { title: { display: true, font }, ticks: { font, maxTicksLimit: 6 } };
+    // Four significant digits at most: a flat series otherwise labels its ticks 1.2552131814882160.
+    const tickLabel = (value: number | string) => (typeof value === 'number' ? Number(value.toPrecision(4)) : value);
+    const axis = { title: { display: true, font }, ticks: { font, maxTicksLimit: 6, callback: tickLabel } };
     this.chart = new Chart<'line', Point[]>(canvas, {
       type: 'line',
       data: { datasets: [] },
@@ -116,6 +118,9 @@ export class LineChartDriver {
       ds.backgroundColor = line.fillToNext ? (line.fillColor ?? line.color) : line.color;
       ds.borderWidth = line.width ?? 2;
       ds.borderDash = line.dashed ? [6, 4] : [];
+      // A line needs two points; until then, show the lone point as a dot.
+      ds.pointRadius = line.points.length < 2 ? 3 : 0;
+      ds.pointBackgroundColor = line.color;
       ds.fill = line.fillToNext ? '+1' : false;
       ds.yAxisID = line.yAxis === 'right' ? 'y2' : 'y';
       // Chart.js paints lower `order` last (on top): later series go on top, `underneath` ones below all.
