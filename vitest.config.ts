@@ -1,10 +1,13 @@
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const require = createRequire(import.meta.url);
 
+// Two projects: `unit` (Node; formulas, engine, CLI, learning) and `e2e` (the built app in a real
+// Chromium, driven by playwright-core). `npm test` runs both; `npm run test:unit` / `npm run test:e2e`
+// run one (`vitest run --project unit|e2e`).
 export default defineConfig({
   // Compiles runes in .svelte.ts modules (UI state) for the unit tests.
   plugins: [svelte()],
@@ -14,17 +17,38 @@ export default defineConfig({
     alias: [{ find: /^@tensorflow\/tfjs-core$/, replacement: require.resolve('@tensorflow/tfjs-core') }],
   },
   test: {
-    // Named so that `npm run test:unit` (`vitest run --project unit`) matches this project.
-    name: 'unit',
-    include: ['test/**/*.test.ts'],
     environment: 'node',
-    testTimeout: 120_000,
     // tfjs keeps global state (backend registry, engine); a separate process per file isolates it.
     pool: 'forks',
     // tfjs-core's ES modules use extensionless imports; this hook lets Node resolve them (see the file).
     execArgv: ['--import', './scripts/node-tfjs-resolve.mjs'],
-    fileParallelism: true,
-    // Vitest's default in run mode is (cores - 1), i.e. a single worker on a 2-core machine.
-    maxWorkers: availableParallelism(),
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/e2e/**'],
+          testTimeout: 120_000,
+          fileParallelism: true,
+          // Vitest's default in run mode is (cores - 1), i.e. a single worker on a 2-core machine.
+          maxWorkers: availableParallelism(),
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.e2e.test.ts'],
+          // Builds the app once, serves dist/ on 127.0.0.1, provides baseURL and chromiumPath.
+          globalSetup: ['test/e2e/global-setup.ts'],
+          // One browser at a time: a training tab keeps a core busy, and the machine has two.
+          fileParallelism: false,
+          maxWorkers: 1,
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
   },
 });

@@ -16,8 +16,10 @@ describe('learning the target word', () => {
     expect(run.reachedAt).toBeDefined();
   });
 
-  it('PPO reaches mean score ≥ 0.9 within 40 updates', async () => {
-    const run = await trainUntil({ task: 'target', algorithm: 'ppo', seed: 1 }, 0.9, 40);
+  it('PPO (learning rate 0.001) reaches mean score ≥ 0.9 within 40 updates', async () => {
+    // 16 Adam steps per batch at the default 0.003 overshoot on this one-answer task: the score hits
+    // 0.98 by update 8, then collapses. A third of the rate is steadier.
+    const run = await trainUntil({ task: 'target', algorithm: 'ppo', learningRate: 0.001, seed: 1 }, 0.9, 40);
     expect(run.reachedAt).toBeDefined();
   });
 
