@@ -118,9 +118,6 @@ export class LineChartDriver {
       ds.backgroundColor = line.fillToNext ? (line.fillColor ?? line.color) : line.color;
       ds.borderWidth = line.width ?? 2;
       ds.borderDash = line.dashed ? [6, 4] : [];
-      // A line needs two points; until then, show the lone point as a dot.
-      ds.pointRadius = line.points.length < 2 ? 3 : 0;
-      ds.pointBackgroundColor = line.color;
       ds.fill = line.fillToNext ? '+1' : false;
       ds.yAxisID = line.yAxis === 'right' ? 'y2' : 'y';
       // Chart.js paints lower `order` last (on top): later series go on top, `underneath` ones below all.
