@@ -11,6 +11,17 @@ export interface Notice {
   message: string;
 }
 
+/** A finished or paused run kept on the charts while a new one trains. */
+export interface PinnedRun {
+  label: string;
+  history: Metrics[];
+  /** The link that replays it. */
+  link: string;
+}
+
+/** At most this many pinned runs; pinning another drops the oldest. */
+export const MAX_PINNED = 6;
+
 export interface Distribution {
   prefix: string[];
   tokens: string[];
@@ -35,6 +46,12 @@ export class PlaygroundState {
   samples = $state.raw<Sample[]>([]);
   notices = $state<Notice[]>([]);
   distribution = $state.raw<Distribution | undefined>();
+  /** Settings an instructor's link hides (`hide=`), unless the student shows all. */
+  hidden = $state.raw<string[]>([]);
+  showAll = $state(false);
+  /** The link's title, shown as plain text. */
+  title = $state('');
+  pinned = $state.raw<PinnedRun[]>([]);
   latest = $derived(this.history.at(-1));
   updatesPerSecond = $derived(rate(this.history));
   private nextNoticeId = 1;
@@ -52,6 +69,15 @@ export class PlaygroundState {
   appendMetrics(metrics: Metrics, samples: Sample[]): void {
     this.history = [...this.history, metrics];
     this.samples = samples;
+  }
+
+  pin(label: string, link: string): void {
+    if (this.history.length === 0) return;
+    this.pinned = [...this.pinned, { label, history: this.history, link }].slice(-MAX_PINNED);
+  }
+
+  unpin(index: number): void {
+    this.pinned = this.pinned.filter((_, i) => i !== index);
   }
 
   clearRun(): void {

@@ -1,0 +1,73 @@
+// Preset links in the real app: a link sets and starts the experiment, the URL follows every change,
+// a malformed link is explained and still trains, `hide=` hides exactly the listed controls.
+import { beforeAll, describe, expect, test } from 'vitest';
+import { alertText, assertSetupSucceeded, button, openApp, statusText, waitForUpdateCount, waitUntil } from './browser';
+
+describe('preset links', () => {
+  beforeAll(() => assertSetupSucceeded());
+
+  test('a link with autoplay=1 starts training with its values shown in the controls', async () => {
+    const app = await openApp(
+      'link-autoplay',
+      '?backend=wasm#v=1&task=sort&learningRate=0.002&seed=7&autoplay=1&title=Sorting',
+    );
+    const { page } = app;
+    await waitForUpdateCount(page, 2);
+    expect(await page.getByLabel('Task', { exact: true }).inputValue()).toBe('sort');
+    expect(await page.getByLabel('Learning rate', { exact: true }).inputValue()).toBe('0.002');
+    expect(await page.getByLabel('Seed', { exact: true }).inputValue()).toBe('7');
+    expect(await page.locator('.lesson-title').textContent()).toBe('Sorting');
+    expect(await button(page, 'Pause').count()).toBe(1);
+    await app.screenshot();
+  });
+
+  test('changing a knob rewrites the hash, and a reload keeps the value', async () => {
+    const app = await openApp('link-follow', '?backend=wasm');
+    const { page } = app;
+    const beta = page.getByLabel('β (KL penalty)', { exact: true });
+    await beta.fill('0.3');
+    await beta.press('Enter');
+    await waitUntil(page, 'the hash to hold beta=0.3', async () =>
+      (await page.evaluate(() => location.hash)).includes('beta=0.3'),
+    );
+    expect(new URL(page.url()).search).toBe('?backend=wasm');
+    await page.reload();
+    await waitUntil(page, 'the β control to show 0.3 after reload', async () => (await beta.inputValue()) === '0.3');
+    await app.screenshot();
+  });
+
+  test('a malformed link shows the banner and the app still trains', async () => {
+    const app = await openApp(
+      'link-malformed',
+      '?backend=wasm#v=1&lr=banana&colour=red&batchSize=99999999&task=%E0%A4%A&title=%3Cscript%3Ealert(1)%3C%2Fscript%3E',
+    );
+    const { page } = app;
+    const banner = await waitUntil(page, 'the alert banner', () => alertText(page), { timeout: 30_000 });
+    expect(banner).toMatch(/banana/);
+    expect(banner).toMatch(/colour/);
+    // The title is plain text: no script element was created from it.
+    expect(await page.locator('.lesson-title').textContent()).toContain('<script>');
+    expect(await page.locator('main script').count()).toBe(0);
+    await button(page, 'Play').click();
+    await waitForUpdateCount(page, 1);
+    expect(await statusText(page)).toMatch(/^Update \d+/);
+    await app.screenshot();
+  });
+
+  test('hide= hides exactly the listed controls, and "show all settings" brings them back', async () => {
+    const app = await openApp('link-hide', '?backend=wasm#v=1&hide=beta,clipEpsilon,seed');
+    const { page } = app;
+    await waitUntil(page, 'the controls', async () => (await page.locator('.control').count()) > 0);
+    const visibleKeys = async () =>
+      page.locator('.control :is(input, select)').evaluateAll((els) => els.map((el) => el.id.replace('control-', '')));
+    const shown = await visibleKeys();
+    expect(shown).not.toContain('beta');
+    expect(shown).not.toContain('clipEpsilon');
+    expect(shown).not.toContain('seed');
+    expect(shown).toContain('learningRate');
+    await page.getByRole('button', { name: /Show all settings \(3 hidden/ }).click();
+    const all = await visibleKeys();
+    expect(all.length).toBe(shown.length + 3);
+    await app.screenshot();
+  });
+});
