@@ -1,7 +1,16 @@
 // Preset links in the real app: a link sets and starts the experiment, the URL follows every change,
 // a malformed link is explained and still trains, `hide=` hides exactly the listed controls.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { alertText, assertSetupSucceeded, button, openApp, statusText, waitForUpdateCount, waitUntil } from './browser';
+import {
+  alertText,
+  assertSetupSucceeded,
+  button,
+  clickWhenEnabled,
+  openApp,
+  statusText,
+  waitForUpdateCount,
+  waitUntil,
+} from './browser';
 
 describe('preset links', () => {
   beforeAll(() => assertSetupSucceeded());
@@ -39,16 +48,17 @@ describe('preset links', () => {
   test('a malformed link shows the banner and the app still trains', async () => {
     const app = await openApp(
       'link-malformed',
-      '?backend=wasm#v=1&lr=banana&colour=red&batchSize=99999999&task=%E0%A4%A&title=%3Cscript%3Ealert(1)%3C%2Fscript%3E',
+      '?backend=wasm#v=1&lr=banana&colour=red&batchSize=0&task=%E0%A4%A&title=%3Cscript%3Ealert(1)%3C%2Fscript%3E',
     );
     const { page } = app;
     const banner = await waitUntil(page, 'the alert banner', () => alertText(page), { timeout: 30_000 });
     expect(banner).toMatch(/banana/);
     expect(banner).toMatch(/colour/);
+    expect(banner).toMatch(/Batch size \(batchSize\): 0 is outside 2…1024; using 2/);
     // The title is plain text: no script element was created from it.
     expect(await page.locator('.lesson-title').textContent()).toContain('<script>');
     expect(await page.locator('main script').count()).toBe(0);
-    await button(page, 'Play').click();
+    await clickWhenEnabled(page, button(page, 'Play'), 'the Play button');
     await waitForUpdateCount(page, 1);
     expect(await statusText(page)).toMatch(/^Update \d+/);
     await app.screenshot();
