@@ -1,6 +1,7 @@
 // The preset-link codec (DESIGN §6): `#v=1&task=sort&algo=ppo&seed=7&lr=0.0003&hide=beta,clip`.
 // Keys are config-schema names (a few short aliases are accepted); only non-defaults are written.
-// Decoding never throws: every unknown key or bad value becomes a notice and a safe value.
+// Decoding never throws, whatever it is handed: every unknown key, bad value, duplicate, broken escape or
+// oversized link becomes a short notice naming the setting, and a safe value (default, clamp or repair).
 import { defaultConfig, FIELD_BY_KEY, FIELDS, validate, type Config } from '../engine/config';
 
 export const LINK_VERSION = 1;
@@ -21,89 +22,354 @@ export interface DecodedLink {
   version: number;
 }
 
-const MAX_LINK_LENGTH = 8192;
-const MAX_TITLE_LENGTH = 120;
+export const LINK_LIMITS = {
+  /** Characters of the hash (or query) that are read; the rest of a longer link is ignored. */
+  maxLength: 8192,
+  /** UTF-16 code units of a title; a longer title is cut at a character boundary. */
+  maxTitleLength: 120,
+  /** Notices returned at most (the first one then says how many were left out). */
+  maxNotices: 20,
+  /** Unknown keys, names in `hide`, broken escapes: how many are listed one by one. */
+  maxListed: 5,
+  /** Characters of a link's text quoted inside a notice. */
+  maxQuoted: 40,
+} as const;
+
+/** The keys a link may hold besides the schema's. */
+const EXTRA_KEYS: readonly string[] = ['v', 'hide', 'autoplay', 'title'];
+
+// Characters never shown as they are: C0/C1 controls, bidi embeddings/overrides/isolates (they can
+// reorder the surrounding text), the BOM, and lone surrogates (not text at all).
+const UNSAFE =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const LINE_BREAKS = /[\t\n\v\f\r\u2028\u2029]/g;
+const HTML_LIKE = /<\/?[a-z][a-z0-9-]{0,20}(?=[\s/>])|<!--|javascript:/i;
 
 export function encodeLink(
   config: Partial<Config>,
   extras: { hide?: string[]; autoplay?: boolean; title?: string } = {},
 ): string {
-  const defaults = defaultConfig();
-  const params = new URLSearchParams({ v: String(LINK_VERSION) });
+  const source = (config ?? {}) as Record<string, unknown>;
+  const parts = [`v=${LINK_VERSION}`];
   for (const field of FIELDS) {
-    const value = config[field.key];
-    if (value !== undefined && value !== defaults[field.key]) params.set(field.key, String(value));
+    const value = source[field.key];
+    // `===` also treats -0 as the default 0; String(n) is the shortest text that reads back as n.
+    if (value === undefined || value === field.default) continue;
+    if (typeof value !== 'number' && typeof value !== 'string' && typeof value !== 'boolean') continue;
+    parts.push(`${field.key}=${component(String(value))}`);
   }
-  if (extras.hide?.length) params.set('hide', extras.hide.join(','));
-  if (extras.autoplay) params.set('autoplay', '1');
-  if (extras.title) params.set('title', extras.title);
-  return `#${params.toString()}`;
+  const hide: string[] = [];
+  for (const name of Array.isArray(extras?.hide) ? extras.hide : []) {
+    const key = typeof name === 'string' ? canonicalKey(name) : undefined;
+    if (key !== undefined && FIELD_BY_KEY.has(key) && !hide.includes(key)) hide.push(key);
+  }
+  if (hide.length > 0) parts.push(`hide=${hide.join(',')}`);
+  if (extras?.autoplay === true) parts.push('autoplay=1');
+  const title = typeof extras?.title === 'string' ? cleanTitle(extras.title).title : '';
+  if (title !== '') parts.push(`title=${component(title)}`);
+  return `#${parts.join('&')}`;
 }
 
-/** Accepts a full URL, a `#hash` or a bare query string. */
+/**
+ * Accepts a full URL, a `#hash` or a bare query string. Never throws: anything else (undefined, a
+ * number, an object) gives the default config and a notice.
+ */
 export function decodeLink(link: string): DecodedLink {
-  const notices: string[] = [];
-  let text = String(link ?? '');
-  if (text.length > MAX_LINK_LENGTH) {
-    notices.push(`The link is ${text.length} characters long; only the first ${MAX_LINK_LENGTH} were read.`);
-    text = text.slice(0, MAX_LINK_LENGTH);
+  try {
+    return decode(link as unknown);
+  } catch {
+    // Not expected (the fuzz test checks it never happens), but a link must never break the page.
+    return {
+      config: defaultConfig(),
+      notices: ['The link could not be read; using the default settings.'],
+      hide: [],
+      autoplay: false,
+      title: '',
+      version: LINK_VERSION,
+    };
   }
-  const hashAt = text.indexOf('#');
-  const body = hashAt >= 0 ? text.slice(hashAt + 1) : text.includes('?') ? text.slice(text.indexOf('?') + 1) : text;
+}
 
-  const raw: Record<string, string> = {};
-  let version = LINK_VERSION;
-  let hide: string[] = [];
-  let autoplay = false;
-  let title = '';
-  for (const part of body.split('&')) {
+interface Entry {
+  value: string;
+  /** Written without `=` (`&autoplay`). */
+  bare: boolean;
+  count: number;
+  /** The last occurrence was cut off by the length limit (its escapes may be incomplete). */
+  cut: boolean;
+}
+
+function decode(link: unknown): DecodedLink {
+  const { maxLength, maxListed } = LINK_LIMITS;
+  // Notices by kind (see the end for their order).
+  const general: string[] = [];
+  const duplicates: string[] = [];
+  const encoding: string[] = [];
+  const unknown: string[] = [];
+  const extras: string[] = [];
+
+  let text = '';
+  if (typeof link === 'string') text = link;
+  else general.push(`The link is not text (got ${describeType(link)}); using the default settings.`);
+
+  let body = linkBody(text);
+  let cutAt = -1;
+  if (body.length > maxLength) {
+    let end = maxLength;
+    if (isHighSurrogate(body.charCodeAt(end - 1))) end--;
+    const complete = body[end] === '&';
+    body = body.slice(0, end);
+    const lastStart = body.lastIndexOf('&') + 1;
+    const partial = body.slice(lastStart);
+    const partialKey = percentDecode(partial.split('=', 1)[0]).text;
+    let dropped = '';
+    if (!complete && partial !== '') {
+      // A cut value would be read wrongly (seed=12345 cut to seed=12): drop it, except a title (capped
+      // far below the limit anyway) and a hide list (only its last, cut name is dropped).
+      const lastComma = body.lastIndexOf(',');
+      if (partialKey === 'title') cutAt = lastStart;
+      else if (partialKey === 'hide' && lastComma > lastStart) body = body.slice(0, lastComma);
+      else {
+        body = body.slice(0, lastStart);
+        dropped = partialKey;
+      }
+    }
+    general.push(
+      `The link is too long (${text.length} characters); only the first ${maxLength} were read` +
+        (dropped === '' ? '.' : `, and "${quote(dropped)}", cut off there, was ignored.`),
+    );
+  }
+
+  const entries = new Map<string, Entry>();
+  const unknownSeen = new Set<string>();
+  let unknownCount = 0;
+  let brokenCount = 0;
+  let start = 0;
+  while (start <= body.length) {
+    let end = body.indexOf('&', start);
+    if (end < 0) end = body.length;
+    const part = body.slice(start, end);
+    const isCut = start === cutAt;
+    start = end + 1;
     if (part === '') continue;
     const eq = part.indexOf('=');
     const rawKey = eq >= 0 ? part.slice(0, eq) : part;
     const rawValue = eq >= 0 ? part.slice(eq + 1) : '';
-    const key = safeDecode(rawKey, notices);
-    const value = safeDecode(rawValue, notices);
-    if (key === 'v') {
-      const v = Number(value);
-      if (Number.isInteger(v) && v > 0) version = v;
-      else
-        notices.push(
-          `Link version "${value.slice(0, 20)}" is not a whole number; reading it as version ${LINK_VERSION}.`,
-        );
-    } else if (key === 'hide') {
-      hide = value
-        .split(',')
-        .filter((k) => {
-          const known = FIELD_BY_KEY.has(KEY_ALIASES[k] ?? k);
-          if (!known && k !== '') notices.push(`hide: "${k.slice(0, 40)}" is not a setting; ignored.`);
-          return known;
-        })
-        .map((k) => KEY_ALIASES[k] ?? k);
-    } else if (key === 'autoplay') {
-      autoplay = value === '1' || value === 'true';
-    } else if (key === 'title') {
-      title = value.slice(0, MAX_TITLE_LENGTH);
-    } else {
-      const canonical = KEY_ALIASES[key] ?? key;
-      if (canonical in raw) notices.push(`"${key.slice(0, 40)}" appears more than once; the last value wins.`);
-      raw[canonical] = value;
+    const name = percentDecode(rawKey);
+    const key = canonicalKey(name.text);
+    if (key === undefined) {
+      if (!unknownSeen.has(name.text)) {
+        unknownSeen.add(name.text);
+        if (unknownCount++ < maxListed) unknown.push(unknownNotice(name.text, name.broken, rawKey, rawValue));
+      }
+      continue;
+    }
+    const value = percentDecode(rawValue);
+    if (value.broken && !isCut && brokenCount++ < maxListed) {
+      encoding.push(`${settingName(key)}: "${quote(rawValue)}" has broken percent-encoding; read as typed.`);
+    }
+    const previous = entries.get(key);
+    entries.set(key, { value: value.text, bare: eq < 0, count: (previous?.count ?? 0) + 1, cut: isCut });
+  }
+  if (unknownCount > maxListed) {
+    unknown.push(`${unknownCount - maxListed} more unknown settings were ignored.`);
+  }
+  if (brokenCount > maxListed) {
+    encoding.push(`${brokenCount - maxListed} more values had broken percent-encoding; read as typed.`);
+  }
+  for (const [key, entry] of entries) {
+    if (entry.count > 1) {
+      duplicates.push(
+        `${settingName(key)} appears ${entry.count} times; the last value ("${quote(entry.value)}") was used.`,
+      );
     }
   }
+
+  // v: the format version. Missing means the current one (hand-typed links).
+  let version = LINK_VERSION;
+  const v = entries.get('v');
+  if (v !== undefined) {
+    const n = v.value.trim() === '' ? NaN : Number(v.value);
+    if (Number.isSafeInteger(n) && n >= 1) version = n;
+    else general.push(`The link version "${quote(v.value)}" is not valid; read as version ${LINK_VERSION}.`);
+  }
   if (version > LINK_VERSION) {
-    notices.push(
+    general.push(
       `This link was made by a newer version (v=${version}); settings this version knows were read, others ignored.`,
     );
   }
+
+  // hide: a comma-separated list of schema keys (or aliases), kept once each, in the link's order.
+  const hide: string[] = [];
+  const hideEntry = entries.get('hide');
+  if (hideEntry !== undefined) {
+    const bad = new Set<string>();
+    for (const item of hideEntry.value.split(',')) {
+      const name = item.trim();
+      if (name === '') continue;
+      const key = canonicalKey(name);
+      if (key !== undefined && FIELD_BY_KEY.has(key)) {
+        if (!hide.includes(key)) hide.push(key);
+      } else if (!bad.has(name)) {
+        bad.add(name);
+        if (bad.size <= maxListed) extras.push(`hide: "${quote(name)}" is not a setting; ignored.`);
+      }
+    }
+    if (bad.size > maxListed)
+      extras.push(`hide: ${bad.size - maxListed} more names that are not settings were ignored.`);
+  }
+
+  // autoplay: 1/true starts training on open; a bare `autoplay` counts as on.
+  let autoplay = false;
+  const autoplayEntry = entries.get('autoplay');
+  if (autoplayEntry !== undefined) {
+    const word = autoplayEntry.value.trim().toLowerCase();
+    if (autoplayEntry.bare || word === '1' || word === 'true') autoplay = true;
+    else if (word !== '0' && word !== 'false' && word !== '') {
+      extras.push(`autoplay: "${quote(autoplayEntry.value)}" is not 1 or 0; training will not start by itself.`);
+    }
+  }
+
+  // title: plain text (the app renders it as text, never as HTML), without control characters, capped.
+  let title = '';
+  const titleEntry = entries.get('title');
+  if (titleEntry !== undefined) {
+    const cleaned = cleanTitle(titleEntry.value);
+    title = cleaned.title;
+    if (cleaned.stripped) extras.push('Control characters were removed from the title.');
+    if (cleaned.cut && !titleEntry.cut) {
+      extras.push(`The title is too long; it was cut to ${LINK_LIMITS.maxTitleLength} characters.`);
+    }
+    const html = HTML_LIKE.exec(title);
+    if (html) extras.push(`The title contains HTML-like text ("${quote(html[0])}"); it is shown as plain text.`);
+  }
+
+  // Settings: validate() clamps, falls back and repairs cross-field rules, and says what it did.
+  const raw: Record<string, string> = {};
+  for (const field of FIELDS) {
+    const entry = entries.get(field.key);
+    if (entry !== undefined) raw[field.key] = entry.value;
+  }
   const { config, problems } = validate(raw);
-  for (const p of problems) notices.push(p.message);
+  const values = problems.map((p) => p.message);
+
+  // Least important first: the app's banner keeps only the newest few, so the ones that matter most
+  // (the link as a whole, then values that were changed) come last and are the last to be pushed out.
+  const all = [...extras, ...encoding, ...duplicates, ...unknown, ...values, ...general].map(cleanNotice);
+  const notices =
+    all.length <= LINK_LIMITS.maxNotices
+      ? all
+      : [
+          `${all.length - LINK_LIMITS.maxNotices + 1} more problems with this link were not listed.`,
+          ...all.slice(all.length - LINK_LIMITS.maxNotices + 1),
+        ];
   return { config, notices, hide, autoplay, title, version };
 }
 
-function safeDecode(text: string, notices: string[]): string {
-  try {
-    return decodeURIComponent(text.replace(/\+/g, ' '));
-  } catch {
-    notices.push(`"${text.slice(0, 40)}" has broken percent-encoding; read as typed.`);
-    return text;
+/** The part of a URL that holds the settings: after `#`, else after `?` of a URL, else all of it. */
+function linkBody(text: string): string {
+  const hashAt = text.indexOf('#');
+  if (hashAt >= 0) return text.slice(hashAt + 1);
+  const queryAt = text.indexOf('?');
+  if (queryAt >= 0 && !/[=&]/.test(text.slice(0, queryAt))) return text.slice(queryAt + 1);
+  return text;
+}
+
+/** The schema key a link key stands for (itself, an alias, or an extra such as `hide`), else undefined. */
+function canonicalKey(key: string): string | undefined {
+  if (FIELD_BY_KEY.has(key) || EXTRA_KEYS.includes(key)) return key;
+  if (Object.hasOwn(KEY_ALIASES, key) && FIELD_BY_KEY.has(KEY_ALIASES[key])) return KEY_ALIASES[key];
+  return undefined;
+}
+
+/** "Seed (seed)" for a setting, the bare key for `v`, `hide`, `autoplay`, `title`. */
+function settingName(key: string): string {
+  const field = FIELD_BY_KEY.get(key);
+  return field ? `${field.label} (${field.key})` : key;
+}
+
+function unknownNotice(key: string, broken: boolean, rawKey: string, rawValue: string): string {
+  if (key.trim() === '') {
+    return `A value with no setting name ("${quote(rawValue)}") was ignored.`;
   }
+  if (broken) return `Unknown setting "${quote(rawKey)}" ignored (it has broken percent-encoding).`;
+  const lower = key.trim().toLowerCase();
+  const candidates = [...FIELDS.map((f) => f.key), ...EXTRA_KEYS, ...Object.keys(KEY_ALIASES)];
+  const near = candidates.find((c) => c.toLowerCase() === lower);
+  const suggestion = near === undefined ? '' : `; did you mean "${canonicalKey(near) ?? near}"?`;
+  return `Unknown setting "${quote(key)}" ignored${suggestion === '' ? '.' : suggestion}`;
+}
+
+/** `+` is a space; valid %XX runs are decoded, broken ones kept as typed (and reported). */
+function percentDecode(text: string): { text: string; broken: boolean } {
+  const spaced = text.includes('+') ? text.replace(/\+/g, ' ') : text;
+  if (!spaced.includes('%')) return { text: spaced, broken: false };
+  try {
+    return { text: decodeURIComponent(spaced), broken: false };
+  } catch {
+    const partly = spaced.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => {
+      try {
+        return decodeURIComponent(run);
+      } catch {
+        return run;
+      }
+    });
+    return { text: partly, broken: true };
+  }
+}
+
+/** URLSearchParams-style escaping (space as `+`); never throws, even on lone surrogates. */
+function component(text: string): string {
+  return encodeURIComponent(text.replace(LONE_SURROGATE, '\ufffd'))
+    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+');
+}
+
+let segmenter: Intl.Segmenter | null | undefined;
+
+/** A title as plain text: line breaks become spaces, other control characters go, capped length. */
+function cleanTitle(text: string): { title: string; stripped: boolean; cut: boolean } {
+  const plain = text.replace(LINE_BREAKS, ' ').replace(UNSAFE, '');
+  const stripped = plain !== text;
+  const trimmed = plain.trim();
+  const max = LINK_LIMITS.maxTitleLength;
+  if (trimmed.length <= max) return { title: trimmed, stripped, cut: false };
+  // Cut at a character boundary: whole grapheme clusters (an emoji with its modifiers) where possible.
+  if (segmenter === undefined) segmenter = typeof Intl.Segmenter === 'function' ? new Intl.Segmenter() : null;
+  let title = '';
+  const pieces = segmenter ? Array.from(segmenter.segment(trimmed.slice(0, max * 2)), (s) => s.segment) : trimmed;
+  for (const piece of pieces) {
+    if (title.length + piece.length > max) break;
+    title += piece;
+  }
+  return { title: title.trimEnd(), stripped, cut: true };
+}
+
+/** Link text quoted in a notice: unsafe characters shown as �, at most maxQuoted characters. */
+function quote(text: string): string {
+  const max = LINK_LIMITS.maxQuoted;
+  const chars = Array.from(text.slice(0, max * 4).replace(UNSAFE, '\ufffd'));
+  return chars.length > max ? `${chars.slice(0, max).join('')}…` : chars.join('');
+}
+
+/** A notice as safe text (validate() quotes raw values), at most 300 characters. */
+function cleanNotice(message: string): string {
+  const clean = message.replace(UNSAFE, '\ufffd');
+  if (clean.length <= 300) return clean;
+  const end = isHighSurrogate(clean.charCodeAt(298)) ? 298 : 299;
+  return `${clean.slice(0, end)}…`;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  const type = typeof value;
+  return type === 'object' ? 'an object' : `a ${type}`;
 }
