@@ -1,10 +1,170 @@
-// Built-in presets: each is a link (DESIGN §6) plus what it is for. The instructors' gallery grows here.
+// Built-in presets: each is a link (DESIGN §6) plus what it is for. The lessons (`LESSONS`) are the
+// instructors' gallery: each teaches one idea, names the updates it needs and makes one claim that
+// test/presets.test.ts checks by running it headless. A comparison has two arms that differ only in the
+// knob being taught, on the same seed; the app runs arm 2 after arm 1 and pins it for comparison.
+//
+// The lessons use batch 32 and 30 format-pretraining steps (defaults 64 and 60): half the time per update,
+// and every claim still holds with a clear margin (see the test for the numbers).
+
+/** One side of a comparison. */
+export interface PresetArm {
+  /** Short name for a legend, e.g. "β = 0". */
+  label: string;
+  link: string;
+}
+
 export interface Preset {
   name: string;
   title: string;
+  /** For students: what to watch on which chart and what it shows (a lesson: 2–4 sentences). */
   summary: string;
+  /** The experiment; for a comparison, the first arm's link. */
   link: string;
+  /** Lessons only: the one-line claim the lesson makes, checked in numbers by test/presets.test.ts. */
+  lesson?: string;
+  /** Lessons only: RL updates the lesson needs, per arm. */
+  updates?: number;
+  /** Comparisons only: the arms, in the order to run them; `arms[0].link === link`. */
+  arms?: readonly PresetArm[];
 }
+
+/** A gallery lesson: a preset with its claim and length. */
+export interface Lesson extends Preset {
+  lesson: string;
+  updates: number;
+}
+
+/** A comparison: the first arm is the preset's link. */
+function compare(arms: readonly PresetArm[]): { link: string; arms: readonly PresetArm[] } {
+  return { link: arms[0].link, arms };
+}
+
+// Links are written as the app shares them: schema keys in schema order, non-default values only.
+// Every lesson runs the target task (write `bad`) with batch 32 and 30 format-pretraining steps. PPO
+// lessons use learning rate 0.001: at the default 0.003, PPO can overshoot on this one-answer task and
+// collapse after converging.
+export const LESSONS: readonly Lesson[] = [
+  {
+    name: 'first-policy-gradient',
+    title: '1 · A first policy gradient',
+    summary:
+      'REINFORCE samples 32 answers, scores each, and makes the better-than-average ones more likely: the simplest RL on tokens. ' +
+      'Watch the reward chart climb from about 0.2 (random letters) to nearly 1 as the model learns to write `bad`, ' +
+      'while the entropy chart falls: the policy stops guessing and commits to one answer.',
+    link: '#v=1&task=target&algorithm=reinforce&batchSize=32&sftSteps=30',
+    lesson: 'Mean score climbs from below 0.3 (updates 1–5) to above 0.9 (updates 56–60).',
+    updates: 60,
+  },
+  {
+    name: 'baselines',
+    title: '2 · Baselines cut variance',
+    summary:
+      'Every score is positive, so without a baseline REINFORCE pushes up every sampled answer, good or bad, and only the noise decides by how much. ' +
+      'Subtracting the batch-mean return (advantages not whitened in either arm, 4-letter word `bade`) keeps the same gradient on average but far less noise. ' +
+      'Compare the reward charts: the baseline run climbs faster and ends higher on the same seed.',
+    ...compare([
+      {
+        label: 'no baseline',
+        link: '#v=1&task=target&targetWord=bade&algorithm=reinforce&baseline=none&whitenAdvantages=false&batchSize=32&sftSteps=30',
+      },
+      {
+        label: 'batch-mean baseline',
+        link: '#v=1&task=target&targetWord=bade&algorithm=reinforce&whitenAdvantages=false&batchSize=32&sftSteps=30',
+      },
+    ]),
+    lesson: 'With a batch-mean baseline the mean score over updates 51–60 beats no baseline by at least 0.1.',
+    updates: 60,
+  },
+  {
+    name: 'critic-gae-lambda',
+    title: '3 · A critic and GAE (λ)',
+    summary:
+      'Actor-critic scores each token with GAE: λ = 0 trusts the critic alone (one-step TD error), λ = 1 uses the real return minus the critic (Monte Carlo). ' +
+      'The critic starts knowing nothing, so with λ = 0 the early letters get almost no learning signal: its reward chart stays flat for 60 updates while λ = 1 learns the word. ' +
+      'Low variance is worth little when the critic is still wrong: that is bias.',
+    ...compare([
+      { label: 'λ = 0', link: '#v=1&task=target&algorithm=actor-critic&lambda=0&batchSize=32&sftSteps=30' },
+      { label: 'λ = 1', link: '#v=1&task=target&algorithm=actor-critic&lambda=1&batchSize=32&sftSteps=30' },
+    ]),
+    lesson: 'With λ = 1 the mean score over updates 51–60 beats λ = 0 by at least 0.4.',
+    updates: 60,
+  },
+  {
+    name: 'ppo-epochs',
+    title: '4 · PPO: epochs and the clip',
+    summary:
+      'PPO reuses each batch: 4 epochs × 4 minibatches make 16 optimizer steps per update instead of 4, so the reward chart rises in far fewer updates. ' +
+      'Reusing old samples is safe only because the ratio π/π_old is clipped to [1 − ε, 1 + ε]: watch policy/clipfrac, the share of tokens where the clip holds the update back, rise with more epochs. ' +
+      'Try clip ε = 1 with 8 epochs to see what the clip prevents.',
+    ...compare([
+      { label: '1 epoch', link: '#v=1&task=target&learningRate=0.001&batchSize=32&epochs=1&sftSteps=30' },
+      { label: '4 epochs', link: '#v=1&task=target&learningRate=0.001&batchSize=32&sftSteps=30' },
+    ]),
+    lesson:
+      'With 4 epochs the mean score over updates 1–30 beats 1 epoch by at least 0.2, and policy/clipfrac is at least 3 times higher.',
+    updates: 30,
+  },
+  {
+    name: 'kl-penalty',
+    title: '5 · The KL penalty keeps the policy near the reference',
+    summary:
+      'Every token pays β·KL for drifting from the frozen reference (the model after format pretraining). ' +
+      'With β = 0 nothing holds the policy back, so KL to the reference climbs past 4 nats and the entropy chart drops to almost 0 — mode collapse onto one answer. ' +
+      'With β = 0.2 the policy trades some score for staying close: KL stays near 1 and entropy stays high.',
+    ...compare([
+      { label: 'β = 0', link: '#v=1&task=target&algorithm=reinforce&batchSize=32&beta=0&sftSteps=30' },
+      { label: 'β = 0.2', link: '#v=1&task=target&algorithm=reinforce&batchSize=32&beta=0.2&sftSteps=30' },
+    ]),
+    lesson:
+      'Over updates 56–60, entropy with β = 0 is at least 0.5 nats below β = 0.2, and KL to the reference at least 2 nats above.',
+    updates: 60,
+  },
+  {
+    name: 'temperature',
+    title: '6 · Temperature and exploration',
+    summary:
+      'The logits are divided by the temperature before every softmax, so at temperature 2 the same network spreads its bets: more exploration, slower commitment. ' +
+      'Compare the entropy charts: at 2 the policy is still exploring after 60 updates, and its reward chart climbs more slowly. ' +
+      'The entropy bonus c_e pushes the same way, more gently.',
+    ...compare([
+      { label: 'temperature 1', link: '#v=1&task=target&algorithm=reinforce&batchSize=32&sftSteps=30' },
+      { label: 'temperature 2', link: '#v=1&task=target&algorithm=reinforce&batchSize=32&temperature=2&sftSteps=30' },
+    ]),
+    lesson: 'Over updates 56–60, entropy at temperature 2 is at least 0.4 nats above temperature 1.',
+    updates: 60,
+  },
+  {
+    name: 'adaptive-kl',
+    title: '7 · The adaptive KL controller',
+    summary:
+      'Instead of fixing β, set a KL target (1 nat per response) and let β follow: it rises while KL is above the target and falls while below (Ziegler et al. 2019). ' +
+      'Both arms are PPO starting from β = 0.1: with β fixed, KL climbs past 4; with the controller, watch kl/beta move and the KL chart settle near 1.',
+    ...compare([
+      { label: 'fixed β = 0.1', link: '#v=1&task=target&learningRate=0.001&batchSize=32&beta=0.1&sftSteps=30' },
+      {
+        label: 'adaptive β, target 1',
+        link: '#v=1&task=target&learningRate=0.001&batchSize=32&beta=0.1&adaptiveKl=true&klHorizon=100&sftSteps=30',
+      },
+    ]),
+    lesson:
+      'With adaptive β the mean KL over updates 41–60 is within 0.3 of the target 1 while β spans a factor of at least 2; with β fixed it is above 3.',
+    updates: 60,
+  },
+  {
+    name: 'sparse-reward',
+    title: '8 · Sparse vs dense reward',
+    summary:
+      'Dense scoring gives credit for each right letter; sparse scoring gives 1 only for the exact answer and <eos>, which a random guess hits about once in 125 tries. ' +
+      'With so rare a signal that does not say which letter was wrong, the sparse run barely learns in 60 updates while the dense one does. ' +
+      'The dense score includes partial credit, so compare the answers in the inspector: nearly all `bad` in the dense run.',
+    ...compare([
+      { label: 'dense', link: '#v=1&task=target&algorithm=reinforce&batchSize=32&sftSteps=30' },
+      { label: 'sparse', link: '#v=1&task=target&scoring=sparse&algorithm=reinforce&batchSize=32&sftSteps=30' },
+    ]),
+    lesson: 'Over updates 51–60 the share of exact answers is at least 0.5 higher with dense scoring than with sparse.',
+    updates: 60,
+  },
+];
 
 export const PRESETS: readonly Preset[] = [
   {
@@ -13,15 +173,10 @@ export const PRESETS: readonly Preset[] = [
     summary: 'The default run: PPO with a small KL penalty teaches a tiny transformer to reverse 3 letters.',
     link: '#v=1',
   },
-  {
-    name: 'first-policy-gradient',
-    title: 'A first policy gradient',
-    summary: 'REINFORCE with a batch-mean baseline finds one fixed word: the simplest RL problem on tokens.',
-    link: '#v=1&task=target&algorithm=reinforce',
-  },
+  ...LESSONS,
   {
     name: 'actor-critic-reverse',
-    title: 'A critic and GAE',
+    title: 'Actor-critic learns to reverse',
     summary:
       'Actor-critic learns a value for each prefix; one optimizer step per batch, so it needs ~300 updates where PPO needs 30.',
     link: '#v=1&algorithm=actor-critic&lambda=1&valueCoef=0.1&batchSize=32',
