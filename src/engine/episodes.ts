@@ -1,6 +1,6 @@
 // From a rollout to per-episode arrays over action tokens: score, per-token KL and rewards. The
 // algorithms then fill in advantages and returns. Plain numbers on the CPU: a batch is small.
-import { klPerToken, tokenRewards } from './advantages';
+import { klPerToken, tokenRewards, whiten } from './advantages';
 import type { KlEstimator } from './config';
 import type { Rollout } from './rollout';
 import type { Task } from './tasks';
@@ -57,7 +57,7 @@ export function buildEpisodes(r: Rollout, task: Task, beta: number, estimator: K
 }
 
 /** Whitens advantages across every action token of the batch (not per episode). */
-export function whitenAcrossBatch(episodes: Episode[], whiten: (xs: number[]) => number[]): void {
+export function whitenAcrossBatch(episodes: Episode[]): void {
   const flat = whiten(episodes.flatMap((e) => e.advantages));
   let i = 0;
   for (const e of episodes) e.advantages = e.advantages.map(() => flat[i++]);

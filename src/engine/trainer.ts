@@ -5,7 +5,7 @@
 import { ALGORITHM_REGISTRY } from './algorithms';
 import type { AlgorithmState, UpdateContext } from './algorithms/common';
 import { adaptiveBeta, explainedVariance, mean } from './advantages';
-import { coerce, FIELD_BY_KEY, validate, type Config, type ConfigKey, type Problem } from './config';
+import { coerce, FIELD_BY_KEY, validate, type Config, type Problem } from './config';
 import { buildEpisodes, type Episode } from './episodes';
 import { DeviceAverages } from './device-averages';
 import { METRIC_NAMES, type Metrics } from './metrics';
@@ -213,7 +213,8 @@ export class Trainer {
     const { config, problems } = validate({ ...this.config, [key]: result.value });
     if (problems.length > 0) return problems[0];
     this.config = config;
-    if (key === ('beta' satisfies ConfigKey)) this.beta = config.beta;
+    // A new β replaces the adaptive controller's current value too.
+    if (key === 'beta') this.beta = config.beta;
     return undefined;
   }
 

@@ -2,7 +2,7 @@
 //   δ_t = r_t + γ V(s_{t+1}) − V(s_t)     (V after the last action = 0)
 //   A_t = Σ_k (γλ)^k δ_{t+k},  R_t = A_t + V(s_t)
 //   loss = −mean(A_t · log π(a_t)) + c_v · 0.5 · mean((V − R)²) − c_e · H
-import { gae, whiten } from '../advantages';
+import { gae } from '../advantages';
 import { whitenAcrossBatch } from '../episodes';
 import { tf } from '../tf';
 import { batchTensors, disposeBatch, evaluate, optimizerStep, type Algorithm } from './common';
@@ -13,7 +13,7 @@ export const actorCritic: Algorithm = {
     // 1. GAE from the critic's values at rollout time; the returns become the critic's targets.
     for (const e of episodes) Object.assign(e, gae(e.rewards, e.values, config.gamma, config.lambda));
     // 2. Optional whitening of advantages (returns keep their scale).
-    if (config.whitenAdvantages) whitenAcrossBatch(episodes, whiten);
+    if (config.whitenAdvantages) whitenAcrossBatch(episodes);
   },
 
   async update(ctx, rollout, episodes) {

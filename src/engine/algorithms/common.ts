@@ -5,7 +5,7 @@ import type { Episode } from '../episodes';
 import { DeviceAverages } from '../device-averages';
 import { forward, type ModelShape, type Params } from '../model';
 import type { Adam } from '../optimizer';
-import type { Rollout } from '../rollout';
+import { nextTokens, type Rollout } from '../rollout';
 import { tf, type Scalar, type Tensor, type Tensor2D } from '../tf';
 import { entropy, tokenLogProbs } from './losses';
 
@@ -65,13 +65,9 @@ export function batchTensors(r: Rollout, episodes: readonly Episode[]): BatchTen
   });
   return tf.tidy(() => {
     const tokensTensor = tf.tensor2d(tokens, [rows, t], 'int32');
-    const next = tf.concat(
-      [tf.slice(tokensTensor, [0, 1], [rows, t - 1]), tf.zeros([rows, 1], 'int32')],
-      1,
-    ) as Tensor2D;
     return {
       tokens: tokensTensor,
-      next,
+      next: nextTokens(tokensTensor),
       mask: tf.cast(tf.tensor2d(mask, [rows, t], 'int32'), 'bool') as Tensor2D,
       count,
       oldLogp: tf.tensor2d(floats[planes.oldLogp], [rows, t]),

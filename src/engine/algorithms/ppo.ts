@@ -6,7 +6,7 @@
 //     V_clip = V_old + clip(V − V_old, −ε_v, ε_v);  L_v = 0.5·mean(max((V−R)², (V_clip−R)²))
 //     loss   = L_clip + c_v·L_v − c_e·H;  clip the gradient norm; Adam step
 //   optional early stop when approx-KL > 1.5 · targetKl
-import { gae, whiten } from '../advantages';
+import { gae } from '../advantages';
 import { whitenAcrossBatch } from '../episodes';
 import { Random } from '../random';
 import { tf } from '../tf';
@@ -18,7 +18,7 @@ export const ppo: Algorithm = {
     // Advantages from rollout-time values (GAE); value targets R = A + V_old, before whitening.
     for (const e of episodes) Object.assign(e, gae(e.rewards, e.values, config.gamma, config.lambda));
     // Whitening: the same scale of update whatever the reward's scale.
-    if (config.whitenAdvantages) whitenAcrossBatch(episodes, whiten);
+    if (config.whitenAdvantages) whitenAcrossBatch(episodes);
   },
 
   async update(ctx, rollout, episodes) {

@@ -2,7 +2,7 @@
 //   G_t = Σ_{k≥t} γ^(k−t) r_k          (reward-to-go, per-token KL penalty included)
 //   A_t = G_t − b                        (b: none | moving average of returns | batch mean)
 //   loss = −mean_t(A_t · log π(a_t))     (+ optional entropy bonus)
-import { discountedReturns, mean, whiten } from '../advantages';
+import { discountedReturns, mean } from '../advantages';
 import { whitenAcrossBatch } from '../episodes';
 import { tf } from '../tf';
 import { batchTensors, disposeBatch, evaluate, optimizerStep, type Algorithm } from './common';
@@ -28,7 +28,7 @@ export const reinforce: Algorithm = {
     for (const e of episodes) e.advantages = e.returns.map((g) => g - baseline);
 
     // 3. Optional whitening across the batch.
-    if (config.whitenAdvantages) whitenAcrossBatch(episodes, whiten);
+    if (config.whitenAdvantages) whitenAcrossBatch(episodes);
   },
 
   async update(ctx, rollout, episodes) {
