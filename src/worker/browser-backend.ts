@@ -49,9 +49,9 @@ function webglProblem(): string | undefined {
   const info = gl.getExtension('WEBGL_debug_renderer_info');
   const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
   gl.getExtension('WEBGL_lose_context')?.loseContext();
-  return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer)
-    ? `WebGL renders in software (${renderer.slice(0, 60)}), slower than wasm`
-    : undefined;
+  const software = /swiftshader|llvmpipe|softpipe|software|basic render/i.exec(renderer);
+  // Name the renderer briefly: full strings nest parentheses and run to a line.
+  return software ? `WebGL renders in software (${software[0]}), slower than wasm` : undefined;
 }
 
 /**
