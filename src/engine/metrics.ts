@@ -23,6 +23,8 @@ export const METRIC_NAMES = [
   'perf/tokens_per_s',
   'perf/rollout_ms',
   'perf/optimize_ms',
+  'perf/tensors',
+  'perf/tensor_mb',
   'optim/lr',
   'optim/grad_norm',
   'sft/loss',

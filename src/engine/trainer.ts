@@ -297,6 +297,9 @@ export class Trainer {
       'perf/tokens_per_s': (actionTokens / updateMs) * 1000,
       'perf/rollout_ms': rolledOut - started,
       'perf/optimize_ms': finished - rolledOut,
+      // Live tensors and their megabytes on the backend: flat over a long run, or something leaks.
+      'perf/tensors': tf.memory().numTensors,
+      'perf/tensor_mb': tf.memory().numBytes / 2 ** 20,
       'optim/lr': this.config.learningRate,
       'sft/loss': this.sftLoss,
     };
