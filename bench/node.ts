@@ -2,7 +2,7 @@
 // optimisation, with tokens/s, kernels launched and host read-backs per update. Warm-up updates (kernel
 // set-up, format pretraining) are excluded; times are medians over the measured updates.
 import { useBackend, type BackendName } from '../src/engine/backend';
-import { ALGORITHMS, type Algorithm } from '../src/engine/config';
+import { ALGORITHMS, type AlgorithmName } from '../src/engine/config';
 import { createTrainer } from '../src/engine/trainer';
 import { countKernels, countReadBacks } from './counters';
 
@@ -20,14 +20,14 @@ export interface NodeRow {
 
 export interface NodeBenchOptions {
   backends: BackendName[];
-  algorithms?: readonly Algorithm[];
+  algorithms?: readonly AlgorithmName[];
   warmup: number;
   updates: number;
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function measure(backend: BackendName, algorithm: Algorithm, options: NodeBenchOptions): Promise<NodeRow> {
+async function measure(backend: BackendName, algorithm: AlgorithmName, options: NodeBenchOptions): Promise<NodeRow> {
   const trainer = createTrainer({ algorithm });
   await trainer.pretrain();
   for (let i = 0; i < options.warmup; i++) await trainer.step();

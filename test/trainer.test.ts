@@ -1,6 +1,7 @@
 // The trainer's contracts: determinism, no leaked tensors, the NaN guard, mid-run settings, bad input.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRIC_NAMES, type Metrics } from '../src/engine/metrics';
+import type { Params } from '../src/engine/params';
 import { createTrainer } from '../src/engine/trainer';
 import { tf } from '../src/engine/tf';
 import { startBackend } from './support/engine';
@@ -166,8 +167,8 @@ describe('trainer on the wasm backend', () => {
 });
 
 function snapshotWeights(trainer: unknown): number[] {
-  const params = (trainer as { policy: Map<string, tf.Variable> }).policy;
-  return [...params.values()].flatMap((p) => Array.from(p.dataSync()));
+  const params = (trainer as { policy: Params }).policy;
+  return Array.from(params.flat.dataSync());
 }
 
 describe('next-token distributions for the inspector', () => {

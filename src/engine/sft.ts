@@ -37,8 +37,6 @@ export function sftStep(
     });
   });
   const count = mask.reduce((a, b) => a + b, 0);
-  const names = [...params.keys()];
-  const vars = names.map((n) => params.get(n) as tf.Variable);
   const [tokenTensor, maskTensor] = tf.tidy(() => [
     tf.tensor2d(tokens, [settings.batchSize, shape.contextLength], 'int32'),
     tf.cast(tf.tensor2d(mask, [settings.batchSize, shape.contextLength], 'int32'), 'bool'),
@@ -47,12 +45,8 @@ export function sftStep(
     const { logits } = forward(params, shape, tokenTensor as tf.Tensor2D, settings.temperature);
     const { logp } = tokenLogProbs(logits, nextTokens(tokenTensor as tf.Tensor2D));
     return tf.neg(maskedMean(logp, maskTensor, count)) as Scalar;
-  }, vars);
-  const norm = optimizer.apply(
-    new Map(names.map((n, i) => [n, grads[vars[i].name]])),
-    settings.learningRate,
-    settings.maxGradNorm,
-  );
+  }, [params.flat]);
+  const norm = optimizer.apply(grads[params.flat.name], settings.learningRate, settings.maxGradNorm);
   tf.dispose([norm, tokenTensor, maskTensor, ...Object.values(grads)]);
   return value;
 }

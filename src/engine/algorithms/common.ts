@@ -6,7 +6,7 @@ import { DeviceAverages } from '../device-averages';
 import { forward, type ModelShape, type Params } from '../model';
 import type { Adam } from '../optimizer';
 import { nextTokens, type Rollout } from '../rollout';
-import { tf, type Scalar, type Tensor, type Tensor2D } from '../tf';
+import { tf, type Scalar, type Tensor2D } from '../tf';
 import { entropy, tokenLogProbs } from './losses';
 
 export interface UpdateContext {
@@ -97,17 +97,14 @@ export function optimizerStep(
   ctx: UpdateContext,
   lossFn: () => { total: Scalar; report: Record<string, Scalar> },
 ): void {
-  const names = [...ctx.params.keys()];
-  const vars = names.map((n) => ctx.params.get(n) as tf.Variable);
   let report: Record<string, Scalar> = {};
   const { value, grads } = tf.variableGrads(() => {
     const out = lossFn();
     report = out.report;
     for (const t of Object.values(report)) tf.keep(t);
     return out.total;
-  }, vars);
-  const byName = new Map<string, Tensor>(names.map((n, i) => [n, grads[vars[i].name]]));
-  const norm = ctx.optimizer.apply(byName, ctx.config.learningRate, ctx.config.maxGradNorm);
+  }, [ctx.params.flat]);
+  const norm = ctx.optimizer.apply(grads[ctx.params.flat.name], ctx.config.learningRate, ctx.config.maxGradNorm);
   ctx.metrics.add('optim/grad_norm', norm);
   ctx.metrics.add('loss/total', value);
   for (const [name, t] of Object.entries(report)) ctx.metrics.add(name, t);

@@ -1,0 +1,282 @@
+"""PyTorch reference for one PPO update of the engine on the default preset, for `npm run bench`.
+
+It does the same work as Trainer.step() with algorithm "ppo": the same pre-LN transformer
+(src/engine/model.ts), a rollout with one full forward per sampled token (no KV cache, Gumbel-max),
+the reverse task's dense score, a k1 KL penalty against a frozen reference, GAE, whitening, and
+4 epochs x 4 minibatches of clipped-surrogate + clipped-value + entropy loss, grad-norm clip and Adam.
+Random numbers come from torch, so runs are not bit-identical to the engine's; the work is the same.
+
+  OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 bench/ppo_reference.py --warmup 2 --updates 10
+  /usr/bin/python3 bench/ppo_reference.py --learn 150   # untimed: mean score per 10 updates
+"""
+
+import argparse
+import copy
+import json
+import math
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+# The default preset (src/engine/config.ts) and the vocabulary (src/engine/tokens.ts).
+PAD, BOS, SEP, EOS = 0, 1, 2, 3
+VOCAB = 4 + 5  # special tokens + alphabet of 5 letters
+PROMPT_LENGTH, MAX_NEW_TOKENS, CONTEXT = 3, 5, 10
+RESPONSE_START = PROMPT_LENGTH + 2  # <bos> prompt <sep>
+D_MODEL, N_LAYERS, N_HEADS = 32, 1, 2
+BATCH, EPOCHS, MINIBATCHES = 64, 4, 4
+LEARNING_RATE, MAX_GRAD_NORM, ADAM_BETAS, ADAM_EPS = 0.003, 1.0, (0.9, 0.999), 1e-5
+CLIP, VALUE_CLIP, VALUE_COEF, ENTROPY_COEF = 0.2, 0.2, 0.5, 0.0
+GAMMA, LAMBDA, BETA, TEMPERATURE = 1.0, 0.95, 0.02, 1.0
+SFT_STEPS = 60
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(D_MODEL, eps=1e-5)
+        self.qkv = nn.Linear(D_MODEL, 3 * D_MODEL)
+        self.attn_out = nn.Linear(D_MODEL, D_MODEL)
+        self.ln2 = nn.LayerNorm(D_MODEL, eps=1e-5)
+        self.mlp_in = nn.Linear(D_MODEL, 4 * D_MODEL)
+        self.mlp_out = nn.Linear(4 * D_MODEL, D_MODEL)
+        # Additive causal mask with a large finite negative, as model.ts.
+        self.register_buffer('mask', torch.full((CONTEXT, CONTEXT), -1e9).triu(1))
+
+    def attention(self, x):
+        batch, time_, d = x.shape
+        head_dim = d // N_HEADS
+        q, k, v = self.qkv(x).view(batch, time_, 3, N_HEADS, head_dim).permute(2, 0, 3, 1, 4)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(head_dim) + self.mask[:time_, :time_]
+        return self.attn_out((scores.softmax(-1) @ v).transpose(1, 2).reshape(batch, time_, d))
+
+    def forward(self, x):
+        x = x + self.attention(self.ln1(x))
+        return x + self.mlp_out(F.gelu(self.mlp_in(self.ln2(x)), approximate='tanh'))
+
+
+class Transformer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.token_embedding = nn.Embedding(VOCAB, D_MODEL)  # = model.ts's one-hot matmul
+        self.position_embedding = nn.Parameter(torch.zeros(CONTEXT, D_MODEL))
+        self.blocks = nn.ModuleList(Block() for _ in range(N_LAYERS))
+        self.ln_final = nn.LayerNorm(D_MODEL, eps=1e-5)
+        self.policy_head = nn.Linear(D_MODEL, VOCAB)
+        self.value_head = nn.Linear(D_MODEL, 1)
+        # GPT-2 init as initParams: std 0.02, residual projections scaled by 1/sqrt(2 layers).
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(module.weight, std=0.02)
+            if isinstance(module, nn.Linear):
+                nn.init.zeros_(module.bias)
+        nn.init.normal_(self.position_embedding, std=0.02)
+        for block in self.blocks:
+            nn.init.normal_(block.attn_out.weight, std=0.02 / math.sqrt(2 * N_LAYERS))
+            nn.init.normal_(block.mlp_out.weight, std=0.02 / math.sqrt(2 * N_LAYERS))
+        nn.init.zeros_(self.value_head.weight)  # first advantages are plain returns
+
+    def forward(self, tokens):
+        x = self.token_embedding(tokens) + self.position_embedding[: tokens.shape[1]]
+        for block in self.blocks:
+            x = block(x)
+        hidden = self.ln_final(x)
+        return self.policy_head(hidden) / TEMPERATURE, self.value_head(hidden).squeeze(-1)
+
+
+def log_probs(logits, tokens):
+    """log π(token t+1 | prefix) at each position t (<pad> after the end), and the full log-softmax."""
+    next_tokens = F.pad(tokens[:, 1:], (0, 1), value=PAD)
+    log_softmax = logits.log_softmax(-1)
+    return log_softmax.gather(-1, next_tokens.unsqueeze(-1)).squeeze(-1), log_softmax
+
+
+def entropy(log_softmax):
+    return -(log_softmax.exp() * log_softmax).sum(-1)
+
+
+def prompt_buffer(prompts):
+    tokens = torch.full((prompts.shape[0], CONTEXT), PAD, dtype=torch.long)
+    tokens[:, 0] = BOS
+    tokens[:, 1 : RESPONSE_START - 1] = prompts
+    tokens[:, RESPONSE_START - 1] = SEP
+    return tokens
+
+
+def random_letters(rows):
+    return torch.randint(4, VOCAB, (rows, PROMPT_LENGTH))
+
+
+@torch.no_grad()
+def rollout(policy, reference, prompts):
+    tokens = prompt_buffer(prompts)
+    done = torch.zeros(BATCH, dtype=torch.bool)
+    # Gumbel-max: argmax(logits + g) samples softmax(logits); uniforms kept off 0 and 1 as rollout.ts.
+    gumbel = -torch.log(-torch.log(torch.rand(MAX_NEW_TOKENS, BATCH, VOCAB) * (1 - 1e-7) + 5e-8))
+    for step in range(MAX_NEW_TOKENS):
+        position = RESPONSE_START + step
+        logits, _ = policy(tokens)  # the whole buffer every step, as the engine (no KV cache)
+        chosen = (logits[:, position - 1] + gumbel[step]).argmax(-1).masked_fill(done, PAD)
+        tokens[:, position] = chosen
+        done |= chosen == EOS
+    logits, values = policy(tokens)
+    old_logp, log_softmax = log_probs(logits, tokens)
+    ref_logp, _ = log_probs(reference(tokens)[0], tokens)
+    return tokens, old_logp, ref_logp, values, entropy(log_softmax)
+
+
+def reverse_score(prompt, response):
+    """Dense score of tasks/task.ts scoreResponse: matching letters / max(length, answer length)."""
+    expected = prompt[::-1]
+    emitted_eos = EOS in response
+    answer = response[: response.index(EOS)] if emitted_eos else response[:MAX_NEW_TOKENS]
+    length = len(answer) if emitted_eos else MAX_NEW_TOKENS
+    matches = sum(a == b for a, b in zip(answer, expected))
+    return matches / max(length, len(expected), 1)
+
+
+def advantages(prompts, tokens, old_logp, ref_logp, values):
+    """Scores, per-token k1 KL penalty, GAE and whitening, on [batch, time] with a mask of action positions."""
+    # A response runs through its first <eos>, or MAX_NEW_TOKENS tokens (rollout.ts responseOf).
+    window = tokens[:, RESPONSE_START : RESPONSE_START + MAX_NEW_TOKENS].tolist()
+    responses = [row[: row.index(EOS) + 1] if EOS in row else row for row in window]
+    scores = torch.tensor([reverse_score(p, r) for p, r in zip(prompts.tolist(), responses)])
+    lengths = torch.tensor([len(r) for r in responses])
+    # Decision position t chose token t + 1, so episode b's actions sit at RESPONSE_START - 1 + s.
+    position = torch.arange(CONTEXT)
+    first, end = RESPONSE_START - 1, RESPONSE_START - 1 + lengths[:, None]
+    mask = ((position >= first) & (position < end)).float()
+    rewards = -BETA * (old_logp - ref_logp) * mask
+    rewards[torch.arange(BATCH), RESPONSE_START - 2 + lengths] += scores
+    values = values * mask  # V after the last action is 0
+    advantage = torch.zeros_like(rewards)
+    running = torch.zeros(BATCH)
+    for t in reversed(range(CONTEXT)):
+        next_value = values[:, t + 1] if t + 1 < CONTEXT else 0.0
+        delta = rewards[:, t] + GAMMA * next_value - values[:, t]
+        running = (delta + GAMMA * LAMBDA * running) * mask[:, t]
+        advantage[:, t] = running
+    returns = advantage + values  # value targets, before whitening
+    flat = advantage[mask.bool()]  # whitened over every action token of the batch, unbiased std
+    advantage = (advantage - flat.mean()) / (flat.std() + 1e-8) * mask
+    return mask, advantage, returns, scores
+
+
+def make_optimizer(policy):
+    # torch adds eps after bias correction, the engine before: the same work, a hair different numerically.
+    return torch.optim.Adam(policy.parameters(), lr=LEARNING_RATE, betas=ADAM_BETAS, eps=ADAM_EPS)
+
+
+def optimizer_step(policy, optimizer, loss):
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = nn.utils.clip_grad_norm_(policy.parameters(), MAX_GRAD_NORM)  # scale = min(1, max/(norm + 1e-6))
+    optimizer.step()
+    return norm
+
+
+def ppo_epochs(policy, optimizer, tokens, mask, old_logp, old_values, advantage, returns):
+    # Side metrics are summed as tensors and read once at the end, as DeviceAverages does.
+    totals = torch.zeros(7)
+    size = math.ceil(BATCH / MINIBATCHES)
+    for _ in range(EPOCHS):
+        for rows in torch.randperm(BATCH).split(size):
+            m, adv, old_v, ret = mask[rows], advantage[rows], old_values[rows], returns[rows]
+            count = m.sum().clamp(min=1)
+            logits, values = policy(tokens[rows])
+            logp, log_softmax = log_probs(logits, tokens[rows])
+            log_ratio = (logp - old_logp[rows]) * m
+            ratio = log_ratio.exp()
+            surrogate = torch.max(-adv * ratio, -adv * ratio.clamp(1 - CLIP, 1 + CLIP))
+            policy_loss = (surrogate * m).sum() / count
+            delta = values - old_v
+            clipped_values = old_v + delta.clamp(-VALUE_CLIP, VALUE_CLIP)
+            worst = torch.max((values - ret) ** 2, (clipped_values - ret) ** 2)
+            value_loss = 0.5 * (worst * m).sum() / count
+            mean_entropy = (entropy(log_softmax) * m).sum() / count
+            loss = policy_loss + VALUE_COEF * value_loss - ENTROPY_COEF * mean_entropy
+            norm = optimizer_step(policy, optimizer, loss)
+            with torch.no_grad():
+                clipfrac = (((ratio - 1).abs() > CLIP).float() * m).sum() / count
+                approx_kl = (((ratio - 1) - log_ratio) * m).sum() / count
+                value_clipfrac = ((delta.abs() > VALUE_CLIP).float() * m).sum() / count
+                totals += torch.stack([loss, policy_loss, value_loss, norm, clipfrac, approx_kl, value_clipfrac])
+    return (totals / (EPOCHS * MINIBATCHES)).tolist()
+
+
+def ppo_update(policy, reference, optimizer):
+    """One timed update; returns (rollout ms, optimize ms, mean score)."""
+    started = time.perf_counter()
+    prompts = random_letters(BATCH)
+    tokens, old_logp, ref_logp, values, _ = rollout(policy, reference, prompts)
+    rolled_out = time.perf_counter()
+    mask, advantage, returns, scores = advantages(prompts, tokens, old_logp, ref_logp, values)
+    ppo_epochs(policy, optimizer, tokens, mask, old_logp, values, advantage, returns)
+    finished = time.perf_counter()
+    return (rolled_out - started) * 1000, (finished - rolled_out) * 1000, scores.mean().item()
+
+
+def format_pretrain(policy, steps):
+    """Untimed, as the engine's sftStep: teach the answer's shape (3 random letters, <eos>), not the answer."""
+    optimizer = make_optimizer(policy)
+    for _ in range(steps):
+        tokens = prompt_buffer(random_letters(BATCH))
+        tokens[:, RESPONSE_START : RESPONSE_START + PROMPT_LENGTH] = random_letters(BATCH)
+        tokens[:, RESPONSE_START + PROMPT_LENGTH] = EOS
+        mask = torch.zeros(BATCH, CONTEXT)
+        mask[:, RESPONSE_START - 1 : RESPONSE_START + PROMPT_LENGTH] = 1
+        logp, _ = log_probs(policy(tokens)[0], tokens)
+        optimizer_step(policy, optimizer, -(logp * mask).sum() / mask.sum())
+
+
+def median(xs):
+    return sorted(xs)[len(xs) // 2]  # the same (upper) median as bench/node.ts
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--updates', type=int, default=10)
+    parser.add_argument('--learn', type=int, default=0, help='instead: N untimed updates, mean score per 10')
+    parser.add_argument('--seed', type=int, default=1)
+    args = parser.parse_args()
+    if args.updates < 1 or args.warmup < 0:
+        parser.error('--updates must be at least 1 and --warmup at least 0')
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+
+    policy = Transformer()
+    format_pretrain(policy, SFT_STEPS)
+    reference = copy.deepcopy(policy).requires_grad_(False)  # frozen after format pretraining
+    optimizer = make_optimizer(policy)  # a fresh optimizer for RL, as Trainer.pretrain
+
+    if args.learn > 0:
+        scores = []
+        for update in range(1, args.learn + 1):
+            scores.append(ppo_update(policy, reference, optimizer)[2])
+            if update % 10 == 0:
+                print(f'update {update}: mean score {sum(scores[-10:]) / len(scores[-10:]):.3f}', flush=True)
+        return
+
+    for _ in range(args.warmup):
+        ppo_update(policy, reference, optimizer)
+    rollout_ms, optimize_ms, update_ms = [], [], []
+    for _ in range(args.updates):
+        r, o, _ = ppo_update(policy, reference, optimizer)
+        rollout_ms.append(r)
+        optimize_ms.append(o)
+        update_ms.append(r + o)
+    result = {
+        'torch': torch.__version__,
+        'updateMs': median(update_ms),
+        'rolloutMs': median(rollout_ms),
+        'optimizeMs': median(optimize_ms),
+        'updates': args.updates,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,87 @@
+// All of a model's parameters in one flat variable, with a layout that names the slices. One variable
+// means the optimizer updates every weight in a handful of kernels instead of ten per tensor, and a
+// snapshot or a frozen copy is a single clone. The forward pass takes named views with `views`.
+import { Random } from './random';
+import { tf, type Tensor, type Variable } from './tf';
+
+export interface ParamEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+export interface Params {
+  /** Every parameter, concatenated in layout order. */
+  flat: Variable;
+  layout: readonly ParamEntry[];
+}
+
+/** How each parameter starts: normal(0, std) or a constant. */
+export type ParamInit = { normal: number } | { constant: number };
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: ParamInit;
+}
+
+/** tfjs wants every variable name unique in the process; several models may coexist. */
+let variableCount = 0;
+
+function layoutOf(specs: readonly ParamSpec[]): ParamEntry[] {
+  let offset = 0;
+  return specs.map(({ name, shape }) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const entry = { name, shape, offset, size };
+    offset += size;
+    return entry;
+  });
+}
+
+/** Draws the parameters in spec order from one seeded generator (constants draw nothing). */
+export function createParams(specs: readonly ParamSpec[], seed: number, prefix: string): Params {
+  const rng = new Random(seed);
+  const layout = layoutOf(specs);
+  const total = layout.reduce((n, e) => n + e.size, 0);
+  const values = new Float32Array(total);
+  specs.forEach((spec, i) => {
+    const { offset, size } = layout[i];
+    for (let k = 0; k < size; k++)
+      values[offset + k] = 'normal' in spec.init ? rng.normal() * spec.init.normal : spec.init.constant;
+  });
+  const flat = tf.tidy(() => tf.variable(tf.tensor1d(values), true, `${prefix}${variableCount++}`));
+  return { flat, layout };
+}
+
+export function cloneParams(params: Params, prefix: string, trainable: boolean): Params {
+  const flat = tf.tidy(() => tf.variable(params.flat.clone(), trainable, `${prefix}${variableCount++}`));
+  return { flat, layout: params.layout };
+}
+
+export function disposeParams(params: Params): void {
+  params.flat.dispose();
+}
+
+export function countParams(params: Params): number {
+  return params.flat.size;
+}
+
+/**
+ * Named 1-D slices of the flat variable (gradients flow back into it); the layers reshape weight
+ * matrices themselves. Call inside tf.tidy or a gradient function.
+ */
+export function views(params: Params): Map<string, Tensor> {
+  const parts = tf.split(
+    params.flat,
+    params.layout.map((e) => e.size),
+  );
+  return new Map(params.layout.map((e, i) => [e.name, parts[i]]));
+}
+
+/** One parameter's current values, read back (for tests and inspection, not the training loop). */
+export function readParam(params: Params, name: string): Float32Array {
+  const entry = params.layout.find((e) => e.name === name);
+  if (!entry) throw new Error(`model parameter ${name} is missing`);
+  return (params.flat.dataSync() as Float32Array).slice(entry.offset, entry.offset + entry.size);
+}
