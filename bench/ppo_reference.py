@@ -117,11 +117,12 @@ def rollout(policy, reference, prompts):
     gumbel = -torch.log(-torch.log(torch.rand(MAX_NEW_TOKENS, BATCH, VOCAB) * (1 - 1e-7) + 5e-8))
     for step in range(MAX_NEW_TOKENS):
         position = RESPONSE_START + step
-        logits, _ = policy(tokens)  # the whole buffer every step, as the engine (no KV cache)
+        logits, values = policy(tokens)  # the whole buffer every step, as the engine (no KV cache)
         chosen = (logits[:, position - 1] + gumbel[step]).argmax(-1).masked_fill(done, PAD)
         tokens[:, position] = chosen
         done |= chosen == EOS
-    logits, values = policy(tokens)
+    # Causal model: the last step's pass already holds the final logits and values at every decision
+    # position (only the newest token was missing), so the engine keeps it rather than run it again.
     old_logp, log_softmax = log_probs(logits, tokens)
     ref_logp, _ = log_probs(reference(tokens)[0], tokens)
     return tokens, old_logp, ref_logp, values, entropy(log_softmax)
@@ -195,8 +196,9 @@ def ppo_epochs(policy, optimizer, tokens, mask, old_logp, old_values, advantage,
             clipped_values = old_v + delta.clamp(-VALUE_CLIP, VALUE_CLIP)
             worst = torch.max((values - ret) ** 2, (clipped_values - ret) ** 2)
             value_loss = 0.5 * (worst * m).sum() / count
-            mean_entropy = (entropy(log_softmax) * m).sum() / count
-            loss = policy_loss + VALUE_COEF * value_loss - ENTROPY_COEF * mean_entropy
+            loss = policy_loss + VALUE_COEF * value_loss
+            if ENTROPY_COEF != 0:  # as the engine: a zero-weight term is not computed at all
+                loss = loss - ENTROPY_COEF * (entropy(log_softmax) * m).sum() / count
             norm = optimizer_step(policy, optimizer, loss)
             with torch.no_grad():
                 clipfrac = (((ratio - 1).abs() > CLIP).float() * m).sum() / count

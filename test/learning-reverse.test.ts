@@ -14,11 +14,15 @@ describe('learning to reverse', () => {
     expect(reached.filter((r) => r !== undefined).length).toBeGreaterThanOrEqual(4);
   });
 
-  it('actor-critic (batch 32, λ = 1, c_v = 0.1) reaches mean score ≥ 0.9 within 400 updates', async () => {
-    // One optimizer step per batch (PPO takes 16), so it needs many more updates than PPO.
-    const config = { algorithm: 'actor-critic', batchSize: 32, lambda: 1, valueCoef: 0.1, seed: 1 };
-    const run = await trainUntil(config, 0.9, 400);
-    console.log(`actor-critic on reverse: 5-update mean score ≥ 0.9 at update ${run.reachedAt ?? 'never'}`);
-    expect(run.reachedAt).toBeDefined();
+  it('actor-critic (batch 32, λ = 1, c_v = 0.1) reaches mean score ≥ 0.9 within 600 updates on seeds 1 and 2', async () => {
+    // One optimizer step per batch (PPO takes 16), so it needs many more updates than PPO, and how
+    // many varies a lot with the seed (256 to 506 on seeds 1–4).
+    const reached: (number | undefined)[] = [];
+    for (const seed of [1, 2]) {
+      const config = { algorithm: 'actor-critic', batchSize: 32, lambda: 1, valueCoef: 0.1, seed };
+      reached.push((await trainUntil(config, 0.9, 600)).reachedAt);
+    }
+    console.log(`actor-critic on reverse, seeds 1 and 2: 5-update mean score ≥ 0.9 at ${reached.join(', ')}`);
+    expect(reached.every((r) => r !== undefined)).toBe(true);
   });
 });

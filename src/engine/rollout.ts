@@ -4,11 +4,11 @@
 //
 // Layout of a row: <bos> prompt… <sep> response… <pad>…  A "decision position" t is one whose logits
 // chose token t+1; arrays indexed by t (log-probs, values, masks) describe the action token t+1.
-import { forward, type ModelShape, type Params } from './model';
+import { forward, type ForwardOutput, type ModelShape, type Params } from './model';
 import { Random } from './random';
 import { tokenLogProbs, entropy } from './algorithms/losses';
 import { BOS, EOS, PAD, SEP } from './tokens';
-import { tf, type Tensor2D } from './tf';
+import { tf, type Tensor2D, type Tensor3D } from './tf';
 
 export interface Rollout {
   batchSize: number;
@@ -91,27 +91,32 @@ export async function rollout(
     const columns = tf.range(0, time, 1, 'int32');
     let tokens = tf.tensor2d(initial, [batchSize, time], 'int32');
     let done = tf.zeros([batchSize], 'bool');
+    let last: ForwardOutput | undefined;
     for (let s = 0; s < maxNewTokens; s++) {
       const position = responseStart + s;
+      const final = s === maxNewTokens - 1;
       const step = tf.tidy(() => {
-        const { logits } = forward(policy, shape, tokens, temperature);
-        const last = tf.reshape(tf.slice(logits, [0, position - 1, 0], [batchSize, 1, vocab]), [batchSize, vocab]);
+        const out = forward(policy, shape, tokens, temperature);
+        const atPrevious = tf.slice(out.logits, [0, position - 1, 0], [batchSize, 1, vocab]);
         const noiseRow = tf.reshape(tf.slice(gumbel, [s, 0, 0], [1, batchSize, vocab]), [batchSize, vocab]);
-        const sampled = tf.cast(tf.argMax(tf.add(last, noiseRow), -1), 'int32');
+        const sampled = tf.cast(tf.argMax(tf.add(tf.reshape(atPrevious, [batchSize, vocab]), noiseRow), -1), 'int32');
         const chosen = tf.where(done, tf.fill([batchSize], PAD, 'int32'), sampled);
         const atPosition = tf.reshape(tf.equal(columns, position), [1, time]);
         const nextTokensBuffer = tf.where(atPosition, tf.reshape(chosen, [batchSize, 1]), tokens);
         const nextDone = tf.logicalOr(done, tf.equal(chosen, EOS));
-        return { tokens: nextTokensBuffer as Tensor2D, done: nextDone };
+        // The last step's forward pass already holds the final logits and values at every decision
+        // position (the model is causal and only the newest token was still missing): kept, not redone.
+        return { tokens: nextTokensBuffer as Tensor2D, done: nextDone, kept: final ? [out.logits, out.values] : [] };
       });
       tokens.dispose();
       done.dispose();
       tokens = step.tokens;
       done = step.done;
+      if (final) last = { logits: step.kept[0] as Tensor3D, values: step.kept[1] as Tensor2D };
     }
     // Old and reference log-probs, values and entropy of the finished sequences, still on the device.
     const next = nextTokens(tokens);
-    const current = forward(policy, shape, tokens, temperature);
+    const current = last ?? forward(policy, shape, tokens, temperature);
     const { logp, logSoftmax } = tokenLogProbs(current.logits, next);
     const ref = tokenLogProbs(forward(reference, shape, tokens, temperature).logits, next).logp;
     return tf.stack([tf.cast(tokens, 'float32'), logp, ref, current.values, entropy(logSoftmax)]);

@@ -178,7 +178,7 @@ export const PRESETS: readonly Preset[] = [
     name: 'actor-critic-reverse',
     title: 'Actor-critic learns to reverse',
     summary:
-      'Actor-critic learns a value for each prefix; one optimizer step per batch, so it needs ~300 updates where PPO needs 30.',
+      'Actor-critic learns a value for each prefix; one optimizer step per batch, so it needs 250–500 updates where PPO needs about 40.',
     link: '#v=1&algorithm=actor-critic&lambda=1&valueCoef=0.1&batchSize=32',
   },
   {

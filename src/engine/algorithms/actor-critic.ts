@@ -5,8 +5,8 @@
 import { gae } from '../advantages';
 import { whitenAcrossBatch } from '../episodes';
 import { tf } from '../tf';
-import { batchTensors, disposeBatch, evaluate, optimizerStep, type Algorithm } from './common';
-import { maskedMean, policyGradientLoss, sumOf, valueLoss } from './losses';
+import { batchTensors, disposeBatch, entropyBonus, evaluate, optimizerStep, type Algorithm } from './common';
+import { policyGradientLoss, sumOf, valueLoss } from './losses';
 
 export const actorCritic: Algorithm = {
   computeAdvantages(episodes, config) {
@@ -20,11 +20,14 @@ export const actorCritic: Algorithm = {
     const batch = batchTensors(rollout, episodes);
     const { valueCoef, entropyCoef } = ctx.config;
     optimizerStep(ctx, () => {
-      const { logp, entropy, values } = evaluate(ctx, batch);
+      const { logp, values, logSoftmax } = evaluate(ctx, batch);
       const policyLoss = policyGradientLoss(logp, batch.advantages, batch.mask, batch.count);
       const criticLoss = valueLoss(values, batch.returns, batch.mask, batch.count);
-      const meanEntropy = maskedMean(entropy, batch.mask, batch.count);
-      const total = sumOf(policyLoss, tf.mul(valueCoef, criticLoss), tf.mul(-entropyCoef, meanEntropy)) as tf.Scalar;
+      const total = sumOf(
+        policyLoss,
+        tf.mul(valueCoef, criticLoss),
+        ...entropyBonus(entropyCoef, logSoftmax, batch),
+      ) as tf.Scalar;
       return { total, report: { 'loss/policy': policyLoss, 'loss/value': criticLoss } };
     });
     disposeBatch(batch);

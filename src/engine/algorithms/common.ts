@@ -6,8 +6,8 @@ import { DeviceAverages } from '../device-averages';
 import { forward, type ModelShape, type Params } from '../model';
 import type { Adam } from '../optimizer';
 import { nextTokens, type Rollout } from '../rollout';
-import { tf, type Scalar, type Tensor2D } from '../tf';
-import { entropy, tokenLogProbs } from './losses';
+import { tf, type Scalar, type Tensor2D, type Tensor3D } from '../tf';
+import { entropy, maskedMean, tokenLogProbs } from './losses';
 
 export interface UpdateContext {
   config: Config;
@@ -82,11 +82,23 @@ export function disposeBatch(b: BatchTensors): void {
   for (const t of [b.tokens, b.next, b.mask, b.oldLogp, b.oldValues, b.advantages, b.returns]) t.dispose();
 }
 
-/** The current policy on a batch: log π(a_t), per-token entropy and V, all [rows, T]. */
-export function evaluate(ctx: UpdateContext, b: BatchTensors): { logp: Tensor2D; entropy: Tensor2D; values: Tensor2D } {
+/** The current policy on a batch: log π(a_t) and V [rows, T], and the full log-softmax [rows, T, V]. */
+export function evaluate(
+  ctx: Pick<UpdateContext, 'config' | 'params' | 'shape'>,
+  b: BatchTensors,
+): { logp: Tensor2D; values: Tensor2D; logSoftmax: Tensor3D } {
   const out = forward(ctx.params, ctx.shape, b.tokens, ctx.config.temperature);
   const { logp, logSoftmax } = tokenLogProbs(out.logits, b.next);
-  return { logp, entropy: entropy(logSoftmax), values: out.values };
+  return { logp, values: out.values, logSoftmax };
+}
+
+/**
+ * The entropy bonus −c_e · mean entropy as a list of loss terms: empty when c_e = 0, since a zero-weight
+ * term would still cost its forward and backward kernels every step.
+ */
+export function entropyBonus(coef: number, logSoftmax: Tensor3D, b: BatchTensors): Scalar[] {
+  if (coef === 0) return [];
+  return [tf.mul(-coef, maskedMean(entropy(logSoftmax), b.mask, b.count)) as Scalar];
 }
 
 /**

@@ -10,8 +10,17 @@ import { gae } from '../advantages';
 import { whitenAcrossBatch } from '../episodes';
 import { Random } from '../random';
 import { tf } from '../tf';
-import { batchTensors, disposeBatch, evaluate, optimizerStep, type Algorithm } from './common';
-import { clippedSurrogate, clippedValueLoss, maskedMean, sumOf } from './losses';
+import {
+  batchTensors,
+  disposeBatch,
+  entropyBonus,
+  evaluate,
+  optimizerStep,
+  type Algorithm,
+  type BatchTensors,
+  type UpdateContext,
+} from './common';
+import { clippedSurrogate, clippedValueLoss, sumOf } from './losses';
 
 export const ppo: Algorithm = {
   computeAdvantages(episodes, config) {
@@ -22,7 +31,7 @@ export const ppo: Algorithm = {
   },
 
   async update(ctx, rollout, episodes) {
-    const { epochs, minibatches, clipEpsilon, valueClip, valueCoef, entropyCoef, targetKl } = ctx.config;
+    const { epochs, minibatches, targetKl } = ctx.config;
     const rng = new Random(ctx.shuffleSeed);
     const size = Math.ceil(episodes.length / minibatches);
     for (let epoch = 0; epoch < epochs; epoch++) {
@@ -35,29 +44,9 @@ export const ppo: Algorithm = {
           order.slice(start, start + size).map((i) => episodes[i]),
         );
         optimizerStep(ctx, () => {
-          const { logp, entropy, values } = evaluate(ctx, batch);
-          const surrogate = clippedSurrogate(
-            logp,
-            batch.oldLogp,
-            batch.advantages,
-            batch.mask,
-            batch.count,
-            clipEpsilon,
-          );
-          const critic = clippedValueLoss(values, batch.oldValues, batch.returns, batch.mask, batch.count, valueClip);
-          const meanEntropy = maskedMean(entropy, batch.mask, batch.count);
-          const total = sumOf(surrogate.loss, tf.mul(valueCoef, critic.loss), tf.mul(-entropyCoef, meanEntropy));
-          if (targetKl > 0) epochKl.push(tf.keep(tf.clone(surrogate.approxKl)));
-          return {
-            total: total as tf.Scalar,
-            report: {
-              'loss/policy': surrogate.loss,
-              'loss/value': critic.loss,
-              'policy/clipfrac': surrogate.clipfrac,
-              'policy/approx_kl': surrogate.approxKl,
-              'value/clipfrac': critic.clipfrac,
-            },
-          };
+          const loss = ppoLoss(ctx, batch);
+          if (targetKl > 0) epochKl.push(tf.keep(tf.clone(loss.report['policy/approx_kl'])));
+          return loss;
         });
         disposeBatch(batch);
       }
@@ -71,3 +60,25 @@ export const ppo: Algorithm = {
     }
   },
 };
+
+/** PPO's loss on one minibatch with the current weights: the total and the terms reported as metrics. */
+export function ppoLoss(
+  ctx: Pick<UpdateContext, 'config' | 'params' | 'shape'>,
+  batch: BatchTensors,
+): { total: tf.Scalar; report: Record<string, tf.Scalar> } {
+  const { clipEpsilon, valueClip, valueCoef, entropyCoef } = ctx.config;
+  const { logp, values, logSoftmax } = evaluate(ctx, batch);
+  const surrogate = clippedSurrogate(logp, batch.oldLogp, batch.advantages, batch.mask, batch.count, clipEpsilon);
+  const critic = clippedValueLoss(values, batch.oldValues, batch.returns, batch.mask, batch.count, valueClip);
+  const total = sumOf(surrogate.loss, tf.mul(valueCoef, critic.loss), ...entropyBonus(entropyCoef, logSoftmax, batch));
+  return {
+    total,
+    report: {
+      'loss/policy': surrogate.loss,
+      'loss/value': critic.loss,
+      'policy/clipfrac': surrogate.clipfrac,
+      'policy/approx_kl': surrogate.approxKl,
+      'value/clipfrac': critic.clipfrac,
+    },
+  };
+}

@@ -4,9 +4,8 @@
 //   loss = −mean_t(A_t · log π(a_t))     (+ optional entropy bonus)
 import { discountedReturns, mean } from '../advantages';
 import { whitenAcrossBatch } from '../episodes';
-import { tf } from '../tf';
-import { batchTensors, disposeBatch, evaluate, optimizerStep, type Algorithm } from './common';
-import { maskedMean, policyGradientLoss } from './losses';
+import { batchTensors, disposeBatch, entropyBonus, evaluate, optimizerStep, type Algorithm } from './common';
+import { policyGradientLoss, sumOf } from './losses';
 
 /** How fast the moving-average baseline follows the batch's mean return. */
 const MOVING_AVERAGE_RATE = 0.1;
@@ -34,10 +33,9 @@ export const reinforce: Algorithm = {
   async update(ctx, rollout, episodes) {
     const batch = batchTensors(rollout, episodes);
     optimizerStep(ctx, () => {
-      const { logp, entropy } = evaluate(ctx, batch);
+      const { logp, logSoftmax } = evaluate(ctx, batch);
       const policyLoss = policyGradientLoss(logp, batch.advantages, batch.mask, batch.count);
-      const meanEntropy = maskedMean(entropy, batch.mask, batch.count);
-      const total = tf.sub(policyLoss, tf.mul(ctx.config.entropyCoef, meanEntropy)) as tf.Scalar;
+      const total = sumOf(policyLoss, ...entropyBonus(ctx.config.entropyCoef, logSoftmax, batch));
       return { total, report: { 'loss/policy': policyLoss } };
     });
     disposeBatch(batch);
