@@ -10,9 +10,11 @@ export default defineConfig({
   },
   optimizeDeps: {
     // Only the app's own entry: scratch pages must not be scanned.
-    entries: ['index.html'],
+    entries: ['index.html', 'selftest.html'],
   },
   build: {
     target: 'es2022',
+    // The playground and the backend self-test page (do this machine's backends agree?).
+    rollupOptions: { input: { main: 'index.html', selftest: 'selftest.html' } },
   },
 });

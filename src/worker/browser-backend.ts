@@ -16,7 +16,8 @@ interface GpuLike {
   requestAdapter(): Promise<AdapterLike | null>;
 }
 
-async function register(name: BackendName): Promise<void> {
+/** Loads a backend's package (and tells the wasm backend where Vite put its binaries). */
+export async function registerBrowserBackend(name: BackendName): Promise<void> {
   if (name === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
   if (name === 'webgl') await import('@tensorflow/tfjs-backend-webgl');
   if (name === 'wasm') {
@@ -66,7 +67,7 @@ export function startBrowserBackend(
   return startBackend(order, {
     register: async (name) => {
       if (failing.includes(name)) throw new Error('simulated failure requested by the failBackend URL parameter');
-      await register(name);
+      await registerBrowserBackend(name);
     },
     // Only `auto` skips software GPUs; a forced backend is always tried.
     vet: async (name) => {

@@ -1,0 +1,77 @@
+// The backend self-test page (selftest.html): does this machine's WebGPU, WebGL and wasm compute the
+// same PPO losses, gradient and values as the plain-JavaScript cpu backend, on one fixed batch?
+// Plain DOM, text only; each row carries data-backend / data-max-difference for the browser tests.
+import { maxAbsDifference } from '../engine/agreement';
+import type { BackendNumbers } from '../engine/agreement';
+import type { SelfTestEvent } from './protocol';
+
+const TOLERANCE = 1e-4;
+
+const root = document.getElementById('selftest') as HTMLElement;
+const element = <K extends keyof HTMLElementTagNameMap>(tag: K, text = '', parent: HTMLElement = root) => {
+  const node = document.createElement(tag);
+  node.textContent = text;
+  parent.append(node);
+  return node;
+};
+
+element('h1', 'Backend self-test');
+const back = element('a', '← Token RL Playground');
+back.setAttribute('href', './');
+element(
+  'p',
+  `Each backend computes PPO's losses, the gradient of every weight and the value head's outputs on the same batch and weights. ` +
+    `They should agree with the cpu backend (plain JavaScript) to ${TOLERANCE}. A larger difference means this GPU or driver computes something else.`,
+);
+const status = element('p', 'Running… (WebGPU on a machine without a GPU can take a minute)');
+status.setAttribute('role', 'status');
+const table = element('table');
+const header = element('tr', '', table);
+for (const title of ['backend', 'max |Δ| losses', 'max |Δ| gradient', 'max |Δ| values', 'ms', 'verdict'])
+  element('th', title, header);
+
+let reference: BackendNumbers | undefined;
+
+function addRow(cells: string[], backend: string, difference?: number): void {
+  const row = element('tr', '', table);
+  row.dataset.backend = backend;
+  if (difference !== undefined) row.dataset.maxDifference = String(difference);
+  for (const cell of cells) element('td', cell, row);
+}
+
+const worker = new Worker(new URL('./selftest.worker.ts', import.meta.url), { type: 'module' });
+worker.onmessage = ({ data }: MessageEvent<SelfTestEvent>) => {
+  if (data.type === 'done') {
+    status.textContent = 'Done.';
+    document.body.dataset.done = 'true';
+    worker.terminate();
+    return;
+  }
+  if (data.type === 'unavailable') {
+    addRow([data.backend, '–', '–', '–', '–', `not available: ${data.reason}`], data.backend);
+    return;
+  }
+  const { numbers } = data;
+  reference ??= numbers;
+  const names = Object.keys(reference.losses);
+  const losses = maxAbsDifference(
+    names.map((n) => numbers.losses[n] ?? NaN),
+    names.map((n) => reference!.losses[n]),
+  );
+  const gradient = maxAbsDifference(numbers.gradient, reference.gradient);
+  const values = maxAbsDifference(numbers.values, reference.values);
+  const worst = Number.isNaN(losses) ? Infinity : Math.max(losses, gradient, values);
+  const verdict = data.backend === 'cpu' ? 'reference' : worst <= TOLERANCE ? 'agrees' : 'DISAGREES';
+  addRow(
+    [
+      data.backend,
+      losses.toExponential(1),
+      gradient.toExponential(1),
+      values.toExponential(1),
+      data.ms.toFixed(0),
+      verdict,
+    ],
+    data.backend,
+    worst,
+  );
+};
