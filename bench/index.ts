@@ -8,6 +8,7 @@ import type { BackendName } from '../src/engine/backend';
 import { ALGORITHMS, type AlgorithmName } from '../src/engine/config';
 import { tf } from '../src/engine/tf';
 import { benchNode, formatNodeRows, type NodeRow } from './node';
+import { benchBrowser } from './browser';
 import { runPytorchReference, type PytorchResult } from './pytorch';
 
 const list = <T extends string>(name: string, fallback: readonly T[]) =>
@@ -28,6 +29,20 @@ const before = await runPytorchReference({ warmup, updates: Math.max(updates, 10
 const ours = (await benchNode({ backends: ['wasm'], algorithms: ['ppo'], warmup, updates }))[0] as NodeRow | undefined;
 const after = await runPytorchReference({ warmup, updates: Math.max(updates, 10) });
 console.log(formatComparison(ours, before, after));
+
+const browserBackends =
+  process.env.BENCH_BROWSER === '0' ? [] : list('BENCH_BROWSER', ['wasm', 'webgl', 'cpu', 'webgpu']);
+const memoryUpdates = Number(process.env.BENCH_MEMORY_UPDATES ?? 0);
+if (browserBackends.length > 0 || memoryUpdates > 0) {
+  console.log('');
+  console.log(
+    await benchBrowser({
+      backends: browserBackends,
+      thresholdTimeoutS: Number(process.env.BENCH_BROWSER_TIMEOUT_S ?? 120),
+      memoryUpdates,
+    }),
+  );
+}
 
 function formatComparison(ours: NodeRow | undefined, ...torch: PytorchResult[]): string {
   const runs = torch.filter((t) => t.available);
