@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf, type Tensor } from '../src/engine/tf';
 import {
+  bradleyTerry,
   clippedSurrogate,
   clippedValueLoss,
   entropy,
@@ -306,5 +307,24 @@ describe('value losses', () => {
     expect(scalar(loss)).toBeCloseTo(1.31 / 6, 6);
     expect(scalar(loss)).toBeCloseTo(scalar(valueLoss(V, R, mask, 3)), 7);
     expect(scalar(clipfrac)).toBe(0);
+  });
+});
+
+describe('bradleyTerry', () => {
+  it('loss = mean(−log σ(r_c − r_r)) and accuracy = share of pairs with r_c > r_r, by hand', () => {
+    // margins 2, 0, −1: −log σ(2) = 0.126928, −log σ(0) = ln 2 = 0.693147, −log σ(−1) = 1.313262
+    const { loss, accuracy } = bradleyTerry(tf.tensor1d([3, 0.5, -1]), tf.tensor1d([1, 0.5, 0]));
+    expect(loss.dataSync()[0]).toBeCloseTo((0.126928 + 0.693147 + 1.313262) / 3, 5);
+    expect(accuracy.dataSync()[0]).toBeCloseTo(1 / 3, 6);
+  });
+
+  it('gradient pushes the chosen score up and the rejected score down by σ(−margin)/n', () => {
+    const grads = tf.grads((c: Tensor, r: Tensor) => bradleyTerry(c, r).loss)([
+      tf.tensor1d([0, 1]),
+      tf.tensor1d([0, 0]),
+    ]);
+    // d/dr_c of softplus(r_r − r_c) = −σ(r_r − r_c); margin 0 → −0.5/2, margin 1 → −σ(−1)/2 = −0.134470
+    expect(Array.from(grads[0].dataSync())).toEqual([expect.closeTo(-0.25, 6), expect.closeTo(-0.13447, 5)]);
+    expect(Array.from(grads[1].dataSync())).toEqual([expect.closeTo(0.25, 6), expect.closeTo(0.13447, 5)]);
   });
 });

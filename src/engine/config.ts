@@ -1,7 +1,7 @@
 // The experiment schema: every knob, once. Controls, the link codec, the CLI flags and validation are
 // all generated from FIELDS, so a knob added here appears everywhere.
 
-export const TASKS = ['target', 'reverse', 'sort'] as const;
+export const TASKS = ['target', 'reverse', 'sort', 'preference'] as const;
 export const ALGORITHMS = ['reinforce', 'actor-critic', 'ppo'] as const;
 export const KL_ESTIMATORS = ['k1', 'k3'] as const;
 export const BASELINES = ['none', 'moving-average', 'batch-mean'] as const;
@@ -46,12 +46,17 @@ export interface Config {
   baseline: BaselineKind;
   whitenAdvantages: boolean;
   sftSteps: number;
+  demonstrations: number;
+  comparisons: number;
+  labelNoise: number;
+  rmSteps: number;
+  rmRefreshEvery: number;
   seed: number;
 }
 
 export type ConfigKey = keyof Config;
 
-export type FieldGroup = 'task' | 'model' | 'algorithm' | 'optimisation' | 'kl' | 'ppo' | 'sampling' | 'run';
+export type FieldGroup = 'task' | 'model' | 'algorithm' | 'optimisation' | 'kl' | 'ppo' | 'sampling' | 'rlhf' | 'run';
 
 interface FieldBase<K extends ConfigKey> {
   key: K;
@@ -109,7 +114,7 @@ export const FIELDS: readonly Field[] = [
     live: false,
     default: 'reverse',
     choices: TASKS,
-    help: 'What the model must write: a fixed word (target), the prompt reversed, or the prompt sorted.',
+    help: 'What the model must write: a fixed word (target), the prompt reversed, the prompt sorted, or what a hidden human prefers (preference: SFT, a reward model, then RL against it).',
   }),
   num({
     key: 'alphabetSize',
@@ -456,6 +461,66 @@ export const FIELDS: readonly Field[] = [
     unit: 'steps',
     help: 'Supervised steps before RL that teach the answer format and <eos> (not the answer).',
   }),
+  // RLHF pipeline (task = preference)
+  num({
+    key: 'demonstrations',
+    label: 'Demonstrations',
+    group: 'rlhf',
+    live: false,
+    default: 64,
+    min: 1,
+    max: 4096,
+    integer: true,
+    unit: 'responses',
+    help: 'Preference task, stage 1: responses the hidden human wrote for supervised fine-tuning (SFT).',
+  }),
+  num({
+    key: 'comparisons',
+    label: 'Comparisons',
+    group: 'rlhf',
+    live: false,
+    default: 256,
+    min: 8,
+    max: 8192,
+    integer: true,
+    unit: 'pairs',
+    help: 'Preference task, stage 2: pairs of SFT samples the hidden human compared; the reward model learns from 80% and is tested on 20%.',
+  }),
+  num({
+    key: 'labelNoise',
+    label: 'Label noise',
+    group: 'rlhf',
+    live: false,
+    default: 0,
+    min: 0,
+    max: 0.5,
+    integer: false,
+    help: 'Chance that the human picks the worse response of a pair (a careless or disagreeing annotator).',
+  }),
+  num({
+    key: 'rmSteps',
+    label: 'Reward-model steps',
+    group: 'rlhf',
+    live: false,
+    default: 200,
+    min: 1,
+    max: 5000,
+    integer: true,
+    unit: 'steps',
+    help: 'Optimizer steps that fit the reward model to the comparisons (Bradley–Terry loss).',
+  }),
+  num({
+    key: 'rmRefreshEvery',
+    label: 'Refresh reward model every',
+    group: 'rlhf',
+    live: true,
+    default: 0,
+    min: 0,
+    max: 1000,
+    integer: true,
+    unit: 'updates',
+    help: 'Bootstrapping: every N updates the human compares fresh samples of the current policy and the reward model trains on them too (0 = never).',
+  }),
   num({
     key: 'seed',
     label: 'Seed',
@@ -482,9 +547,14 @@ export function alphabet(size: number): string {
   return 'abcdefghijklmnop'.slice(0, size);
 }
 
+/** target and preference have no prompt: every episode starts from <bos> <sep>. */
+export function hasPrompt(task: TaskName): boolean {
+  return task !== 'target' && task !== 'preference';
+}
+
 /** Tokens a sequence needs: <bos>, prompt, <sep>, then up to maxNewTokens responses. */
 export function requiredContextLength(c: Pick<Config, 'task' | 'promptLength' | 'maxNewTokens'>): number {
-  const prompt = c.task === 'target' ? 0 : c.promptLength;
+  const prompt = hasPrompt(c.task) ? c.promptLength : 0;
   return 2 + prompt + c.maxNewTokens;
 }
 
@@ -592,7 +662,7 @@ function repairCrossFieldRules(c: Config, problems: Problem[]): void {
     });
     c.targetWord = repaired;
   }
-  const minAnswer = c.task === 'target' ? c.targetWord.length : c.promptLength;
+  const minAnswer = c.task === 'target' ? c.targetWord.length : c.task === 'preference' ? 3 : c.promptLength;
   if (c.maxNewTokens < minAnswer + 1) {
     problems.push({
       key: 'maxNewTokens',

@@ -1,4 +1,5 @@
-// From a rollout to per-episode arrays over action tokens: score, per-token KL and rewards. The
+// From a rollout to per-episode arrays over action tokens: score (the task's, or the reward model's),
+// per-token KL and rewards. The
 // algorithms then fill in advantages and returns. Plain numbers on the CPU: a batch is small.
 import { klPerToken, tokenRewards, whiten } from './advantages';
 import type { KlEstimator } from './config';
@@ -10,7 +11,10 @@ export interface Episode {
   prompt: number[];
   /** Action tokens, <eos> included when emitted. */
   response: number[];
+  /** The training score: the task's score, or the reward model's when the run has one. */
   score: number;
+  /** The task's own score (the hidden human's verdict for preference), whatever the training score. */
+  gold: number;
   /** Decision positions of the action tokens (position t chose token t + 1). */
   positions: number[];
   oldLogp: number[];
@@ -35,12 +39,14 @@ export function buildEpisodes(r: Rollout, task: Task, beta: number, estimator: K
     const refLogp = at(r.refLogp);
     const kl = klPerToken(oldLogp, refLogp, estimator);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    const score = task.score(prompt, response);
+    const gold = task.score(prompt, response);
+    const score = r.rewardScores ? r.rewardScores[row] : gold;
     return {
       row,
       prompt,
       response,
       score,
+      gold,
       positions,
       oldLogp,
       refLogp,

@@ -7,6 +7,7 @@ export const METRIC_NAMES = [
   'reward/score',
   'reward/score_std',
   'reward/total',
+  'reward/gold',
   'kl/ref',
   'kl/ref_k3',
   'kl/beta',
@@ -28,6 +29,9 @@ export const METRIC_NAMES = [
   'optim/lr',
   'optim/grad_norm',
   'sft/loss',
+  'rm/loss',
+  'rm/accuracy',
+  'rm/agreement',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];

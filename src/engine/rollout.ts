@@ -25,6 +25,13 @@ export interface Rollout {
   refLogp: Float32Array;
   values: Float32Array;
   entropy: Float32Array;
+  /** [B] the reward model's (normalised) score of each response, when the run has a reward model. */
+  rewardScores?: Float32Array;
+}
+
+/** Scores finished rows on the device: tokens [B, T] and the position of each row's last token [B]. */
+export interface DeviceScorer {
+  scoreTensor(tokens: Tensor2D, ends: tf.Tensor1D): tf.Tensor1D;
 }
 
 export interface RolloutSettings {
@@ -75,6 +82,7 @@ export async function rollout(
   shape: ModelShape,
   prompts: number[][],
   settings: RolloutSettings,
+  scorer?: DeviceScorer,
 ): Promise<Rollout> {
   const { batchSize, maxNewTokens, temperature } = settings;
   const time = shape.contextLength;
@@ -119,7 +127,19 @@ export async function rollout(
     const current = last ?? forward(policy, shape, tokens, temperature);
     const { logp, logSoftmax } = tokenLogProbs(current.logits, next);
     const ref = tokenLogProbs(forward(reference, shape, tokens, temperature).logits, next).logp;
-    return tf.stack([tf.cast(tokens, 'float32'), logp, ref, current.values, entropy(logSoftmax)]);
+    const planes = [tf.cast(tokens, 'float32'), logp, ref, current.values, entropy(logSoftmax)];
+    if (scorer) {
+      // Every position before the response is a real token, so a row's last token sits at (non-pad count − 1).
+      const ends = tf.sub(tf.sum(tf.cast(tf.notEqual(tokens, PAD), 'int32'), 1), tf.scalar(1, 'int32')) as tf.Tensor1D;
+      const scores = scorer.scoreTensor(tokens, ends);
+      planes.push(
+        tf.pad(tf.reshape(scores, [batchSize, 1]), [
+          [0, 0],
+          [0, time - 1],
+        ]),
+      );
+    }
+    return tf.stack(planes);
   });
   const data = (await stacked.data()) as Float32Array; // the rollout's one read-back
   stacked.dispose();
@@ -138,5 +158,6 @@ export async function rollout(
     refLogp: data.slice(2 * n, 3 * n),
     values: data.slice(3 * n, 4 * n),
     entropy: data.slice(4 * n, 5 * n),
+    ...(scorer ? { rewardScores: Float32Array.from({ length: batchSize }, (_, b) => data[5 * n + b * time]) } : {}),
   };
 }

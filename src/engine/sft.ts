@@ -25,13 +25,15 @@ export function sftStep(
   optimizer: Adam,
   settings: SftSettings,
   seed: number,
+  /** Where demonstrations come from: fresh format demos by default, a fixed set for preference. */
+  demo: (prompt: number[], rng: Random) => number[] = (prompt, rng) => task.formatDemo(prompt, rng),
 ): Scalar {
   const rng = new Random(seed);
   const prompts = Array.from({ length: settings.batchSize }, () => task.prompt(rng));
   const { tokens, responseStart } = promptBuffer(prompts, shape.contextLength);
   const mask = new Int32Array(tokens.length);
   prompts.forEach((prompt, b) => {
-    task.formatDemo(prompt, rng).forEach((id, s) => {
+    demo(prompt, rng).forEach((id, s) => {
       tokens[b * shape.contextLength + responseStart + s] = id;
       mask[b * shape.contextLength + responseStart - 1 + s] = 1; // the position that chooses it
     });

@@ -12,6 +12,8 @@ import { METRIC_NAMES, type Metrics } from './metrics';
 import { cloneParams, disposeParams, forward, initParams, type ModelShape, type Params } from './model';
 import { Adam, disposeSnapshot } from './optimizer';
 import { deriveSeed, Random } from './random';
+import { RewardModel } from './reward-model';
+import { collectComparisons, demonstrationSet, labelPairs, rankAgreement } from './rlhf';
 import { rollout } from './rollout';
 import { sftStep } from './sft';
 import { createTask, type Task } from './tasks';
@@ -23,7 +25,10 @@ export interface Sample {
   prompt: string[];
   response: string[];
   expected: string[];
+  /** The training score (the reward model's, when the run has one). */
   score: number;
+  /** The task's own score: the hidden human's verdict for preference. */
+  gold: number;
   logp: number[];
   advantage: number[];
   kl: number[];
@@ -53,7 +58,20 @@ export interface TrainerOptions {
 
 /** Quantities checked for NaN/Inf after every update, in the order they are blamed. */
 const GUARDED = ['loss/policy', 'loss/value', 'loss/total', 'optim/grad_norm'] as const;
-const SEED_STREAMS = { init: 0, prompts: 1, sampling: 2, shuffle: 3, sft: 4 } as const;
+const SEED_STREAMS = {
+  init: 0,
+  prompts: 1,
+  sampling: 2,
+  shuffle: 3,
+  sft: 4,
+  demonstrations: 5,
+  comparisons: 6,
+  rewardModel: 7,
+  refresh: 8,
+} as const;
+
+/** Which stage of the pipeline a run is in: SFT, reward-model training (preference only), then RL. */
+export type Stage = 'sft' | 'reward-model' | 'rl';
 
 export class Trainer {
   readonly task: Task;
@@ -71,6 +89,14 @@ export class Trainer {
   private optimizer: Adam;
   private readonly algorithmState: AlgorithmState = {};
   private sftDone = 0;
+  /** Preference task: the fixed demonstrations, the reward model and its stage-2 progress. */
+  private readonly demonstrations: number[][] | undefined;
+  private rewardModel: RewardModel | undefined;
+  private rmDone = 0;
+  private rmLoss = Number.NaN;
+  private rmAccuracy = Number.NaN;
+  /** Stage re-runs so far: each draws fresh seeds. */
+  private rerunCount = 0;
   private readonly startedAt = performance.now();
   private disposed = false;
 
@@ -92,19 +118,44 @@ export class Trainer {
     };
     this.policy = initParams(this.shape, deriveSeed(config.seed, SEED_STREAMS.init));
     this.optimizer = new Adam(this.policy);
+    if (this.usesRewardModel)
+      this.demonstrations = demonstrationSet(
+        this.task,
+        config.demonstrations,
+        deriveSeed(config.seed, SEED_STREAMS.demonstrations),
+      );
+  }
+
+  /** The preference task trains against a learnt reward model; the other tasks against their score. */
+  get usesRewardModel(): boolean {
+    return this.config.task === 'preference';
+  }
+
+  get stage(): Stage {
+    if (this.sftDone < this.config.sftSteps) return 'sft';
+    if (this.usesRewardModel && this.rmDone < this.config.rmSteps) return 'reward-model';
+    return 'rl';
   }
 
   get settings(): Readonly<Config> {
     return this.config;
   }
 
-  /** Fraction of format pretraining done (1 when there is none). */
+  /** Fraction of the stages before RL done (SFT, and the reward model for preference); 1 when none. */
   get pretrainProgress(): number {
-    return this.config.sftSteps === 0 ? 1 : Math.min(1, this.sftDone / this.config.sftSteps);
+    const total = this.config.sftSteps + (this.usesRewardModel ? this.config.rmSteps : 0);
+    return total === 0 ? 1 : Math.min(1, (this.sftDone + this.rmDone) / total);
+  }
+
+  /** Fraction of the current stage done (1 in RL). */
+  get stageProgress(): number {
+    if (this.stage === 'sft') return this.sftDone / this.config.sftSteps;
+    if (this.stage === 'reward-model') return this.rmDone / this.config.rmSteps;
+    return 1;
   }
 
   get pretrained(): boolean {
-    return this.sftDone >= this.config.sftSteps;
+    return this.stage === 'rl' && this.reference !== undefined;
   }
 
   /**
@@ -113,7 +164,10 @@ export class Trainer {
    */
   async pretrain(steps = Infinity): Promise<number> {
     const end = Math.min(this.config.sftSteps, this.sftDone + steps);
+    const budget = steps - Math.max(0, end - this.sftDone);
     const losses: tf.Scalar[] = [];
+    const demos = this.demonstrations;
+    const demo = demos ? (_prompt: number[], rng: Random) => demos[rng.int(demos.length)] : undefined;
     for (; this.sftDone < end; this.sftDone++) {
       losses.push(
         sftStep(
@@ -123,6 +177,7 @@ export class Trainer {
           this.optimizer,
           this.config,
           deriveSeed(this.config.seed, SEED_STREAMS.sft, this.sftDone),
+          demo,
         ),
       );
     }
@@ -131,18 +186,82 @@ export class Trainer {
       this.sftLoss = (await last.data())[0];
       tf.dispose(losses);
     }
-    if (this.pretrained && !this.reference) {
+    if (this.sftDone >= this.config.sftSteps && !this.reference) {
       this.reference = cloneParams(this.policy, 'reference', false);
       this.optimizer.dispose();
       this.optimizer = new Adam(this.policy);
     }
+    if (this.stage === 'reward-model' && budget > 0) await this.trainRewardModel(budget);
     return this.sftLoss;
+  }
+
+  /** Stage 2: the human compares pairs of SFT samples; the reward model fits them, `steps` at a time. */
+  private async trainRewardModel(steps: number): Promise<void> {
+    const config = this.config;
+    if (!this.rewardModel) {
+      this.rewardModel = new RewardModel(
+        this.shape,
+        deriveSeed(config.seed, SEED_STREAMS.rewardModel, this.rerunCount),
+      );
+      // The human compares samples of the SFT policy (frozen as the reference when SFT ended).
+      const pairs = await collectComparisons(this.reference ?? this.policy, this.shape, this.task, {
+        count: config.comparisons,
+        noise: config.labelNoise,
+        maxNewTokens: config.maxNewTokens,
+        temperature: config.temperature,
+        seed: deriveSeed(config.seed, SEED_STREAMS.comparisons, this.rerunCount),
+      });
+      this.rewardModel.add(pairs, true);
+    }
+    const n = Math.min(steps, config.rmSteps - this.rmDone);
+    this.rmLoss = await this.rewardModel.fit(n);
+    this.rmDone += n;
+    if (this.rmDone >= config.rmSteps) {
+      this.rmAccuracy = await this.rewardModel.heldOutAccuracy();
+      await this.rewardModel.normalise();
+    }
+  }
+
+  /**
+   * Re-runs stage 2: a fresh reward model, fresh comparisons of the SFT policy (with the current
+   * comparisons, label noise and steps settings); RL then continues against the new model.
+   */
+  rerunRewardModel(): void {
+    if (!this.usesRewardModel || !this.reference) return;
+    this.rewardModel?.dispose();
+    this.rewardModel = undefined;
+    this.rmDone = 0;
+    this.rmLoss = Number.NaN;
+    this.rmAccuracy = Number.NaN;
+    this.rerunCount++;
+  }
+
+  /** Re-runs stage 3: the policy goes back to the SFT policy with a fresh optimizer; updates count from 0. */
+  rerunRl(): void {
+    if (!this.reference) return;
+    this.policy.flat.assign(this.reference.flat);
+    this.optimizer.dispose();
+    this.optimizer = new Adam(this.policy);
+    this.update = 0;
+    this.episodes = 0;
+    this.beta = this.config.beta;
+    this.rerunCount++;
+  }
+
+  /** Bootstrapping (seed §5): the human compares pairs of the current policy's samples; the model refits. */
+  private async refreshRewardModel(batch: Awaited<ReturnType<typeof rollout>>, update: number): Promise<void> {
+    const model = this.rewardModel;
+    if (!model) return;
+    const rng = new Random(deriveSeed(this.config.seed, SEED_STREAMS.refresh, update));
+    model.add(labelPairs(batch, this.task, this.config.labelNoise, rng), false);
+    this.rmLoss = await model.fit(Math.max(20, Math.round(this.config.rmSteps / 4)));
+    this.rmAccuracy = await model.heldOutAccuracy();
   }
 
   /** One RL update (running any remaining format pretraining first). */
   async step(): Promise<StepResult> {
     if (this.disposed) throw new Error('This trainer was disposed; create a new one.');
-    if (!this.reference) await this.pretrain();
+    if (!this.pretrained) await this.pretrain();
     const reference = this.reference as Params;
     const config = this.config;
     const update = this.update + 1;
@@ -151,12 +270,25 @@ export class Trainer {
     // 1. Prompts and a batch of responses sampled on the device.
     const promptRng = new Random(deriveSeed(config.seed, SEED_STREAMS.prompts, update));
     const prompts = Array.from({ length: config.batchSize }, () => this.task.prompt(promptRng));
-    const batch = await rollout(this.policy, reference, this.shape, prompts, {
-      batchSize: config.batchSize,
-      maxNewTokens: config.maxNewTokens,
-      temperature: config.temperature,
-      samplingSeed: deriveSeed(config.seed, SEED_STREAMS.sampling, update),
-    });
+    const batch = await rollout(
+      this.policy,
+      reference,
+      this.shape,
+      prompts,
+      {
+        batchSize: config.batchSize,
+        maxNewTokens: config.maxNewTokens,
+        temperature: config.temperature,
+        // A re-run stage samples afresh; a first run keeps the seeds links and tests were made with.
+        samplingSeed: deriveSeed(
+          config.seed,
+          SEED_STREAMS.sampling,
+          update,
+          ...(this.rerunCount ? [this.rerunCount] : []),
+        ),
+      },
+      this.rewardModel,
+    );
     const rolledOut = performance.now();
 
     // 2. Scores, per-token KL penalties and advantages on the CPU.
@@ -184,6 +316,7 @@ export class Trainer {
     const divergence = this.findDivergence(device, update);
     if (divergence) this.optimizer.restore(snapshot);
     disposeSnapshot(snapshot);
+    if (config.rmRefreshEvery > 0 && update % config.rmRefreshEvery === 0) await this.refreshRewardModel(batch, update);
 
     // 4. Bookkeeping: counters, adaptive β, metrics.
     this.update = update;
@@ -247,6 +380,7 @@ export class Trainer {
     disposeParams(this.policy);
     if (this.reference) disposeParams(this.reference);
     this.optimizer.dispose();
+    this.rewardModel?.dispose();
   }
 
   private findDivergence(device: Record<string, number>, update: number): Divergence | undefined {
@@ -302,6 +436,15 @@ export class Trainer {
       'perf/tensor_mb': tf.memory().numBytes / 2 ** 20,
       'optim/lr': this.config.learningRate,
       'sft/loss': this.sftLoss,
+      'reward/gold': mean(episodes.map((e) => e.gold)),
+      'rm/loss': this.rmLoss,
+      'rm/accuracy': this.rmAccuracy,
+      'rm/agreement': this.rewardModel
+        ? rankAgreement(
+            episodes.map((e) => e.score),
+            episodes.map((e) => e.gold),
+          )
+        : Number.NaN,
     };
     const metrics = {} as Metrics;
     for (const name of METRIC_NAMES) metrics[name] = fromRollout[name] ?? device[name] ?? Number.NaN;
@@ -316,6 +459,7 @@ export class Trainer {
       response: decode(e.response),
       expected: decode(this.task.expected(e.prompt)),
       score: e.score,
+      gold: e.gold,
       logp: e.oldLogp,
       advantage: e.advantages,
       kl: e.kl,

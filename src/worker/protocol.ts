@@ -3,7 +3,7 @@
 import type { BackendName } from '../engine/backend-names';
 import type { Config } from '../engine/config';
 import type { Metrics } from '../engine/metrics';
-import type { Sample } from '../engine/trainer';
+import type { Sample, Stage } from '../engine/trainer';
 
 /** `auto` picks the best backend that starts; a name forces it (falling back only if it cannot start). */
 export type BackendRequest = 'auto' | BackendName;
@@ -19,7 +19,12 @@ export type Command =
   /** A live setting, applied from the next update. */
   | { type: 'set'; key: string; value: unknown }
   /** Next-token distributions of policy and reference after `prefix` (token strings, <bos> first). */
-  | { type: 'inspect'; prefix: string[] };
+  | { type: 'inspect'; prefix: string[] }
+  /** RLHF: train the reward model again (fresh comparisons), or restart RL from the SFT policy. */
+  | { type: 'rerun'; stage: RerunStage };
+
+export type RerunStage = 'reward-model' | 'rl';
+export const RERUN_STAGES: readonly RerunStage[] = ['reward-model', 'rl'];
 
 export type RunState = 'starting' | 'pretraining' | 'paused' | 'playing' | 'failed';
 
@@ -30,8 +35,11 @@ export type WorkerEvent =
       backend?: BackendName;
       /** Why this backend runs (what was asked for, what failed on the way). */
       backendReason?: string;
-      /** Fraction of format pretraining done, while pretraining. */
+      /** Fraction of all stages before RL done, while pretraining. */
       progress?: number;
+      /** The pipeline stage (SFT, reward model, RL) and the fraction of it done. */
+      stage?: Stage;
+      stageProgress?: number;
       vocabulary?: string[];
     }
   | { type: 'metrics'; metrics: Metrics; samples: Sample[] }
@@ -39,7 +47,7 @@ export type WorkerEvent =
   | { type: 'problem'; severity: 'warning' | 'error'; message: string }
   | { type: 'distribution'; prefix: string[]; tokens: string[]; policy: number[]; reference: number[] };
 
-const COMMAND_TYPES = new Set(['reset', 'play', 'pause', 'step', 'set', 'inspect']);
+const COMMAND_TYPES = new Set(['reset', 'play', 'pause', 'step', 'set', 'inspect', 'rerun']);
 
 /** Structural check of a message arriving at the worker; anything else is ignored with a problem. */
 export function isCommand(message: unknown): message is Command {
@@ -55,6 +63,8 @@ export function isCommand(message: unknown): message is Command {
       return typeof m.key === 'string';
     case 'inspect':
       return Array.isArray(m.prefix) && m.prefix.every((t) => typeof t === 'string');
+    case 'rerun':
+      return RERUN_STAGES.includes(m.stage as RerunStage);
     default:
       return true;
   }

@@ -41,16 +41,26 @@ async function reset(command: Extract<Command, { type: 'reset' }>): Promise<void
     if (backend.fellBack) problem('warning', `Backend: ${backend.reason}.`);
     trainer = createTrainer(command.config);
     for (const p of trainer.problems) problem('warning', p.message);
-    const vocabulary = [...trainer.task.vocab.tokens];
-    while (!trainer.pretrained) {
-      setState('pretraining', { progress: trainer.pretrainProgress, vocabulary });
-      await trainer.pretrain(SFT_CHUNK);
-    }
-    setState('paused', { vocabulary });
+    await runStages(trainer);
   } catch (error) {
     setState('failed');
     problem('error', `Could not start training: ${errorText(error)}. Try another backend and press Reset.`);
   }
+}
+
+/** Runs the stages before RL (SFT; the reward model for preference) in chunks, reporting each. */
+async function runStages(t: Trainer): Promise<void> {
+  const vocabulary = [...t.task.vocab.tokens];
+  while (!t.pretrained) {
+    setState('pretraining', {
+      progress: t.pretrainProgress,
+      stage: t.stage,
+      stageProgress: t.stageProgress,
+      vocabulary,
+    });
+    await t.pretrain(SFT_CHUNK);
+  }
+  setState('paused', { vocabulary, stage: t.stage, stageProgress: 1 });
 }
 
 async function update(): Promise<boolean> {
@@ -112,6 +122,20 @@ function handle(command: Command): void {
       if (refused) problem('warning', refused.message);
       break;
     }
+    case 'rerun':
+      playing = false;
+      queue = queue.then(async () => {
+        if (!trainer?.pretrained) return;
+        try {
+          if (command.stage === 'reward-model') trainer.rerunRewardModel();
+          else trainer.rerunRl();
+          await runStages(trainer);
+        } catch (error) {
+          setState('failed');
+          problem('error', `Could not re-run the ${command.stage} stage: ${errorText(error)}. Press Reset.`);
+        }
+      });
+      break;
     case 'inspect':
       queue = queue.then(async () => {
         if (!trainer) return;

@@ -83,3 +83,15 @@ export function clippedValueLoss(
   const outside = tf.cast(tf.greater(tf.abs(delta), epsilon), 'float32');
   return { loss: tf.mul(0.5, maskedMean(worst, mask, count)) as Scalar, clipfrac: maskedMean(outside, mask, count) };
 }
+
+/**
+ * Bradley–Terry preference loss on reward scores of chosen and rejected responses [n]:
+ * mean(−log σ(r_c − r_r)) = mean(softplus(r_r − r_c)); accuracy = share of pairs with r_c > r_r.
+ */
+export function bradleyTerry(chosen: Tensor, rejected: Tensor): { loss: Scalar; accuracy: Scalar } {
+  const margin = tf.sub(chosen, rejected);
+  return {
+    loss: tf.mean(tf.softplus(tf.neg(margin))) as Scalar,
+    accuracy: tf.mean(tf.cast(tf.greater(margin, 0), 'float32')) as Scalar,
+  };
+}

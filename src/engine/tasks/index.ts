@@ -1,6 +1,7 @@
 // The task registry: one constructor per task name.
 import { alphabet, type Config, type TaskName } from '../config';
 import { Vocabulary } from '../tokens';
+import { preferenceTask } from './preference';
 import { reverseTask } from './reverse';
 import { sortTask } from './sort';
 import { targetTask } from './target';
@@ -12,6 +13,7 @@ const REGISTRY: Record<TaskName, (vocab: Vocabulary, settings: TaskSettings) => 
   target: targetTask,
   reverse: reverseTask,
   sort: sortTask,
+  preference: preferenceTask,
 };
 
 export function createTask(config: Config): Task {

@@ -1,0 +1,108 @@
+// The RLHF pipeline's parts: the hidden human's score, demonstrations, labelled comparisons, rank
+// agreement, and a reward model that learns the human's preferences from comparisons.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { validate } from '../src/engine/config';
+import { Random } from '../src/engine/random';
+import { demonstrationSet, labelPairs, rankAgreement } from '../src/engine/rlhf';
+import type { Rollout } from '../src/engine/rollout';
+import { createTask } from '../src/engine/tasks';
+import { goldScore, likedLetters } from '../src/engine/tasks/preference';
+import { createTrainer } from '../src/engine/trainer';
+import { startBackend } from './support/engine';
+
+const task = createTask(validate({ task: 'preference' }).config);
+const ids = (text: string) => text.split(' ').map((t) => task.vocab.id(t));
+const liked = likedLetters(task.vocab);
+
+describe('the hidden human (preference task)', () => {
+  it('likes a, b and c of five letters', () => {
+    expect(liked).toEqual(ids('a b c'));
+  });
+
+  it.each([
+    ['a b c <eos>', 1],
+    ['c a b <eos>', 1],
+    ['a a a <eos>', (1 + 1 / 3) / 2],
+    ['d e <eos>', (0 + 2 / 3) / 2],
+    ['a b c d <eos>', (3 / 4 + 2 / 3) / 2],
+    ['a b c d e', 0.6 / 2],
+    ['<eos>', 0],
+  ])('scores "%s" as %f = (taste + style) / 2', (response, expected) => {
+    expect(goldScore(ids(response), liked)).toBeCloseTo(expected, 10);
+    expect(task.score([], ids(response))).toBeCloseTo(expected, 10);
+  });
+
+  it('writes demonstrations better than random responses: the best of four', () => {
+    const demos = demonstrationSet(task, 400, 1);
+    const mean = demos.reduce((a, d) => a + task.score([], d), 0) / demos.length;
+    const rng = new Random(2);
+    const random = Array.from({ length: 400 }, () => {
+      const length = 1 + rng.int(4);
+      return [...Array.from({ length }, () => 4 + rng.int(5)), 3];
+    });
+    const randomMean = random.reduce((a, r) => a + task.score([], r), 0) / random.length;
+    expect(mean).toBeGreaterThan(randomMean + 0.1);
+    expect(demos.every((d) => d.at(-1) === task.vocab.id('<eos>'))).toBe(true);
+  });
+});
+
+describe('comparisons', () => {
+  const rollout = (responses: string[]): Rollout => {
+    const time = 8;
+    const tokens = new Int32Array(responses.length * time);
+    const parsed = responses.map(ids);
+    parsed.forEach((r, b) => tokens.set([1, 2, ...r], b * time));
+    const zeros = new Float32Array(responses.length * time);
+    return {
+      batchSize: responses.length,
+      time,
+      tokens,
+      prompts: responses.map(() => []),
+      responses: parsed,
+      responseStart: 2,
+      oldLogp: zeros,
+      refLogp: zeros,
+      values: zeros,
+      entropy: zeros,
+    };
+  };
+
+  it('pair rows 2i and 2i+1, the better one chosen, ties skipped, ends at the last token', () => {
+    const pairs = labelPairs(rollout(['a a a <eos>', 'a b c <eos>', 'd <eos>', 'd <eos>']), task, 0, new Random(1));
+    expect(pairs).toHaveLength(1);
+    expect(Array.from(pairs[0].chosen.slice(2, 6))).toEqual(ids('a b c <eos>'));
+    expect(pairs[0].chosenEnd).toBe(5);
+    expect(Array.from(pairs[0].rejected.slice(2, 6))).toEqual(ids('a a a <eos>'));
+  });
+
+  it('label noise 0.3 flips about 30% of 2,000 labels', () => {
+    const rows = Array.from({ length: 4000 }, (_, i) => (i % 2 === 0 ? 'a b c <eos>' : 'd d <eos>'));
+    const pairs = labelPairs(rollout(rows), task, 0.3, new Random(3));
+    const flipped = pairs.filter((p) => p.chosen[2] === task.vocab.id('d')).length / pairs.length;
+    expect(flipped).toBeGreaterThan(0.27);
+    expect(flipped).toBeLessThan(0.33);
+  });
+
+  it('rank agreement counts concordant pairs, skipping gold ties', () => {
+    expect(rankAgreement([3, 2, 1], [0.9, 0.5, 0.1])).toBe(1);
+    expect(rankAgreement([1, 2, 3], [0.9, 0.5, 0.1])).toBe(0);
+    // pairs (0,1) agree, (0,2) disagree, (1,2) is a gold tie
+    expect(rankAgreement([2, 1, 3], [0.9, 0.5, 0.5])).toBe(0.5);
+    expect(rankAgreement([1, 2], [0.5, 0.5])).toBeNaN();
+  });
+});
+
+describe('the reward model', () => {
+  beforeAll(() => startBackend('wasm'));
+
+  it('reaches ≥ 0.8 accuracy on held-out comparisons (seed 1, default settings)', async () => {
+    const trainer = createTrainer({ task: 'preference', seed: 1 });
+    await trainer.pretrain();
+    const { metrics } = await trainer.step();
+    trainer.dispose();
+    console.log(`reward model: held-out accuracy ${metrics['rm/accuracy']}, loss ${metrics['rm/loss']}`);
+    expect(metrics['rm/accuracy']).toBeGreaterThanOrEqual(0.8);
+    expect(metrics['rm/loss']).toBeLessThan(Math.log(2));
+    expect(Number.isFinite(metrics['reward/gold'])).toBe(true);
+  });
+});
