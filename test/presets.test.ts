@@ -136,6 +136,20 @@ const CHECKS: Record<string, (arms: ArmRun[], n: number, lesson: Lesson) => void
     expect(span).toBeGreaterThan(2);
     expect(klFixed).toBeGreaterThan(3);
   },
+  'reward-hacking': ([beta0, beta01], n) => {
+    const peakOf = (run: ArmRun) =>
+      Math.max(...run.history.slice(4).map((_, i) => over(run, 'reward/gold', i + 1, i + 5)));
+    const proxyStart = over(beta0, 'reward/score', 1, 5);
+    const proxyEnd = over(beta0, 'reward/score', n - 4, n);
+    const [peak0, peak01] = [peakOf(beta0), peakOf(beta01)];
+    const [gold0, gold01] = [over(beta0, 'reward/gold', n - 4, n), over(beta01, 'reward/gold', n - 4, n)];
+    console.log(
+      `reward-hacking: β=0 proxy ${r3(proxyStart)} -> ${r3(proxyEnd)}, gold peak ${r3(peak0)} -> end ${r3(gold0)} (KL ${r3(over(beta0, 'kl/ref', n - 4, n))}); β=0.1 gold peak ${r3(peak01)} -> end ${r3(gold01)} (KL ${r3(over(beta01, 'kl/ref', n - 4, n))})`,
+    );
+    expect(proxyEnd).toBeGreaterThan(proxyStart + 0.2);
+    expect(gold0).toBeLessThan(peak0 - 0.3);
+    expect(gold01).toBeGreaterThan(peak01 - 0.1);
+  },
   'sparse-reward': ([dense, sparse], n) => {
     const exactDense = mean(dense.exact.slice(n - 10, n));
     const exactSparse = mean(sparse.exact.slice(n - 10, n));

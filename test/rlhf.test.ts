@@ -105,4 +105,27 @@ describe('the reward model', () => {
     expect(metrics['rm/loss']).toBeLessThan(Math.log(2));
     expect(Number.isFinite(metrics['reward/gold'])).toBe(true);
   });
+
+  it('bootstrapping: every rmRefreshEvery updates, labelled pairs of the current batch join the training set', async () => {
+    const trainer = createTrainer({
+      task: 'preference',
+      seed: 1,
+      sftSteps: 10,
+      rmSteps: 20,
+      comparisons: 40,
+      rmRefreshEvery: 2,
+    });
+    await trainer.pretrain();
+    const initial = trainer.comparisonsTrained;
+    expect(initial).toBe(32); // 40 pairs, every fifth held out
+    await trainer.step();
+    expect(trainer.comparisonsTrained).toBe(initial);
+    const { metrics } = await trainer.step();
+    const added = trainer.comparisonsTrained - initial;
+    trainer.dispose();
+    // 64 samples make 32 pairs; pairs the human scores equal are skipped.
+    expect(added).toBeGreaterThan(10);
+    expect(added).toBeLessThanOrEqual(32);
+    expect(Number.isFinite(metrics['rm/loss'])).toBe(true);
+  });
 });

@@ -9,9 +9,12 @@ export function metricsToJson(metrics: Metrics): string {
 const fixed = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 
 export function progressLine(m: Metrics): string {
+  // With a reward model (task preference) the training score is its proxy; gold is the hidden human's.
+  const rlhf = Number.isFinite(m['rm/accuracy']);
   return [
     `update ${String(m.update).padStart(4)}`,
-    `score ${fixed(m['reward/score'], 3)} ±${fixed(m['reward/score_std'], 2)}`,
+    `${rlhf ? 'proxy' : 'score'} ${fixed(m['reward/score'], 3)} ±${fixed(m['reward/score_std'], 2)}`,
+    ...(rlhf ? [`gold ${fixed(m['reward/gold'], 3)}`, `rm acc ${fixed(m['rm/accuracy'], 2)}`] : []),
     `kl ${fixed(m['kl/ref'], 3)}`,
     `β ${fixed(m['kl/beta'], 3)}`,
     `entropy ${fixed(m['policy/entropy'], 3)}`,

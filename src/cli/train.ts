@@ -39,7 +39,12 @@ async function main(): Promise<number> {
     out = args.out ? createWriteStream(args.out) : undefined;
     if (config.sftSteps > 0) {
       const loss = await trainer.pretrain();
-      console.log(`format pretraining: ${config.sftSteps} steps, sft/loss ${loss.toFixed(4)}`);
+      if (trainer.usesRewardModel) {
+        console.log(
+          `stage 1, SFT on ${config.demonstrations} demonstrations: ${config.sftSteps} steps, sft/loss ${loss.toFixed(4)}`,
+        );
+        console.log(`stage 2, reward model on ${config.comparisons} comparisons: ${config.rmSteps} steps`);
+      } else console.log(`format pretraining: ${config.sftSteps} steps, sft/loss ${loss.toFixed(4)}`);
     }
     let last: Metrics | undefined;
     for (let i = 0; i < args.updates; i++) {

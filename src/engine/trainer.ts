@@ -131,6 +131,11 @@ export class Trainer {
     return this.config.task === 'preference';
   }
 
+  /** Comparisons the reward model has trained on so far (0 without one); grows with bootstrapping. */
+  get comparisonsTrained(): number {
+    return this.rewardModel?.train.length ?? 0;
+  }
+
   get stage(): Stage {
     if (this.sftDone < this.config.sftSteps) return 'sft';
     if (this.usesRewardModel && this.rmDone < this.config.rmSteps) return 'reward-model';

@@ -3,7 +3,7 @@
 // test/presets.test.ts checks by running it headless. A comparison has two arms that differ only in the
 // knob being taught, on the same seed; the app runs arm 2 after arm 1 and pins it for comparison.
 //
-// The lessons use batch 32 and 30 format-pretraining steps (defaults 64 and 60): half the time per update,
+// Lessons 1–8 use batch 32 and 30 format-pretraining steps (defaults 64 and 60): half the time per update,
 // and every claim still holds with a clear margin (see the test for the numbers).
 
 /** One side of a comparison. */
@@ -40,7 +40,8 @@ function compare(arms: readonly PresetArm[]): { link: string; arms: readonly Pre
 }
 
 // Links are written as the app shares them: schema keys in schema order, non-default values only.
-// Every lesson runs the target task (write `bad`) with batch 32 and 30 format-pretraining steps. PPO
+// Lessons 1–8 run the target task (write `bad`) with batch 32 and 30 format-pretraining steps; lesson 9
+// runs the RLHF pipeline (task preference) at its defaults. PPO
 // lessons use learning rate 0.001: at the default 0.003, PPO can overshoot on this one-answer task and
 // collapse after converging.
 export const LESSONS: readonly Lesson[] = [
@@ -164,6 +165,21 @@ export const LESSONS: readonly Lesson[] = [
     lesson: 'Over updates 51–60 the share of exact answers is at least 0.5 higher with dense scoring than with sparse.',
     updates: 60,
   },
+  {
+    name: 'reward-hacking',
+    title: '9 · RLHF: the policy games its reward model',
+    summary:
+      'The preference task runs the whole RLHF pipeline: SFT on demonstrations, a reward model learnt from only 16 comparisons, then PPO against that model. ' +
+      'With β = 0 the proxy reward keeps rising while the hidden human’s gold score peaks within a few updates and then falls: the policy finds responses the reward model overrates (watch the over-optimisation chart against √KL). ' +
+      'With β = 0.1 the KL penalty keeps the policy where the reward model was trained, and gold stays near its peak.',
+    ...compare([
+      { label: 'β = 0', link: '#v=1&task=preference&learningRate=0.002&beta=0&comparisons=16&seed=2' },
+      { label: 'β = 0.1', link: '#v=1&task=preference&learningRate=0.002&beta=0.1&comparisons=16&seed=2' },
+    ]),
+    lesson:
+      'With β = 0 the proxy over updates 96–100 is at least 0.2 above updates 1–5 while gold ends at least 0.3 below its peak; with β = 0.1 gold ends within 0.1 of its peak.',
+    updates: 100,
+  },
 ];
 
 export const PRESETS: readonly Preset[] = [
@@ -180,6 +196,13 @@ export const PRESETS: readonly Preset[] = [
     summary:
       'Actor-critic learns a value for each prefix; one optimizer step per batch, so it needs 250–500 updates where PPO needs about 40.',
     link: '#v=1&algorithm=actor-critic&lambda=1&valueCoef=0.1&batchSize=32',
+  },
+  {
+    name: 'rlhf-pipeline',
+    title: 'The RLHF pipeline',
+    summary:
+      'Stage 1 fine-tunes on 64 demonstrations, stage 2 fits a reward model to 256 comparisons a hidden human made, stage 3 runs PPO against the reward model with a KL penalty. Compare the proxy reward with the gold score the human would give.',
+    link: '#v=1&task=preference',
   },
   {
     name: 'sort',
