@@ -26,3 +26,15 @@ describe('pinning runs', () => {
     expect(state.pinned[0].label).toBe('run 4');
   });
 });
+
+describe('a restarted run', () => {
+  it('a late update of the old run does not mix into the new history', () => {
+    const state = new PlaygroundState();
+    for (const update of [1, 2, 3]) state.appendMetrics(row(update), []);
+    state.clearRun(); // Reset or RL re-run
+    state.appendMetrics(row(4), []); // the old run's update that was in flight
+    state.appendMetrics(row(1), []);
+    state.appendMetrics(row(2), []);
+    expect(state.history.map((m) => m.update)).toEqual([1, 2]);
+  });
+});

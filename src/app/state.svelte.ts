@@ -2,7 +2,7 @@
 import { defaultConfig, type Config } from '../engine/config';
 import type { BackendName } from '../engine/backend-names';
 import type { Metrics } from '../engine/metrics';
-import type { Sample } from '../engine/trainer';
+import type { Sample, Stage } from '../engine/trainer';
 import type { BackendRequest, RunState } from '../worker/protocol';
 
 export interface Notice {
@@ -40,6 +40,9 @@ export class PlaygroundState {
   backend = $state<BackendName | undefined>();
   backendReason = $state('');
   pretrainProgress = $state(0);
+  /** The pipeline stage the worker is in (SFT, reward model, RL) and the fraction of it done. */
+  stage = $state<Stage>('sft');
+  stageProgress = $state(0);
   vocabulary = $state.raw<string[]>([]);
   /** One entry per update, oldest first; replaced (not mutated) on every update. */
   history = $state.raw<Metrics[]>([]);
@@ -67,7 +70,10 @@ export class PlaygroundState {
   }
 
   appendMetrics(metrics: Metrics, samples: Sample[]): void {
-    this.history = [...this.history, metrics];
+    // An update number at or below the last one means the worker restarted the run (Reset, or RL re-run)
+    // and the history so far is a late update of the old run: the new run starts a fresh history.
+    const last = this.history.at(-1);
+    this.history = last && metrics.update <= last.update ? [metrics] : [...this.history, metrics];
     this.samples = samples;
   }
 

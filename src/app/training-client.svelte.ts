@@ -1,7 +1,7 @@
 // The UI side of the worker protocol: sends commands, folds events into PlaygroundState.
 import type { Config } from '../engine/config';
 import type { BackendName } from '../engine/backend-names';
-import type { Command, WorkerEvent } from '../worker/protocol';
+import type { Command, RerunStage, WorkerEvent } from '../worker/protocol';
 import type { PlaygroundState } from './state.svelte';
 
 export class TrainingClient {
@@ -49,6 +49,18 @@ export class TrainingClient {
     this.send({ type: 'set', key, value });
   }
 
+  /**
+   * RLHF: re-run the reward-model stage (RL then continues), or restart RL from the SFT policy — the
+   * run so far is pinned first, since its curves start over.
+   */
+  rerun(stage: RerunStage, link: string): void {
+    if (stage === 'rl') {
+      this.state.pin('before re-run', link);
+      this.state.clearRun();
+    }
+    this.send({ type: 'rerun', stage });
+  }
+
   inspect(prefix: string[]): void {
     this.send({ type: 'inspect', prefix });
   }
@@ -69,6 +81,8 @@ export function applyEvent(state: PlaygroundState, event: WorkerEvent): void {
       if (event.backend) state.backend = event.backend;
       if (event.backendReason) state.backendReason = event.backendReason;
       if (event.progress !== undefined) state.pretrainProgress = event.progress;
+      if (event.stage) state.stage = event.stage;
+      if (event.stageProgress !== undefined) state.stageProgress = event.stageProgress;
       if (event.vocabulary) state.vocabulary = event.vocabulary;
       break;
     case 'metrics':

@@ -201,8 +201,8 @@ export const PRESETS: readonly Preset[] = [
     name: 'rlhf-pipeline',
     title: 'The RLHF pipeline',
     summary:
-      'Stage 1 fine-tunes on 64 demonstrations, stage 2 fits a reward model to 256 comparisons a hidden human made, stage 3 runs PPO against the reward model with a KL penalty. Compare the proxy reward with the gold score the human would give.',
-    link: '#v=1&task=preference',
+      'Stage 1 fine-tunes on 64 demonstrations, stage 2 fits a reward model to 256 comparisons a hidden human made, stage 3 runs PPO against the reward model with a KL penalty (learning rate 0.001: at 0.003 PPO tends to collapse onto one response after ~50 updates here). Compare the proxy reward with the gold score the human would give.',
+    link: '#v=1&task=preference&learningRate=0.001',
   },
   {
     name: 'sort',

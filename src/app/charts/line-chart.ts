@@ -130,12 +130,18 @@ export class LineChartDriver {
     const options = this.chart.options;
     const { x, y, y2 } = options.scales as unknown as Record<'x' | 'y' | 'y2', Axis>;
     x.title.text = view.xLabel;
-    // Tight x range (the data's), with round-numbered ticks inside it.
-    const ends = view.series.flatMap((line) =>
-      line.points.length ? [line.points[0].x, line.points[line.points.length - 1].x] : [],
-    );
-    x.min = ends.length ? Math.min(...ends) : undefined;
-    x.max = ends.length ? Math.max(...ends) : undefined;
+    // Tight x range (the data's), with round-numbered ticks inside it. All points, not the ends: on the
+    // over-optimisation chart x is √KL, which does not grow monotonically.
+    let low = Infinity;
+    let high = -Infinity;
+    for (const line of view.series)
+      for (const p of line.points)
+        if (Number.isFinite(p.x)) {
+          low = Math.min(low, p.x);
+          high = Math.max(high, p.x);
+        }
+    x.min = low <= high ? low : undefined;
+    x.max = low <= high ? high : undefined;
     y.title.text = view.yLabel;
     y.min = view.yRange.min;
     y.max = view.yRange.max;

@@ -19,6 +19,9 @@ export const EXTRA_CHARTS: readonly { metric: MetricName; title: string; yLabel:
   { metric: 'value/explained_variance', title: 'Explained variance', yLabel: 'fraction of return variance' },
   { metric: 'episode/length', title: 'Episode length', yLabel: 'tokens' },
   { metric: 'optim/lr', title: 'Learning rate', yLabel: 'step size' },
+  { metric: 'reward/gold', title: 'Gold score (hidden human)', yLabel: 'score (0–1)' },
+  { metric: 'rm/agreement', title: 'Reward model agrees with the human', yLabel: 'share of pairs' },
+  { metric: 'rm/accuracy', title: 'Reward model held-out accuracy', yLabel: 'share of pairs' },
 ];
 
 export const COLORS = {
@@ -28,6 +31,7 @@ export const COLORS = {
   beta: '#059669',
   value: '#dc2626',
   extra: '#0e7490',
+  gold: '#15803d',
 } as const;
 const PINNED_COLORS = ['#64748b', '#a16207', '#be185d', '#0f766e'];
 
@@ -112,4 +116,32 @@ export function klLines(
   if (!adaptiveKl) return kl;
   const beta = points(xs, column(history, 'kl/beta'));
   return [...kl, { label: 'β', color: COLORS.beta, dashed: true, yAxis: 'right', points: beta }];
+}
+
+/**
+ * RLHF reward chart: the proxy (the reward model's normalised score, right axis) and the hidden human's
+ * gold score (0–1, left axis), both smoothed.
+ */
+export function proxyGoldLines(xs: readonly number[], history: readonly Metrics[], smoothing: number): ChartSeries[] {
+  const proxy = smoothedLine(xs, column(history, 'reward/score'), 'proxy (reward model)', COLORS.score, smoothing);
+  return [
+    ...smoothedLine(xs, column(history, 'reward/gold'), 'gold (hidden human)', COLORS.gold, smoothing),
+    ...proxy.map((line) => ({ ...line, yAxis: 'right' as const })),
+  ];
+}
+
+/**
+ * Over-optimisation (Gao et al. 2022): gold and proxy against √KL to the reference, one point per
+ * update, x and y smoothed alike so the line is the run's path. Proxy on the right axis.
+ */
+export function overoptimisationLines(history: readonly Metrics[], smoothing: number): ChartSeries[] {
+  const rootKl = ema(
+    column(history, 'kl/ref').map((kl) => Math.sqrt(Math.max(0, kl))),
+    smoothing,
+  );
+  const path = (metric: MetricName) => decimate(toPoints(rootKl, ema(column(history, metric), smoothing)), MAX_POINTS);
+  return [
+    { label: 'gold', color: COLORS.gold, points: path('reward/gold') },
+    { label: 'proxy', color: COLORS.score, yAxis: 'right', points: path('reward/score') },
+  ];
 }
