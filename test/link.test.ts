@@ -210,7 +210,7 @@ describe('malformed links: a notice and a safe value', () => {
     const decoded = decodeOk('#v=1&task=sorting&adaptiveKl=yes&targetWord=xyz');
     expect(decoded.config).toMatchObject({ task: 'reverse', adaptiveKl: false, targetWord: 'bad' });
     expect(decoded.notices).toEqual([
-      'Task (task): "sorting" is not one of target, reverse, sort, preference; using reverse.',
+      'Task (task): "sorting" is not one of target, reverse, sort, preference, guess, calculator, retry; using reverse.',
       'Target word (targetWord): "xyz" is not allowed (letters a–p, at most 12); using "bad".',
       'Adaptive β (adaptiveKl): "yes" is not true or false; using false.',
     ]);
@@ -306,7 +306,7 @@ describe('malformed links: a notice and a safe value', () => {
       'Task (task): "%E0%A4%A" has broken percent-encoding; read as typed.',
       'title: "50%25+off+%ZZ" has broken percent-encoding; read as typed.',
       'Unknown setting "%zz" ignored (it has broken percent-encoding).',
-      'Task (task): "%E0%A4%A" is not one of target, reverse, sort, preference; using reverse.',
+      'Task (task): "%E0%A4%A" is not one of target, reverse, sort, preference, guess, calculator, retry; using reverse.',
     ]);
   });
 
@@ -319,7 +319,7 @@ describe('malformed links: a notice and a safe value', () => {
       'Clip ε (clipEpsilon): "%ED%A0%80" has broken percent-encoding; read as typed.',
       'Unknown setting "🚀" ignored.',
       'Unknown setting "שלום" ignored.',
-      'Task (task): "🚀" is not one of target, reverse, sort, preference; using reverse.',
+      'Task (task): "🚀" is not one of target, reverse, sort, preference, guess, calculator, retry; using reverse.',
       'Learning rate (learningRate): "\ufffd" is not a finite number; using 0.003.',
       'β (KL penalty) (beta): "\ufffd0.5" is not a finite number; using 0.02.',
       'Clip ε (clipEpsilon): "%ED%A0%80" is not a finite number; using 0.2.',

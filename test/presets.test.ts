@@ -150,6 +150,13 @@ const CHECKS: Record<string, (arms: ArmRun[], n: number, lesson: Lesson) => void
     expect(gold0).toBeLessThan(peak0 - 0.3);
     expect(gold01).toBeGreaterThan(peak01 - 0.1);
   },
+  guess: ([run], n) => {
+    const first = over(run, 'episode/turns', 1, 10);
+    const last = over(run, 'episode/turns', n - 19, n);
+    console.log(`guess: mean turns ${r3(first)} (updates 1–10) -> ${r3(last)} (${n - 19}–${n})`);
+    expect(last).toBeLessThanOrEqual(Math.log2(16) + 2);
+    expect(last).toBeLessThan(first - 0.5);
+  },
   'sparse-reward': ([dense, sparse], n) => {
     const exactDense = mean(dense.exact.slice(n - 10, n));
     const exactSparse = mean(sparse.exact.slice(n - 10, n));

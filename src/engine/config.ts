@@ -1,7 +1,7 @@
 // The experiment schema: every knob, once. Controls, the link codec, the CLI flags and validation are
 // all generated from FIELDS, so a knob added here appears everywhere.
 
-export const TASKS = ['target', 'reverse', 'sort', 'preference'] as const;
+export const TASKS = ['target', 'reverse', 'sort', 'preference', 'guess', 'calculator', 'retry'] as const;
 export const ALGORITHMS = ['reinforce', 'actor-critic', 'ppo'] as const;
 export const KL_ESTIMATORS = ['k1', 'k3'] as const;
 export const BASELINES = ['none', 'moving-average', 'batch-mean'] as const;
@@ -51,12 +51,16 @@ export interface Config {
   labelNoise: number;
   rmSteps: number;
   rmRefreshEvery: number;
+  tools: boolean;
+  toolCost: number;
+  feedback: boolean;
   seed: number;
 }
 
 export type ConfigKey = keyof Config;
 
-export type FieldGroup = 'task' | 'model' | 'algorithm' | 'optimisation' | 'kl' | 'ppo' | 'sampling' | 'rlhf' | 'run';
+export type FieldGroup =
+  'task' | 'model' | 'algorithm' | 'optimisation' | 'kl' | 'ppo' | 'sampling' | 'rlhf' | 'agent' | 'run';
 
 interface FieldBase<K extends ConfigKey> {
   key: K;
@@ -114,7 +118,7 @@ export const FIELDS: readonly Field[] = [
     live: false,
     default: 'reverse',
     choices: TASKS,
-    help: 'What the model must write: a fixed word (target), the prompt reversed, the prompt sorted, or what a hidden human prefers (preference: SFT, a reward model, then RL against it).',
+    help: 'What the model must write: a fixed word (target), the prompt reversed, the prompt sorted, what a hidden human prefers (preference: SFT, a reward model, then RL against it), or a hidden letter found by guessing with < > = hints (guess).',
   }),
   num({
     key: 'alphabetSize',
@@ -521,6 +525,34 @@ export const FIELDS: readonly Field[] = [
     unit: 'updates',
     help: 'Bootstrapping: every N updates the human compares fresh samples of the current policy and the reward model trains on them too (0 = never).',
   }),
+  // Agentic tasks
+  bool({
+    key: 'tools',
+    label: 'Tools available',
+    group: 'agent',
+    live: false,
+    default: true,
+    help: 'Calculator task: whether <calc> gets the sum back from the environment (off: it gets _ _ _).',
+  }),
+  num({
+    key: 'toolCost',
+    label: 'Cost per tool call',
+    group: 'agent',
+    live: false,
+    default: 0,
+    min: 0,
+    max: 1,
+    integer: false,
+    help: 'Calculator task: subtracted from the score of a right answer for each <calc>; when does a tool pay?',
+  }),
+  bool({
+    key: 'feedback',
+    label: 'Feedback after a wrong answer',
+    group: 'agent',
+    live: false,
+    default: true,
+    help: 'Retry task: after a wrong first attempt the environment says where it went wrong (off: blank tokens).',
+  }),
   num({
     key: 'seed',
     label: 'Seed',
@@ -549,13 +581,18 @@ export function alphabet(size: number): string {
 
 /** target and preference have no prompt: every episode starts from <bos> <sep>. */
 export function hasPrompt(task: TaskName): boolean {
-  return task !== 'target' && task !== 'preference';
+  return task !== 'target' && task !== 'preference' && task !== 'guess';
+}
+
+/** Tokens of the prompt in the buffer: calculator's `d d + d d =` is fixed; the others use promptLength. */
+export function promptTokens(c: Pick<Config, 'task' | 'promptLength'>): number {
+  if (c.task === 'calculator') return 6;
+  return hasPrompt(c.task) ? c.promptLength : 0;
 }
 
 /** Tokens a sequence needs: <bos>, prompt, <sep>, then up to maxNewTokens responses. */
 export function requiredContextLength(c: Pick<Config, 'task' | 'promptLength' | 'maxNewTokens'>): number {
-  const prompt = hasPrompt(c.task) ? c.promptLength : 0;
-  return 2 + prompt + c.maxNewTokens;
+  return 2 + promptTokens(c) + c.maxNewTokens;
 }
 
 export interface Problem {
@@ -662,7 +699,19 @@ function repairCrossFieldRules(c: Config, problems: Problem[]): void {
     });
     c.targetWord = repaired;
   }
-  const minAnswer = c.task === 'target' ? c.targetWord.length : c.task === 'preference' ? 3 : c.promptLength;
+  // The shortest response a task needs, less its final token (agentic tasks: the whole turn layout).
+  const minAnswer =
+    c.task === 'target'
+      ? c.targetWord.length
+      : c.task === 'preference'
+        ? 3
+        : c.task === 'guess'
+          ? 1
+          : c.task === 'calculator'
+            ? 7
+            : c.task === 'retry'
+              ? 2 * c.promptLength + 3
+              : c.promptLength;
   if (c.maxNewTokens < minAnswer + 1) {
     problems.push({
       key: 'maxNewTokens',

@@ -15,6 +15,8 @@ export interface Episode {
   score: number;
   /** The task's own score (the hidden human's verdict for preference), whatever the training score. */
   gold: number;
+  /** Per response token: written by the environment (an observation), not chosen by the policy. */
+  observed: boolean[];
   /** Decision positions of the action tokens (position t chose token t + 1). */
   positions: number[];
   oldLogp: number[];
@@ -33,7 +35,8 @@ export interface Episode {
 export function buildEpisodes(r: Rollout, task: Task, beta: number, estimator: KlEstimator): Episode[] {
   return r.prompts.map((prompt, row) => {
     const response = r.responses[row];
-    const positions = response.map((_, s) => r.responseStart - 1 + s);
+    // Observation tokens are context: only the policy's own tokens get log-probs, KL and rewards.
+    const positions = r.actionPositions?.[row] ?? response.map((_, s) => r.responseStart - 1 + s);
     const at = (buffer: Float32Array) => positions.map((t) => buffer[row * r.time + t]);
     const oldLogp = at(r.oldLogp);
     const refLogp = at(r.refLogp);
@@ -47,6 +50,7 @@ export function buildEpisodes(r: Rollout, task: Task, beta: number, estimator: K
       response,
       score,
       gold,
+      observed: r.observed?.[row] ?? response.map(() => false),
       positions,
       oldLogp,
       refLogp,

@@ -20,6 +20,8 @@ export const METRIC_NAMES = [
   'value/explained_variance',
   'episode/length',
   'episode/eos_rate',
+  'episode/turns',
+  'episode/tool_calls',
   'perf/update_ms',
   'perf/tokens_per_s',
   'perf/rollout_ms',

@@ -25,6 +25,10 @@ export interface Rollout {
   refLogp: Float32Array;
   values: Float32Array;
   entropy: Float32Array;
+  /** Agentic tasks: each row's decision positions of action tokens (default: every response token's). */
+  actionPositions?: number[][];
+  /** Agentic tasks: which response tokens the environment wrote. */
+  observed?: boolean[][];
   /** [B] the reward model's (normalised) score of each response, when the run has a reward model. */
   rewardScores?: Float32Array;
 }

@@ -8,6 +8,7 @@ import type { Adam } from './optimizer';
 import { Random } from './random';
 import { nextTokens, promptBuffer } from './rollout';
 import type { Task } from './tasks';
+import { observationSlots } from './tasks/task';
 import { tf, type Scalar } from './tf';
 
 export interface SftSettings {
@@ -30,12 +31,15 @@ export function sftStep(
 ): Scalar {
   const rng = new Random(seed);
   const prompts = Array.from({ length: settings.batchSize }, () => task.prompt(rng));
-  const { tokens, responseStart } = promptBuffer(prompts, shape.contextLength);
+  const visible = task.environment ? prompts.map(task.environment.visiblePrompt) : prompts;
+  const { tokens, responseStart } = promptBuffer(visible, shape.contextLength);
   const mask = new Int32Array(tokens.length);
+  // Observation tokens of agentic tasks are context: written into the demonstration, never a target.
+  const observations = task.environment ? observationSlots(task.environment.turns) : new Set<number>();
   prompts.forEach((prompt, b) => {
     demo(prompt, rng).forEach((id, s) => {
       tokens[b * shape.contextLength + responseStart + s] = id;
-      mask[b * shape.contextLength + responseStart - 1 + s] = 1; // the position that chooses it
+      if (!observations.has(s)) mask[b * shape.contextLength + responseStart - 1 + s] = 1; // the position that chooses it
     });
   });
   const count = mask.reduce((a, b) => a + b, 0);

@@ -1,4 +1,5 @@
-// The vocabulary: four special tokens, then the task's letters. Token ids are array indices.
+// The vocabulary: four special tokens, the task's letters, then any tokens only the task's environment
+// writes (e.g. `<`, `>`, `=` for guess). Token ids are array indices.
 
 export const PAD = 0;
 export const BOS = 1;
@@ -10,8 +11,11 @@ export class Vocabulary {
   readonly tokens: readonly string[];
   private readonly ids: ReadonlyMap<string, number>;
 
-  constructor(readonly letters: string) {
-    this.tokens = [...SPECIAL_TOKENS, ...letters];
+  constructor(
+    readonly letters: string,
+    readonly extras: readonly string[] = [],
+  ) {
+    this.tokens = [...SPECIAL_TOKENS, ...letters, ...extras];
     this.ids = new Map(this.tokens.map((t, i) => [t, i]));
   }
 
@@ -35,6 +39,6 @@ export class Vocabulary {
   }
 
   isLetter(id: number): boolean {
-    return id >= SPECIAL_TOKENS.length && id < this.tokens.length;
+    return id >= SPECIAL_TOKENS.length && id < SPECIAL_TOKENS.length + this.letters.length;
   }
 }

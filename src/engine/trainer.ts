@@ -15,6 +15,7 @@ import { deriveSeed, Random } from './random';
 import { RewardModel } from './reward-model';
 import { collectComparisons, demonstrationSet, labelPairs, rankAgreement } from './rlhf';
 import { rollout } from './rollout';
+import { rolloutWithEnvironment } from './rollout-env';
 import { sftStep } from './sft';
 import { createTask, type Task } from './tasks';
 import { tf } from './tf';
@@ -29,6 +30,8 @@ export interface Sample {
   score: number;
   /** The task's own score: the hidden human's verdict for preference. */
   gold: number;
+  /** Per response token: written by the environment. logp, advantage and kl cover the other tokens. */
+  observed: boolean[];
   logp: number[];
   advantage: number[];
   kl: number[];
@@ -275,25 +278,22 @@ export class Trainer {
     // 1. Prompts and a batch of responses sampled on the device.
     const promptRng = new Random(deriveSeed(config.seed, SEED_STREAMS.prompts, update));
     const prompts = Array.from({ length: config.batchSize }, () => this.task.prompt(promptRng));
-    const batch = await rollout(
-      this.policy,
-      reference,
-      this.shape,
-      prompts,
-      {
-        batchSize: config.batchSize,
-        maxNewTokens: config.maxNewTokens,
-        temperature: config.temperature,
-        // A re-run stage samples afresh; a first run keeps the seeds links and tests were made with.
-        samplingSeed: deriveSeed(
-          config.seed,
-          SEED_STREAMS.sampling,
-          update,
-          ...(this.rerunCount ? [this.rerunCount] : []),
-        ),
-      },
-      this.rewardModel,
-    );
+    const rolloutSettings = {
+      batchSize: config.batchSize,
+      maxNewTokens: config.maxNewTokens,
+      temperature: config.temperature,
+      // A re-run stage samples afresh; a first run keeps the seeds links and tests were made with.
+      samplingSeed: deriveSeed(
+        config.seed,
+        SEED_STREAMS.sampling,
+        update,
+        ...(this.rerunCount ? [this.rerunCount] : []),
+      ),
+    };
+    const environment = this.task.environment;
+    const batch = environment
+      ? await rolloutWithEnvironment(this.policy, reference, this.shape, prompts, rolloutSettings, environment)
+      : await rollout(this.policy, reference, this.shape, prompts, rolloutSettings, this.rewardModel);
     const rolledOut = performance.now();
 
     // 2. Scores, per-token KL penalties and advantages on the CPU.
@@ -413,7 +413,9 @@ export class Trainer {
   ): Metrics {
     const scores = episodes.map((e) => e.score);
     const scoreMean = mean(scores);
-    const actionTokens = episodes.reduce((n, e) => n + e.response.length, 0);
+    const actionTokens = episodes.reduce((n, e) => n + e.positions.length, 0);
+    const environment = this.task.environment;
+    const stats = episodes.map((e) => environment?.stats(e.prompt, e.response) ?? { turns: 1, toolCalls: 0 });
     const updateMs = finished - started;
     const fromRollout: Partial<Metrics> = {
       update: this.update,
@@ -431,6 +433,8 @@ export class Trainer {
         episodes.flatMap((e) => e.returns),
       ),
       'episode/length': actionTokens / episodes.length,
+      'episode/turns': mean(stats.map((t) => t.turns)),
+      'episode/tool_calls': mean(stats.map((t) => t.toolCalls)),
       'episode/eos_rate': mean(episodes.map((e) => (e.response.at(-1) === EOS ? 1 : 0))),
       'perf/update_ms': updateMs,
       'perf/tokens_per_s': (actionTokens / updateMs) * 1000,
@@ -465,6 +469,7 @@ export class Trainer {
       expected: decode(this.task.expected(e.prompt)),
       score: e.score,
       gold: e.gold,
+      observed: e.observed,
       logp: e.oldLogp,
       advantage: e.advantages,
       kl: e.kl,

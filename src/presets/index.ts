@@ -180,6 +180,17 @@ export const LESSONS: readonly Lesson[] = [
       'With β = 0 the proxy over updates 96–100 is at least 0.2 above updates 1–5 while gold ends at least 0.3 below its peak; with β = 0.1 gold ends within 0.1 of its peak.',
     updates: 100,
   },
+  {
+    name: 'guess',
+    title: '10 · Agents: find a hidden letter from < > = hints',
+    summary:
+      'Each turn the policy guesses one of 16 letters and the environment answers < (lower), > (higher) or = (found). ' +
+      'Those answers are observation tokens: context, not actions, so they carry no log-prob, KL or policy loss (dashed in the inspector). ' +
+      'A letter found sooner scores more, so the best policy is a binary search, at most log2(16) + 1 = 5 turns; pick "Turns per episode" as the extra chart and watch it fall from about 6.5.',
+    link: '#v=1&task=guess&alphabetSize=16&contextLength=18&learningRate=0.002&maxNewTokens=16',
+    lesson: 'Mean turns over updates 131–150 are at most log2(16) + 2 = 6 and at least 0.5 below updates 1–10.',
+    updates: 150,
+  },
 ];
 
 export const PRESETS: readonly Preset[] = [

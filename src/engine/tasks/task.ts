@@ -15,6 +15,40 @@ export interface Task {
   score(prompt: readonly number[], response: readonly number[]): number;
   /** A response with the answer's format (right length, letters, <eos>) but random content. */
   formatDemo(prompt: readonly number[], rng: Random): number[];
+  /** Agentic tasks: the environment that writes observation tokens into the episode. */
+  environment?: Environment;
+}
+
+/** One turn of an agentic episode: the policy writes `actions` tokens, then the environment `observations`. */
+export interface Turn {
+  actions: number;
+  observations: number;
+}
+
+/**
+ * The environment's side of an agentic episode (DESIGN §2). A response is a fixed sequence of turns, so
+ * batch shapes stay fixed; observation tokens are context, not actions (no log-prob, KL, value target
+ * or policy loss), and the rollout reads the device back once per turn, not per token.
+ */
+export interface Environment {
+  readonly turns: readonly Turn[];
+  /** The prompt the policy sees; the rest (e.g. a hidden number) stays with the environment. */
+  visiblePrompt(prompt: readonly number[]): number[];
+  /** After turn `turn`: exactly that turn's `observations` tokens, and whether the episode is over. */
+  observe(prompt: readonly number[], response: readonly number[], turn: number): { tokens: number[]; done: boolean };
+  /** Turns and tool calls a finished response used (for the metrics). */
+  stats(prompt: readonly number[], response: readonly number[]): { turns: number; toolCalls: number };
+}
+
+/** Index in a response of every observation slot of a turn layout. */
+export function observationSlots(turns: readonly Turn[]): Set<number> {
+  const slots = new Set<number>();
+  let index = 0;
+  for (const turn of turns) {
+    index += turn.actions;
+    for (let k = 0; k < turn.observations; k++) slots.add(index++);
+  }
+  return slots;
 }
 
 export type TaskSettings = Pick<Config, 'scoring' | 'maxNewTokens' | 'promptLength' | 'targetWord'>;

@@ -1,0 +1,166 @@
+// Sampling for agentic tasks: the policy writes a turn's action tokens on the device, then the rollout
+// reads the buffer back once, the environment writes its observation tokens on the CPU, and the buffer
+// goes back up for the next turn. Shapes stay [batch, contextLength]; after the last turn one more
+// read-back brings log-probs, values and entropy, as in rollout.ts. Observation positions are not
+// actions: `actionPositions` lists only the decision positions of tokens the policy chose.
+import { entropy, tokenLogProbs } from './algorithms/losses';
+import { forward, type ForwardOutput, type ModelShape, type Params } from './model';
+import { Random } from './random';
+import { nextTokens, promptBuffer, type Rollout, type RolloutSettings } from './rollout';
+import type { Environment } from './tasks/task';
+import { tf, type Tensor1D, type Tensor2D, type Tensor3D } from './tf';
+import { EOS, PAD } from './tokens';
+
+export async function rolloutWithEnvironment(
+  policy: Params,
+  reference: Params,
+  shape: ModelShape,
+  prompts: number[][],
+  settings: RolloutSettings,
+  environment: Environment,
+): Promise<Rollout> {
+  const { batchSize, temperature } = settings;
+  const time = shape.contextLength;
+  const vocab = shape.vocabSize;
+  const { tokens: buffer, responseStart } = promptBuffer(prompts.map(environment.visiblePrompt), time);
+  const totalActions = environment.turns.reduce((n, t) => n + t.actions, 0);
+
+  const rng = new Random(settings.samplingSeed);
+  const noise = new Float32Array(totalActions * batchSize * vocab);
+  for (let i = 0; i < noise.length; i++) noise[i] = -Math.log(-Math.log(rng.next() * (1 - 1e-7) + 1e-7 / 2));
+  const gumbel = tf.tensor3d(noise, [totalActions, batchSize, vocab]);
+  const columns = tf.range(0, time, 1, 'int32');
+
+  /** Turn at which the environment ended each row's episode (−1: not ended by the environment). */
+  const endedAtTurn = new Int32Array(batchSize).fill(-1);
+  const done = new Uint8Array(batchSize);
+  let tokens = tf.tensor2d(buffer, [batchSize, time], 'int32');
+  let doneTensor = tf.tensor1d(done, 'bool');
+  let last: ForwardOutput | undefined;
+  let position = responseStart;
+  let action = 0;
+  try {
+    for (const [turnIndex, turn] of environment.turns.entries()) {
+      for (let k = 0; k < turn.actions; k++, action++, position++) {
+        const final = action === totalActions - 1;
+        const at = position;
+        const s = action;
+        const step = tf.tidy(() => {
+          const out = forward(policy, shape, tokens, temperature);
+          const logits = tf.reshape(tf.slice(out.logits, [0, at - 1, 0], [batchSize, 1, vocab]), [batchSize, vocab]);
+          const noiseRow = tf.reshape(tf.slice(gumbel, [s, 0, 0], [1, batchSize, vocab]), [batchSize, vocab]);
+          const sampled = tf.cast(tf.argMax(tf.add(logits, noiseRow), -1), 'int32');
+          const chosen = tf.where(doneTensor, tf.fill([batchSize], PAD, 'int32'), sampled);
+          const atPosition = tf.reshape(tf.equal(columns, at), [1, time]);
+          return {
+            tokens: tf.where(atPosition, tf.reshape(chosen, [batchSize, 1]), tokens) as Tensor2D,
+            done: tf.logicalOr(doneTensor, tf.equal(chosen, EOS)) as Tensor1D,
+            // The last action step's pass holds the final logits and values at every decision position.
+            kept: final ? [out.logits, out.values] : [],
+          };
+        });
+        tf.dispose([tokens, doneTensor]);
+        tokens = step.tokens;
+        doneTensor = step.done;
+        if (final) last = { logits: step.kept[0] as Tensor3D, values: step.kept[1] as Tensor2D };
+      }
+      if (turn.observations === 0) continue;
+      // The environment's turn: one read-back of tokens and done flags, observations written on the CPU.
+      const packed = tf.tidy(() => tf.concat([tokens, tf.reshape(tf.cast(doneTensor, 'int32'), [batchSize, 1])], 1));
+      const data = (await packed.data()) as Int32Array;
+      packed.dispose();
+      for (let b = 0; b < batchSize; b++) {
+        const row = data.subarray(b * (time + 1), (b + 1) * (time + 1));
+        buffer.set(row.subarray(0, time), b * time);
+        if (row[time] === 1) done[b] = 1;
+        if (done[b]) continue;
+        const response = Array.from(buffer.subarray(b * time + responseStart, b * time + position));
+        const observation = environment.observe(prompts[b], response, turnIndex);
+        observation.tokens.slice(0, turn.observations).forEach((id, i) => (buffer[b * time + position + i] = id));
+        if (observation.done) {
+          done[b] = 1;
+          endedAtTurn[b] = turnIndex;
+        }
+      }
+      tf.dispose([tokens, doneTensor]);
+      tokens = tf.tensor2d(buffer, [batchSize, time], 'int32');
+      doneTensor = tf.tensor1d(done, 'bool');
+      position += turn.observations;
+    }
+
+    const stacked = tf.tidy(() => {
+      const next = nextTokens(tokens);
+      const current = last ?? forward(policy, shape, tokens, temperature);
+      const { logp, logSoftmax } = tokenLogProbs(current.logits, next);
+      const ref = tokenLogProbs(forward(reference, shape, tokens, temperature).logits, next).logp;
+      return tf.stack([tf.cast(tokens, 'float32'), logp, ref, current.values, entropy(logSoftmax)]);
+    });
+    const data = (await stacked.data()) as Float32Array; // the rollout's last read-back
+    stacked.dispose();
+
+    const n = batchSize * time;
+    const finalTokens = Int32Array.from(data.subarray(0, n));
+    const layout = walkLayout(environment, finalTokens, time, responseStart, endedAtTurn);
+    return {
+      batchSize,
+      time,
+      tokens: finalTokens,
+      prompts,
+      responses: layout.responses,
+      responseStart,
+      oldLogp: data.slice(n, 2 * n),
+      refLogp: data.slice(2 * n, 3 * n),
+      values: data.slice(3 * n, 4 * n),
+      entropy: data.slice(4 * n, 5 * n),
+      actionPositions: layout.actionPositions,
+      observed: layout.observed,
+    };
+  } finally {
+    tf.dispose([tokens, doneTensor, gumbel, columns]);
+    if (last) tf.dispose([last.logits, last.values]);
+  }
+}
+
+/**
+ * Each row's response (actions and observations, through the end of its episode), which of its tokens
+ * are observations, and the decision positions of its actions.
+ */
+export function walkLayout(
+  environment: Environment,
+  tokens: Int32Array,
+  time: number,
+  responseStart: number,
+  endedAtTurn: Int32Array,
+): { responses: number[][]; observed: boolean[][]; actionPositions: number[][] } {
+  const rows = tokens.length / time;
+  const responses: number[][] = [];
+  const observed: boolean[][] = [];
+  const actionPositions: number[][] = [];
+  for (let b = 0; b < rows; b++) {
+    const response: number[] = [];
+    const isObservation: boolean[] = [];
+    const positions: number[] = [];
+    let position = responseStart;
+    let over = false;
+    for (const [turnIndex, turn] of environment.turns.entries()) {
+      for (let k = 0; k < turn.actions && !over; k++, position++) {
+        // A sampled <pad> is an action like any other; only <eos> or the environment ends an episode.
+        const id = tokens[b * time + position];
+        response.push(id);
+        isObservation.push(false);
+        positions.push(position - 1);
+        if (id === EOS) over = true;
+      }
+      if (over) break;
+      for (let k = 0; k < turn.observations; k++, position++) {
+        response.push(tokens[b * time + position]);
+        isObservation.push(true);
+      }
+      if (endedAtTurn[b] === turnIndex) break;
+    }
+    responses.push(response);
+    observed.push(isObservation);
+    actionPositions.push(positions);
+  }
+  return { responses, observed, actionPositions };
+}
