@@ -464,7 +464,8 @@ export class Trainer {
   private samples(episodes: Episode[]): Sample[] {
     const decode = (ids: readonly number[]) => this.task.vocab.decode(ids);
     return episodes.slice(0, this.options.samples ?? 4).map((e) => ({
-      prompt: decode(e.prompt),
+      // What the policy saw: guess keeps its hidden letter out of the prompt (it shows in `expected`).
+      prompt: decode(this.task.environment ? this.task.environment.visiblePrompt(e.prompt) : e.prompt),
       response: decode(e.response),
       expected: decode(this.task.expected(e.prompt)),
       score: e.score,
