@@ -142,20 +142,20 @@ describe('calculator: the environment', () => {
 
   it('answers <calc> with the sum, anything else (or tools off) with blanks', () => {
     const environment = calculator.environment!;
-    expect(environment.observe(problem, c('<calc>'), 0)).toEqual({ tokens: c('9 1 _'), done: false });
-    expect(environment.observe(problem, c('9'), 0)).toEqual({ tokens: c('_ _ _'), done: false });
-    expect(environment.observe(problem, c('<eos>'), 0)).toEqual({ tokens: c('_ _ _'), done: false });
+    expect(environment.observe(problem, c('<calc>'), 0)).toEqual({ tokens: c('9 1 _ _'), done: false });
+    expect(environment.observe(problem, c('9'), 0)).toEqual({ tokens: c('_ _ _ _'), done: false });
+    expect(environment.observe(problem, c('<eos>'), 0)).toEqual({ tokens: c('_ _ _ _'), done: false });
     const off = createTask(validate({ task: 'calculator', tools: false }).config).environment!;
-    expect(off.observe(problem, c('<calc>'), 0)).toEqual({ tokens: c('_ _ _'), done: false });
+    expect(off.observe(problem, c('<calc>'), 0)).toEqual({ tokens: c('_ _ _ _'), done: false });
   });
 
   it.each([
-    ['<calc> 9 1 _ 9 1 <eos>', 1, 1],
-    ['9 _ _ _ 1 <eos>', 1, 0], // answered without the tool
-    ['<calc> 9 1 _ 1 9 <eos>', 0, 1],
-    ['<calc> 9 1 _ 9 <eos>', 0.5, 1],
-    ['<calc> 9 1 _ <calc> 9 1 <eos>', 0, 1], // a tool call in the answer is a wrong digit
-    ['<calc> 9 1 _ 9 1 1 1', 2 / 3, 1], // no <eos>
+    ['<calc> 9 1 _ _ 9 1 <eos>', 1, 1],
+    ['9 _ _ _ _ 1 <eos>', 1, 0], // answered without the tool
+    ['<calc> 9 1 _ _ 1 9 <eos>', 0, 1],
+    ['<calc> 9 1 _ _ 9 <eos>', 0.5, 1],
+    ['<calc> 9 1 _ _ <calc> 9 1 <eos>', 0, 1], // a tool call in the answer is a wrong digit
+    ['<calc> 9 1 _ _ 9 1 1 1', 2 / 3, 1], // no <eos>
   ])('scores "%s" as %f with %i tool call(s)', (response, score, calls) => {
     expect(calculator.score(problem, c(response))).toBeCloseTo(score, 10);
     expect(calculator.environment!.stats(problem, c(response)).toolCalls).toBe(calls);
@@ -163,8 +163,8 @@ describe('calculator: the environment', () => {
 
   it('charges toolCost per call', () => {
     const costly = createTask(validate({ task: 'calculator', toolCost: 0.3 }).config);
-    expect(costly.score(problem, c('<calc> 9 1 _ 9 1 <eos>'))).toBeCloseTo(0.7, 10);
-    expect(costly.score(problem, c('9 _ _ _ 1 <eos>'))).toBeCloseTo(1, 10);
+    expect(costly.score(problem, c('<calc> 9 1 _ _ 9 1 <eos>'))).toBeCloseTo(0.7, 10);
+    expect(costly.score(problem, c('9 _ _ _ _ 1 <eos>'))).toBeCloseTo(1, 10);
   });
 });
 

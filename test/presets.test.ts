@@ -157,6 +157,16 @@ const CHECKS: Record<string, (arms: ArmRun[], n: number, lesson: Lesson) => void
     expect(last).toBeLessThanOrEqual(Math.log2(16) + 2);
     expect(last).toBeLessThan(first - 0.5);
   },
+  calculator: ([on, off], n) => {
+    const [scoreOn, scoreOff] = [over(on, 'reward/score', n - 24, n), over(off, 'reward/score', n - 24, n)];
+    const calls = over(on, 'episode/tool_calls', n - 24, n);
+    console.log(
+      `calculator: score ${n - 24}–${n}: tools on ${r3(scoreOn)} (${r3(calls)} calls per episode), tools off ${r3(scoreOff)}`,
+    );
+    expect(scoreOn).toBeGreaterThanOrEqual(0.9);
+    expect(calls).toBeGreaterThanOrEqual(0.9);
+    expect(scoreOff).toBeLessThan(scoreOn - 0.5);
+  },
   'sparse-reward': ([dense, sparse], n) => {
     const exactDense = mean(dense.exact.slice(n - 10, n));
     const exactSparse = mean(sparse.exact.slice(n - 10, n));

@@ -708,7 +708,7 @@ function repairCrossFieldRules(c: Config, problems: Problem[]): void {
         : c.task === 'guess'
           ? 1
           : c.task === 'calculator'
-            ? 7
+            ? 8
             : c.task === 'retry'
               ? 2 * c.promptLength + 3
               : c.promptLength;

@@ -191,6 +191,24 @@ export const LESSONS: readonly Lesson[] = [
     lesson: 'Mean turns over updates 131–150 are at most log2(16) + 2 = 6 and at least 0.5 below updates 1–10.',
     updates: 150,
   },
+  {
+    name: 'calculator',
+    title: '11 · Agents: learning to use a tool',
+    summary:
+      'Two-digit additions are too many for this small model to memorise, but writing <calc> makes the environment write the sum into the episode as observation tokens. ' +
+      'With tools on, the policy learns to call the calculator on every problem and copy its digits; with tools off, <calc> returns blanks and the score stays low. ' +
+      'Pick "Tool calls per episode" as the extra chart, then try a cost per tool call to see when a tool stops paying.',
+    ...compare([
+      { label: 'tools on', link: '#v=1&task=calculator&contextLength=17&learningRate=0.002&maxNewTokens=9' },
+      {
+        label: 'tools off',
+        link: '#v=1&task=calculator&contextLength=17&learningRate=0.002&maxNewTokens=9&tools=false',
+      },
+    ]),
+    lesson:
+      'With tools on, the mean score over updates 226–250 is at least 0.9 with at least 0.9 tool calls per episode; with tools off it is at least 0.5 lower.',
+    updates: 250,
+  },
 ];
 
 export const PRESETS: readonly Preset[] = [

@@ -1,6 +1,7 @@
 // calculator: the prompt is a two-digit addition `d d + d d =` (10,000 problems: too many for this
 // model to memorise). On its first turn the policy may write `<calc>`: the environment then writes the
-// sum's digits, filled to three slots with `_` (`5 7 _`); anything else gets `_ _ _` (no tool call, or
+// sum's digits, filled to four slots with `_` (`5 7 _ _`: always at least one `_` after the digits);
+// anything else gets `_ _ _ _` (no tool call, or
 // tools switched off). Then the policy writes its answer (up to three digits) and `<eos>`. Score: the
 // reverse/sort scoring of the answer's digits against the sum's (dense: digits in the right place;
 // sparse: exact), minus `toolCost` per tool call. Digits are the task's letters.
@@ -10,9 +11,9 @@ import { scoreResponse, type Environment, type Task, type TaskSettings } from '.
 
 export const CALCULATOR_DIGITS = '0123456789';
 export const CALCULATOR_EXTRAS = ['+', '=', '<calc>', '_'] as const;
-/** One tool turn (one action, three observed digits), then the answer turn (three digits and <eos>). */
+/** One tool turn (one action, four observed slots), then the answer turn (three digits and <eos>). */
 export const CALCULATOR_TURNS = [
-  { actions: 1, observations: 3 },
+  { actions: 1, observations: 4 },
   { actions: 4, observations: 0 },
 ] as const;
 
@@ -27,12 +28,12 @@ export function calculatorTask(vocab: Vocabulary, settings: CalculatorSettings):
     String(n)
       .split('')
       .map((c) => vocab.id(c));
-  const filled = (ids: number[]) => [...ids, blank, blank, blank].slice(0, 3);
+  const filled = (ids: number[]) => [...ids, blank, blank, blank, blank].slice(0, 4);
   const toolCalls = (response: readonly number[]) => (response[0] === calc ? 1 : 0);
   /** The answer: the first action unless it is the tool call, then the answer turn (a stray <calc> there is a wrong digit). */
   const answerOf = (response: readonly number[]): number[] => [
     ...(response[0] === calc || response[0] === undefined ? [] : [response[0]]),
-    ...response.slice(4),
+    ...response.slice(5),
   ];
 
   const environment: Environment = {
@@ -42,7 +43,7 @@ export function calculatorTask(vocab: Vocabulary, settings: CalculatorSettings):
       const called = response[0] === calc && settings.tools;
       return { tokens: filled(called ? digitsOf(sumOf(prompt)) : []), done: false };
     },
-    stats: (_prompt, response) => ({ turns: response.length > 4 ? 2 : 1, toolCalls: toolCalls(response) }),
+    stats: (_prompt, response) => ({ turns: response.length > 5 ? 2 : 1, toolCalls: toolCalls(response) }),
   };
 
   return {
