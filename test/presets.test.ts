@@ -167,6 +167,11 @@ const CHECKS: Record<string, (arms: ArmRun[], n: number, lesson: Lesson) => void
     expect(calls).toBeGreaterThanOrEqual(0.9);
     expect(scoreOff).toBeLessThan(scoreOn - 0.5);
   },
+  retry: ([feedback, blanks], n) => {
+    const [withFeedback, withBlanks] = [over(feedback, 'reward/score', 41, n), over(blanks, 'reward/score', 41, n)];
+    console.log(`retry: score 41–${n}: feedback ${r3(withFeedback)}, blanks ${r3(withBlanks)}`);
+    expect(withFeedback).toBeGreaterThan(withBlanks + 0.3);
+  },
   'sparse-reward': ([dense, sparse], n) => {
     const exactDense = mean(dense.exact.slice(n - 10, n));
     const exactSparse = mean(sparse.exact.slice(n - 10, n));

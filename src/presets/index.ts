@@ -209,6 +209,23 @@ export const LESSONS: readonly Lesson[] = [
       'With tools on, the mean score over updates 226–250 is at least 0.9 with at least 0.9 tool calls per episode; with tools off it is at least 0.5 lower.',
     updates: 250,
   },
+  {
+    name: 'retry',
+    title: '12 · Agents: learning from feedback',
+    summary:
+      'The policy reverses 3 of 8 letters and gets a second try: after a wrong answer the environment writes <wrong> and where the first mistake is (@1, @2, …), reflexion-style. ' +
+      'With feedback the policy has something to read before its second attempt; with blanks (_ _) it gets the same extra turn and nothing to go on. ' +
+      'Compare the reward charts: the run with feedback climbs far sooner.',
+    ...compare([
+      { label: 'feedback', link: '#v=1&task=retry&alphabetSize=8&contextLength=15&learningRate=0.002&maxNewTokens=10' },
+      {
+        label: 'blanks',
+        link: '#v=1&task=retry&alphabetSize=8&contextLength=15&learningRate=0.002&maxNewTokens=10&feedback=false',
+      },
+    ]),
+    lesson: 'Over updates 41–80 the mean score with feedback is at least 0.3 above the mean score with blanks.',
+    updates: 80,
+  },
 ];
 
 export const PRESETS: readonly Preset[] = [
