@@ -10,6 +10,7 @@ import type { Rollout } from '../src/engine/rollout';
 import { walkLayout } from '../src/engine/rollout-env';
 import { createTask } from '../src/engine/tasks';
 import { tf } from '../src/engine/tf';
+import { createTrainer } from '../src/engine/trainer';
 import { startBackend } from './support/engine';
 
 const config = validate({ task: 'guess', alphabetSize: 8, maxNewTokens: 8 }).config;
@@ -193,5 +194,27 @@ describe('retry: the environment', () => {
   ])('scores "%s" as %f after %i attempt(s)', (response, score, turns) => {
     expect(retry.score(prompt, r(response))).toBeCloseTo(score, 10);
     expect(retry.environment!.stats(prompt, r(response)).turns).toBe(turns);
+  });
+});
+
+describe('when a tool pays', () => {
+  beforeAll(() => startBackend('wasm'));
+
+  it('calculator at toolCost 0.9 (a right answer with the tool is worth 0.1): the policy stops calling it', async () => {
+    // At cost 0 the same seed calls the tool on ~98% of problems by update 250 (lesson 11).
+    const trainer = createTrainer({ task: 'calculator', learningRate: 0.002, toolCost: 0.9, seed: 1 });
+    const calls: number[] = [];
+    try {
+      for (let u = 0; u < 125; u++) calls.push((await trainer.step()).metrics['episode/tool_calls']);
+    } finally {
+      trainer.dispose();
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const [first, last] = [mean(calls.slice(0, 5)), mean(calls.slice(-25))];
+    console.log(
+      `calculator, toolCost 0.9: tool calls per episode ${first.toFixed(2)} (updates 1–5) -> ${last.toFixed(2)} (101–125)`,
+    );
+    expect(first).toBeGreaterThan(0.3);
+    expect(last).toBeLessThan(0.1);
   });
 });
