@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { findChromium } from '../scripts/find-chromium.mjs';
+import { CHROMIUM_ARGS as TEST_CHROMIUM_ARGS } from '../test/e2e/chromium-args';
 import { startStaticServer } from '../test/e2e/static-server';
 
 export interface BrowserBenchOptions {
@@ -24,17 +25,8 @@ export interface BrowserBenchOptions {
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const THRESHOLD = 0.9;
 const WINDOW = 5;
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--enable-unsafe-webgpu',
-  '--enable-precise-memory-info',
-];
+// The browser tests' flags, plus exact (not bucketed) JS heap sizes for the memory run.
+const CHROMIUM_ARGS = [...TEST_CHROMIUM_ARGS, '--enable-precise-memory-info'];
 
 /** Records [page time, text] of every change of the status line into window.__statusLog. */
 const STATUS_RECORDER = `
