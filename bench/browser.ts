@@ -13,6 +13,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { findChromium } from '../scripts/find-chromium.mjs';
 import { CHROMIUM_ARGS as TEST_CHROMIUM_ARGS } from '../test/e2e/chromium-args';
 import { startStaticServer } from '../test/e2e/static-server';
+import { STATUS_RECORDER, statusLog } from '../test/e2e/status-recorder';
 
 export interface BrowserBenchOptions {
   backends: string[];
@@ -27,18 +28,6 @@ const THRESHOLD = 0.9;
 const WINDOW = 5;
 // The browser tests' flags, plus exact (not bucketed) JS heap sizes for the memory run.
 const CHROMIUM_ARGS = [...TEST_CHROMIUM_ARGS, '--enable-precise-memory-info'];
-
-/** Records [page time, text] of every change of the status line into window.__statusLog. */
-const STATUS_RECORDER = `
-  window.__statusLog = [];
-  (function attach() {
-    const line = document.getElementById('status-line');
-    if (!line) return void setTimeout(attach, 5);
-    const record = () => window.__statusLog.push([performance.now(), line.textContent || '']);
-    record();
-    new MutationObserver(record).observe(line, { childList: true, characterData: true, subtree: true });
-  })();
-`;
 
 function build(outDir: string): Promise<void> {
   const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
@@ -58,7 +47,6 @@ async function openPage(executablePath: string): Promise<{ context: BrowserConte
   const dir = mkdtempSync(join(tmpdir(), 'token-rl-bench-'));
   const context = await chromium.launchPersistentContext(dir, { executablePath, headless: true, args: CHROMIUM_ARGS });
   const page = context.pages()[0] ?? (await context.newPage());
-  // A string, not a function: tsx compiles functions with a `__name` helper the page does not have.
   await page.addInitScript(STATUS_RECORDER);
   return { context, page, dir };
 }
@@ -71,7 +59,7 @@ interface Progress {
 }
 
 async function progressOf(page: Page): Promise<Progress> {
-  const log = (await page.evaluate('window.__statusLog || []')) as [number, string][];
+  const log = await statusLog(page);
   const progress: Progress = { updates: [] };
   for (const [at, text] of log) {
     if (progress.pretrainStartedAt === undefined && text.startsWith('Pretraining')) progress.pretrainStartedAt = at;

@@ -3,13 +3,19 @@
 // goes back up for the next turn. Shapes stay [batch, contextLength]; after the last turn one more
 // read-back brings log-probs, values and entropy, as in rollout.ts. Observation positions are not
 // actions: `actionPositions` lists only the decision positions of tokens the policy chose.
-import { entropy, tokenLogProbs } from './algorithms/losses';
-import { forward, type ForwardOutput, type ModelShape, type Params } from './model';
-import { Random } from './random';
-import { nextTokens, promptBuffer, type Rollout, type RolloutSettings } from './rollout';
+import type { ForwardOutput, ModelShape, Params } from './model';
+import {
+  gumbelNoise,
+  promptBuffer,
+  rolloutPlanes,
+  sampleStep,
+  unpackPlanes,
+  type Rollout,
+  type RolloutSettings,
+} from './rollout';
 import type { Environment } from './tasks/task';
-import { tf, type Tensor1D, type Tensor2D, type Tensor3D } from './tf';
-import { EOS, PAD } from './tokens';
+import { tf, type Tensor1D } from './tf';
+import { EOS } from './tokens';
 
 export async function rolloutWithEnvironment(
   policy: Params,
@@ -25,11 +31,9 @@ export async function rolloutWithEnvironment(
   const { tokens: buffer, responseStart } = promptBuffer(prompts.map(environment.visiblePrompt), time);
   const totalActions = environment.turns.reduce((n, t) => n + t.actions, 0);
 
-  const rng = new Random(settings.samplingSeed);
-  const noise = new Float32Array(totalActions * batchSize * vocab);
-  for (let i = 0; i < noise.length; i++) noise[i] = -Math.log(-Math.log(rng.next() * (1 - 1e-7) + 1e-7 / 2));
+  const noise = gumbelNoise(settings.samplingSeed, totalActions, batchSize, vocab);
   const gumbel = tf.tensor3d(noise, [totalActions, batchSize, vocab]);
-  const columns = tf.range(0, time, 1, 'int32');
+  const columns = tf.range(0, time, 1, 'int32') as Tensor1D;
 
   /** Turn at which the environment ended each row's episode (−1: not ended by the environment). */
   const endedAtTurn = new Int32Array(batchSize).fill(-1);
@@ -42,27 +46,18 @@ export async function rolloutWithEnvironment(
   try {
     for (const [turnIndex, turn] of environment.turns.entries()) {
       for (let k = 0; k < turn.actions; k++, action++, position++) {
-        const final = action === totalActions - 1;
-        const at = position;
-        const s = action;
-        const step = tf.tidy(() => {
-          const out = forward(policy, shape, tokens, temperature);
-          const logits = tf.reshape(tf.slice(out.logits, [0, at - 1, 0], [batchSize, 1, vocab]), [batchSize, vocab]);
-          const noiseRow = tf.reshape(tf.slice(gumbel, [s, 0, 0], [1, batchSize, vocab]), [batchSize, vocab]);
-          const sampled = tf.cast(tf.argMax(tf.add(logits, noiseRow), -1), 'int32');
-          const chosen = tf.where(doneTensor, tf.fill([batchSize], PAD, 'int32'), sampled);
-          const atPosition = tf.reshape(tf.equal(columns, at), [1, time]);
-          return {
-            tokens: tf.where(atPosition, tf.reshape(chosen, [batchSize, 1]), tokens) as Tensor2D,
-            done: tf.logicalOr(doneTensor, tf.equal(chosen, EOS)) as Tensor1D,
-            // The last action step's pass holds the final logits and values at every decision position.
-            kept: final ? [out.logits, out.values] : [],
-          };
-        });
+        const step = sampleStep(
+          policy,
+          shape,
+          { tokens, done: doneTensor, gumbel, columns },
+          { step: action, position },
+          temperature,
+          action === totalActions - 1,
+        );
         tf.dispose([tokens, doneTensor]);
         tokens = step.tokens;
         doneTensor = step.done;
-        if (final) last = { logits: step.kept[0] as Tensor3D, values: step.kept[1] as Tensor2D };
+        if (step.kept) last = step.kept;
       }
       if (turn.observations === 0) continue;
       // The environment's turn: one read-back of tokens and done flags, observations written on the CPU.
@@ -88,30 +83,19 @@ export async function rolloutWithEnvironment(
       position += turn.observations;
     }
 
-    const stacked = tf.tidy(() => {
-      const next = nextTokens(tokens);
-      const current = last ?? forward(policy, shape, tokens, temperature);
-      const { logp, logSoftmax } = tokenLogProbs(current.logits, next);
-      const ref = tokenLogProbs(forward(reference, shape, tokens, temperature).logits, next).logp;
-      return tf.stack([tf.cast(tokens, 'float32'), logp, ref, current.values, entropy(logSoftmax)]);
-    });
+    const stacked = tf.tidy(() => tf.stack(rolloutPlanes(policy, reference, shape, tokens, last, temperature)));
     const data = (await stacked.data()) as Float32Array; // the rollout's last read-back
     stacked.dispose();
 
-    const n = batchSize * time;
-    const finalTokens = Int32Array.from(data.subarray(0, n));
-    const layout = walkLayout(environment, finalTokens, time, responseStart, endedAtTurn);
+    const planes = unpackPlanes(data, batchSize * time);
+    const layout = walkLayout(environment, planes.tokens, time, responseStart, endedAtTurn);
     return {
       batchSize,
       time,
-      tokens: finalTokens,
       prompts,
       responses: layout.responses,
       responseStart,
-      oldLogp: data.slice(n, 2 * n),
-      refLogp: data.slice(2 * n, 3 * n),
-      values: data.slice(3 * n, 4 * n),
-      entropy: data.slice(4 * n, 5 * n),
+      ...planes,
       actionPositions: layout.actionPositions,
       observed: layout.observed,
     };

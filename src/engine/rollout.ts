@@ -80,6 +80,85 @@ export function responseOf(
   return response;
 }
 
+/** Gumbel noise for every (step, row, token): argmax(logits/τ + g) samples from softmax(logits/τ). */
+export function gumbelNoise(seed: number, steps: number, batchSize: number, vocab: number): Float32Array {
+  const rng = new Random(seed);
+  const noise = new Float32Array(steps * batchSize * vocab);
+  for (let i = 0; i < noise.length; i++) noise[i] = -Math.log(-Math.log(rng.next() * (1 - 1e-7) + 1e-7 / 2));
+  return noise;
+}
+
+export interface SampleStep {
+  /** The buffer with the sampled tokens written at `position` (<pad> for finished rows). */
+  tokens: Tensor2D;
+  /** Rows finished: before, or by sampling <eos> now. */
+  done: tf.Tensor1D;
+  /** `keep` only: this step's forward pass, whose logits and values are final at every decision position. */
+  kept?: ForwardOutput;
+}
+
+/**
+ * One sampling step on the device: the policy's logits at `position − 1` plus row `step` of the Gumbel
+ * noise choose the token at `position`. With `keep`, the forward pass is returned too: the model is
+ * causal and only the newest token was still missing, so the last step's pass already holds the final
+ * logits and values at every decision position and need not be redone.
+ */
+export function sampleStep(
+  policy: Params,
+  shape: ModelShape,
+  buffers: { tokens: Tensor2D; done: tf.Tensor1D; gumbel: Tensor3D; columns: tf.Tensor1D },
+  at: { step: number; position: number },
+  temperature: number,
+  keep: boolean,
+): SampleStep {
+  return tf.tidy(() => {
+    const { tokens, done, gumbel, columns } = buffers;
+    const [batchSize, time] = tokens.shape;
+    const vocab = shape.vocabSize;
+    const out = forward(policy, shape, tokens, temperature);
+    const logits = tf.reshape(tf.slice(out.logits, [0, at.position - 1, 0], [batchSize, 1, vocab]), [batchSize, vocab]);
+    const noiseRow = tf.reshape(tf.slice(gumbel, [at.step, 0, 0], [1, batchSize, vocab]), [batchSize, vocab]);
+    const sampled = tf.cast(tf.argMax(tf.add(logits, noiseRow), -1), 'int32');
+    const chosen = tf.where(done, tf.fill([batchSize], PAD, 'int32'), sampled);
+    const atPosition = tf.reshape(tf.equal(columns, at.position), [1, time]);
+    return {
+      tokens: tf.where(atPosition, tf.reshape(chosen, [batchSize, 1]), tokens) as Tensor2D,
+      done: tf.logicalOr(done, tf.equal(chosen, EOS)) as tf.Tensor1D,
+      ...(keep ? { kept: { logits: out.logits, values: out.values } } : {}),
+    };
+  }) as SampleStep;
+}
+
+/**
+ * The planes every rollout reads back, each [B, T]: tokens (as floats), log π_old, log π_ref, V_old and
+ * entropy of the finished buffer. `last` is the final sampling step's kept forward pass. Call in tf.tidy.
+ */
+export function rolloutPlanes(
+  policy: Params,
+  reference: Params,
+  shape: ModelShape,
+  tokens: Tensor2D,
+  last: ForwardOutput | undefined,
+  temperature: number,
+): tf.Tensor[] {
+  const next = nextTokens(tokens);
+  const current = last ?? forward(policy, shape, tokens, temperature);
+  const { logp, logSoftmax } = tokenLogProbs(current.logits, next);
+  const ref = tokenLogProbs(forward(reference, shape, tokens, temperature).logits, next).logp;
+  return [tf.cast(tokens, 'float32'), logp, ref, current.values, entropy(logSoftmax)];
+}
+
+/** The read-back planes as the Rollout's per-position arrays (each [B·T]). */
+export function unpackPlanes(data: Float32Array, n: number) {
+  return {
+    tokens: Int32Array.from(data.subarray(0, n)),
+    oldLogp: data.slice(n, 2 * n),
+    refLogp: data.slice(2 * n, 3 * n),
+    values: data.slice(3 * n, 4 * n),
+    entropy: data.slice(4 * n, 5 * n),
+  };
+}
+
 export async function rollout(
   policy: Params,
   reference: Params,
@@ -93,45 +172,29 @@ export async function rollout(
   const vocab = shape.vocabSize;
   const { tokens: initial, responseStart } = promptBuffer(prompts, time);
 
-  // Gumbel noise for every (step, row, token): argmax(logits/τ + g) samples from softmax(logits/τ).
-  const rng = new Random(settings.samplingSeed);
-  const noise = new Float32Array(maxNewTokens * batchSize * vocab);
-  for (let i = 0; i < noise.length; i++) noise[i] = -Math.log(-Math.log(rng.next() * (1 - 1e-7) + 1e-7 / 2));
+  const noise = gumbelNoise(settings.samplingSeed, maxNewTokens, batchSize, vocab);
 
   const stacked = tf.tidy(() => {
     const gumbel = tf.tensor3d(noise, [maxNewTokens, batchSize, vocab]);
-    const columns = tf.range(0, time, 1, 'int32');
+    const columns = tf.range(0, time, 1, 'int32') as tf.Tensor1D;
     let tokens = tf.tensor2d(initial, [batchSize, time], 'int32');
-    let done = tf.zeros([batchSize], 'bool');
+    let done = tf.zeros([batchSize], 'bool') as tf.Tensor1D;
     let last: ForwardOutput | undefined;
     for (let s = 0; s < maxNewTokens; s++) {
-      const position = responseStart + s;
       const final = s === maxNewTokens - 1;
-      const step = tf.tidy(() => {
-        const out = forward(policy, shape, tokens, temperature);
-        const atPrevious = tf.slice(out.logits, [0, position - 1, 0], [batchSize, 1, vocab]);
-        const noiseRow = tf.reshape(tf.slice(gumbel, [s, 0, 0], [1, batchSize, vocab]), [batchSize, vocab]);
-        const sampled = tf.cast(tf.argMax(tf.add(tf.reshape(atPrevious, [batchSize, vocab]), noiseRow), -1), 'int32');
-        const chosen = tf.where(done, tf.fill([batchSize], PAD, 'int32'), sampled);
-        const atPosition = tf.reshape(tf.equal(columns, position), [1, time]);
-        const nextTokensBuffer = tf.where(atPosition, tf.reshape(chosen, [batchSize, 1]), tokens);
-        const nextDone = tf.logicalOr(done, tf.equal(chosen, EOS));
-        // The last step's forward pass already holds the final logits and values at every decision
-        // position (the model is causal and only the newest token was still missing): kept, not redone.
-        return { tokens: nextTokensBuffer as Tensor2D, done: nextDone, kept: final ? [out.logits, out.values] : [] };
-      });
-      tokens.dispose();
-      done.dispose();
-      tokens = step.tokens;
-      done = step.done;
-      if (final) last = { logits: step.kept[0] as Tensor3D, values: step.kept[1] as Tensor2D };
+      const step = sampleStep(
+        policy,
+        shape,
+        { tokens, done, gumbel, columns },
+        { step: s, position: responseStart + s },
+        temperature,
+        final,
+      );
+      tf.dispose([tokens, done]);
+      ({ tokens, done } = step);
+      if (step.kept) last = step.kept;
     }
-    // Old and reference log-probs, values and entropy of the finished sequences, still on the device.
-    const next = nextTokens(tokens);
-    const current = last ?? forward(policy, shape, tokens, temperature);
-    const { logp, logSoftmax } = tokenLogProbs(current.logits, next);
-    const ref = tokenLogProbs(forward(reference, shape, tokens, temperature).logits, next).logp;
-    const planes = [tf.cast(tokens, 'float32'), logp, ref, current.values, entropy(logSoftmax)];
+    const planes = rolloutPlanes(policy, reference, shape, tokens, last, temperature);
     if (scorer) {
       // Every position before the response is a real token, so a row's last token sits at (non-pad count − 1).
       const ends = tf.sub(tf.sum(tf.cast(tf.notEqual(tokens, PAD), 'int32'), 1), tf.scalar(1, 'int32')) as tf.Tensor1D;
@@ -149,19 +212,14 @@ export async function rollout(
   stacked.dispose();
 
   const n = batchSize * time;
-  const tokens = Int32Array.from(data.subarray(0, n));
-  const responses = prompts.map((_, b) => responseOf(tokens, b, time, responseStart, maxNewTokens));
+  const planes = unpackPlanes(data, n);
   return {
     batchSize,
     time,
-    tokens,
     prompts,
-    responses,
+    responses: prompts.map((_, b) => responseOf(planes.tokens, b, time, responseStart, maxNewTokens)),
     responseStart,
-    oldLogp: data.slice(n, 2 * n),
-    refLogp: data.slice(2 * n, 3 * n),
-    values: data.slice(3 * n, 4 * n),
-    entropy: data.slice(4 * n, 5 * n),
+    ...planes,
     ...(scorer ? { rewardScores: Float32Array.from({ length: batchSize }, (_, b) => data[5 * n + b * time]) } : {}),
   };
 }

@@ -417,6 +417,7 @@ export class Trainer {
     const environment = this.task.environment;
     const stats = episodes.map((e) => environment?.stats(e.prompt, e.response) ?? { turns: 1, toolCalls: 0 });
     const updateMs = finished - started;
+    const memory = tf.memory();
     const fromRollout: Partial<Metrics> = {
       update: this.update,
       episodes: this.episodes,
@@ -441,8 +442,8 @@ export class Trainer {
       'perf/rollout_ms': rolledOut - started,
       'perf/optimize_ms': finished - rolledOut,
       // Live tensors and their megabytes on the backend: flat over a long run, or something leaks.
-      'perf/tensors': tf.memory().numTensors,
-      'perf/tensor_mb': tf.memory().numBytes / 2 ** 20,
+      'perf/tensors': memory.numTensors,
+      'perf/tensor_mb': memory.numBytes / 2 ** 20,
       'optim/lr': this.config.learningRate,
       'sft/loss': this.sftLoss,
       'reward/gold': mean(episodes.map((e) => e.gold)),

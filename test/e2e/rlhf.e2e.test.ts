@@ -3,18 +3,7 @@
 // the proxy and the over-optimisation chart draws both against √KL; the inspector shows both scores.
 import { expect, test } from 'vitest';
 import { openApp, waitForUpdateCount, waitUntil } from './browser';
-
-/** Records every text of the status line, as a string: functions would be rewritten by the bundler. */
-const STATUS_RECORDER = `
-  window.__statusTexts = [];
-  (function attach() {
-    const line = document.getElementById('status-line');
-    if (!line) return void setTimeout(attach, 5);
-    const record = () => window.__statusTexts.push(line.textContent || '');
-    record();
-    new MutationObserver(record).observe(line, { childList: true, characterData: true, subtree: true });
-  })();
-`;
+import { STATUS_RECORDER, statusLog } from './status-recorder';
 
 test('the pipeline preset runs SFT, reward model and RL in order and charts reward/gold', async () => {
   const link = '#v=1&task=preference&sftSteps=30&comparisons=64&rmSteps=60&autoplay=1';
@@ -25,7 +14,7 @@ test('the pipeline preset runs SFT, reward model and RL in order and charts rewa
   await page.reload({ waitUntil: 'load' });
   await waitForUpdateCount(page, 5);
 
-  const texts = (await page.evaluate('window.__statusTexts')) as string[];
+  const texts = (await statusLog(page)).map(([, text]) => text);
   const first = (pattern: RegExp) => texts.findIndex((t) => pattern.test(t));
   const sft = first(/^Stage 1\/3/);
   const rewardModel = first(/^Stage 2\/3/);
