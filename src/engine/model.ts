@@ -5,7 +5,7 @@
 // (layers.ts) and the parameters live in one flat variable (params.ts).
 import type { Config } from './config';
 import { causalSelfAttention, dense, gelu, layerNorm, matMul2d } from './layers';
-import { createParams, views, type Params, type ParamSpec } from './params';
+import { createParams, logitMaskOf, views, type Params, type ParamSpec } from './params';
 import { tf, type Tensor, type Tensor2D, type Tensor3D } from './tf';
 
 export { cloneParams, countParams, disposeParams, type Params } from './params';
@@ -13,7 +13,10 @@ export { cloneParams, countParams, disposeParams, type Params } from './params';
 export type ModelShape = Pick<Config, 'dModel' | 'nLayers' | 'nHeads' | 'contextLength'> & { vocabSize: number };
 
 export interface ForwardOutput {
-  /** [batch, time, vocab]: logits for the token after each position, already divided by temperature. */
+  /**
+   * [batch, time, vocab]: logits for the token after each position, already divided by temperature and
+   * masked to the policy's action vocabulary (−1e9 for tokens it may not write).
+   */
   logits: Tensor3D;
   /** [batch, time]: V(state up to and including each position). */
   values: Tensor2D;
@@ -58,8 +61,9 @@ export function paramSpecs(shape: ModelShape): ParamSpec[] {
   return specs;
 }
 
-export function initParams(shape: ModelShape, seed: number, prefix = 'policy'): Params {
-  return createParams(paramSpecs(shape), seed, prefix);
+/** A model's parameters; with `actions`, a policy whose logits allow only those tokens. */
+export function initParams(shape: ModelShape, seed: number, prefix = 'policy', actions?: readonly number[]): Params {
+  return createParams(paramSpecs(shape), seed, prefix, actions && logitMaskOf(shape.vocabSize, actions));
 }
 
 /**
@@ -83,12 +87,12 @@ export function forward(params: Params, shape: ModelShape, tokens: Tensor2D, tem
     x = tf.add(x, dense(inner, p('mlp.wOut'), p('mlp.bOut')));
   }
   const hidden = layerNorm(x, w('lnFinal.gamma'), w('lnFinal.beta'));
-  const logits = tf.reshape(dense(hidden, w('policyHead.w'), w('policyHead.b')), [batch, time, shape.vocabSize]);
+  const raw = tf.reshape(dense(hidden, w('policyHead.w'), w('policyHead.b')), [batch, time, shape.vocabSize]);
+  const tempered = temperature === 1 ? raw : tf.div(raw, temperature);
   const values = tf.reshape(dense(hidden, w('valueHead.w'), w('valueHead.b')), [batch, time]);
-  return {
-    logits: (temperature === 1 ? logits : tf.div(logits, temperature)) as Tensor3D,
-    values: values as Tensor2D,
-  };
+  // The mask comes after the temperature, so a forbidden token stays at probability 0 at any temperature.
+  const logits = params.logitMask ? tf.add(tempered, params.logitMask) : tempered;
+  return { logits: logits as Tensor3D, values: values as Tensor2D };
 }
 
 function viewsOf(params: Params): (name: string) => Tensor {

@@ -2,7 +2,7 @@
 // means the optimizer updates every weight in a handful of kernels instead of ten per tensor, and a
 // snapshot or a frozen copy is a single clone. The forward pass takes named views with `views`.
 import { Random } from './random';
-import { tf, type Tensor, type Variable } from './tf';
+import { tf, type Tensor, type Tensor1D, type Variable } from './tf';
 
 export interface ParamEntry {
   name: string;
@@ -15,6 +15,22 @@ export interface Params {
   /** Every parameter, concatenated in layout order. */
   flat: Variable;
   layout: readonly ParamEntry[];
+  /**
+   * A policy's action vocabulary as a constant added to its logits [V]: 0 for a token it may write,
+   * −1e9 for any other, so those have probability 0 (exp underflows to exactly 0: no NaN in entropy).
+   * Not a parameter: no gradient, not in `flat`. Absent for a model whose logits are not a policy.
+   */
+  logitMask?: Tensor1D;
+}
+
+/** Far below any logit, yet finite: −∞ would turn 0·log 0 into NaN. */
+const FORBIDDEN = -1e9;
+
+/** The additive logit mask of an action vocabulary: 0 at each id in `actions`, −1e9 elsewhere. */
+export function logitMaskOf(vocabSize: number, actions: readonly number[]): Tensor1D {
+  const mask = new Float32Array(vocabSize).fill(FORBIDDEN);
+  for (const id of actions) mask[id] = 0;
+  return tf.tensor1d(mask);
 }
 
 /** How each parameter starts: normal(0, std) or a constant. */
@@ -40,7 +56,7 @@ function layoutOf(specs: readonly ParamSpec[]): ParamEntry[] {
 }
 
 /** Draws the parameters in spec order from one seeded generator (constants draw nothing). */
-export function createParams(specs: readonly ParamSpec[], seed: number, prefix: string): Params {
+export function createParams(specs: readonly ParamSpec[], seed: number, prefix: string, logitMask?: Tensor1D): Params {
   const rng = new Random(seed);
   const layout = layoutOf(specs);
   const total = layout.reduce((n, e) => n + e.size, 0);
@@ -51,16 +67,19 @@ export function createParams(specs: readonly ParamSpec[], seed: number, prefix: 
       values[offset + k] = 'normal' in spec.init ? rng.normal() * spec.init.normal : spec.init.constant;
   });
   const flat = tf.tidy(() => tf.variable(tf.tensor1d(values), true, `${prefix}${variableCount++}`));
-  return { flat, layout };
+  return logitMask ? { flat, layout, logitMask } : { flat, layout };
 }
 
 export function cloneParams(params: Params, prefix: string, trainable: boolean): Params {
   const flat = tf.tidy(() => tf.variable(params.flat.clone(), trainable, `${prefix}${variableCount++}`));
-  return { flat, layout: params.layout };
+  return params.logitMask
+    ? { flat, layout: params.layout, logitMask: params.logitMask.clone() }
+    : { flat, layout: params.layout };
 }
 
 export function disposeParams(params: Params): void {
   params.flat.dispose();
+  params.logitMask?.dispose();
 }
 
 export function countParams(params: Params): number {

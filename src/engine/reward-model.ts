@@ -4,7 +4,7 @@
 // normalised so that its scores on the SFT policy's samples have mean 0 and standard deviation 1.
 import { bradleyTerry } from './algorithms/losses';
 import { forward, initParams, type ModelShape, type Params } from './model';
-import { Adam } from './optimizer';
+import { Adam, disposeSnapshot } from './optimizer';
 import { disposeParams } from './params';
 import { Random } from './random';
 import { tf, type Scalar, type Tensor1D, type Tensor2D } from './tf';
@@ -63,9 +63,23 @@ export class RewardModel {
     });
   }
 
-  /** Runs `steps` optimizer steps on random minibatches of training pairs; returns their mean loss. */
+  /**
+   * Runs `steps` optimizer steps on random minibatches of training pairs; returns their mean loss. The
+   * NaN guard: if that loss is not finite, the weights and Adam's moments go back to before the fit.
+   */
   async fit(steps: number): Promise<number> {
     if (this.train.length === 0 || steps <= 0) return Number.NaN;
+    const snapshot = this.optimizer.snapshot();
+    const loss = await this.fitSteps(steps);
+    if (!Number.isFinite(loss)) this.optimizer.restore(snapshot);
+    disposeSnapshot(snapshot);
+    return loss;
+  }
+
+  /** Test seam: the next fit's loss (and so its gradients and weights) becomes NaN, to prove the guard. */
+  poisonNextFit = false;
+
+  private async fitSteps(steps: number): Promise<number> {
     const losses: Scalar[] = [];
     for (let s = 0; s < steps; s++) {
       const pairs = Array.from(
@@ -75,13 +89,15 @@ export class RewardModel {
       const batch = this.pairTensors(pairs);
       const { value, grads } = tf.variableGrads(() => {
         const [chosen, rejected] = this.scorePairs(batch);
-        return bradleyTerry(chosen, rejected).loss;
+        const loss = bradleyTerry(chosen, rejected).loss;
+        return this.poisonNextFit ? (tf.mul(loss, Number.NaN) as Scalar) : loss;
       }, [this.params.flat]);
       tf.dispose(this.optimizer.apply(grads[this.params.flat.name], LEARNING_RATE, MAX_GRAD_NORM));
       tf.dispose([...Object.values(grads), batch.tokens, batch.ends]);
       losses.push(value);
       this.steps++;
     }
+    this.poisonNextFit = false;
     const mean = tf.tidy(() => tf.mean(tf.stack(losses)));
     const loss = (await mean.data())[0];
     tf.dispose([mean, ...losses]);

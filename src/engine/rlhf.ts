@@ -3,7 +3,7 @@
 // the reward model orders a batch like the human does.
 import type { ModelShape, Params } from './model';
 import { Random } from './random';
-import { rollout, type Rollout } from './rollout';
+import { responseEnd, rollout, type Rollout } from './rollout';
 import type { Comparison } from './reward-model';
 import type { Task } from './tasks';
 
@@ -20,7 +20,7 @@ export function demonstrationSet(task: Task, count: number, seed: number): numbe
 export function labelPairs(r: Rollout, task: Task, noise: number, rng: Random): Comparison[] {
   const pairs: Comparison[] = [];
   const row = (b: number) => r.tokens.slice(b * r.time, (b + 1) * r.time);
-  const end = (b: number) => r.responseStart + r.responses[b].length - 1;
+  const end = (b: number) => responseEnd(r.responses[b], r.responseStart);
   for (let b = 0; b + 1 < r.batchSize; b += 2) {
     const first = task.score(r.prompts[b], r.responses[b]);
     const second = task.score(r.prompts[b + 1], r.responses[b + 1]);

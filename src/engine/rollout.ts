@@ -80,6 +80,28 @@ export function responseOf(
   return response;
 }
 
+/** Position of a response's last token in its row: its <eos>, or the last written position. */
+export function responseEnd(response: readonly number[], responseStart: number): number {
+  return responseStart + response.length - 1;
+}
+
+/**
+ * responseEnd on the device for every row of a finished buffer [B, T]: responseStart + (tokens up to and
+ * including the first <eos>, or maxNewTokens) − 1. Only <eos> decides, never a count of <pad>s, so a
+ * response's content cannot move where the reward model reads it.
+ */
+export function responseEnds(tokens: Tensor2D, responseStart: number, maxNewTokens: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    const [batch] = tokens.shape;
+    const region = tf.slice(tokens, [0, responseStart], [batch, maxNewTokens]);
+    const isEos = tf.cast(tf.equal(region, EOS), 'int32');
+    // A position is written while no <eos> came strictly before it.
+    const eosBefore = tf.sub(tf.cumsum(isEos, 1), isEos);
+    const written = tf.sum(tf.cast(tf.equal(eosBefore, 0), 'int32'), 1);
+    return tf.add(written, tf.scalar(responseStart - 1, 'int32')) as tf.Tensor1D;
+  });
+}
+
 /** Gumbel noise for every (step, row, token): argmax(logits/τ + g) samples from softmax(logits/τ). */
 export function gumbelNoise(seed: number, steps: number, batchSize: number, vocab: number): Float32Array {
   const rng = new Random(seed);
@@ -196,9 +218,7 @@ export async function rollout(
     }
     const planes = rolloutPlanes(policy, reference, shape, tokens, last, temperature);
     if (scorer) {
-      // Every position before the response is a real token, so a row's last token sits at (non-pad count − 1).
-      const ends = tf.sub(tf.sum(tf.cast(tf.notEqual(tokens, PAD), 'int32'), 1), tf.scalar(1, 'int32')) as tf.Tensor1D;
-      const scores = scorer.scoreTensor(tokens, ends);
+      const scores = scorer.scoreTensor(tokens, responseEnds(tokens, responseStart, maxNewTokens));
       planes.push(
         tf.pad(tf.reshape(scores, [batchSize, 1]), [
           [0, 0],

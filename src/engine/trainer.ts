@@ -57,6 +57,8 @@ export interface TrainerOptions {
   samples?: number;
   /** Test seam: poison the advantages with NaN at this update, to prove the guard. */
   injectNaNAtUpdate?: number;
+  /** Test seam: poison the reward model's stage-2 fit with NaN, to prove its guard. */
+  injectRewardModelNaN?: boolean;
 }
 
 /** Quantities checked for NaN/Inf after every update, in the order they are blamed. */
@@ -90,7 +92,9 @@ export class Trainer {
   private readonly policy: Params;
   private reference: Params | undefined;
   private optimizer: Adam;
-  private readonly algorithmState: AlgorithmState = {};
+  private algorithmState: AlgorithmState = {};
+  /** A reward-model fit that went non-finite (and was undone), reported with the next update. */
+  private rewardModelDivergence: Divergence | undefined;
   private sftDone = 0;
   /** Preference task: the fixed demonstrations, the reward model and its stage-2 progress. */
   private readonly demonstrations: number[][] | undefined;
@@ -119,7 +123,7 @@ export class Trainer {
       nHeads: config.nHeads,
       contextLength: config.contextLength,
     };
-    this.policy = initParams(this.shape, deriveSeed(config.seed, SEED_STREAMS.init));
+    this.policy = initParams(this.shape, deriveSeed(config.seed, SEED_STREAMS.init), 'policy', this.task.actions);
     this.optimizer = new Adam(this.policy);
     if (this.usesRewardModel)
       this.demonstrations = demonstrationSet(
@@ -220,9 +224,10 @@ export class Trainer {
         seed: deriveSeed(config.seed, SEED_STREAMS.comparisons, this.rerunCount),
       });
       this.rewardModel.add(pairs, true);
+      if (this.options.injectRewardModelNaN) this.rewardModel.poisonNextFit = true;
     }
     const n = Math.min(steps, config.rmSteps - this.rmDone);
-    this.rmLoss = await this.rewardModel.fit(n);
+    this.rmLoss = this.guardRewardModel(await this.rewardModel.fit(n));
     this.rmDone += n;
     if (this.rmDone >= config.rmSteps) {
       this.rmAccuracy = await this.rewardModel.heldOutAccuracy();
@@ -253,6 +258,8 @@ export class Trainer {
     this.update = 0;
     this.episodes = 0;
     this.beta = this.config.beta;
+    // Every piece of algorithm state starts afresh too (e.g. REINFORCE's moving-average baseline).
+    this.algorithmState = {};
     this.rerunCount++;
   }
 
@@ -262,8 +269,23 @@ export class Trainer {
     if (!model) return;
     const rng = new Random(deriveSeed(this.config.seed, SEED_STREAMS.refresh, update));
     model.add(labelPairs(batch, this.task, this.config.labelNoise, rng), false);
-    this.rmLoss = await model.fit(Math.max(20, Math.round(this.config.rmSteps / 4)));
+    this.rmLoss = this.guardRewardModel(await model.fit(Math.max(20, Math.round(this.config.rmSteps / 4))));
     this.rmAccuracy = await model.heldOutAccuracy();
+    // The refit moved every score: the proxy goes back to mean 0 and std 1 on the comparisons so far.
+    await model.normalise();
+  }
+
+  /** The reward model's fit restores its weights on a non-finite loss; this reports it once. */
+  private guardRewardModel(loss: number): number {
+    if (!Number.isFinite(loss) && this.rewardModel && this.rewardModel.train.length > 0) {
+      this.rewardModelDivergence = {
+        update: this.update,
+        quantity: 'rm/loss',
+        value: loss,
+        message: `rm/loss became ${loss} ${this.update === 0 ? 'while fitting the reward model' : `while refitting the reward model at update ${this.update}`}; the fit was undone and the last good reward model kept.`,
+      };
+    }
+    return loss;
   }
 
   /** One RL update (running any remaining format pretraining first). */
@@ -334,7 +356,9 @@ export class Trainer {
       metrics: this.metrics(episodes, device, beta, started, rolledOut, finished),
       samples: this.samples(episodes),
     };
-    if (divergence) result.divergence = divergence;
+    const reported = divergence ?? this.rewardModelDivergence;
+    if (reported) result.divergence = reported;
+    this.rewardModelDivergence = undefined;
     return result;
   }
 

@@ -7,7 +7,7 @@
 // sparse: exact), minus `toolCost` per tool call. Digits are the task's letters.
 import type { Random } from '../random';
 import { EOS, Vocabulary } from '../tokens';
-import { scoreResponse, type Environment, type Task, type TaskSettings } from './task';
+import { scoreResponse, type Environment, type Task, type TaskSettings, lettersAndEos } from './task';
 
 export const CALCULATOR_DIGITS = '0123456789';
 export const CALCULATOR_EXTRAS = ['+', '=', '<calc>', '_'] as const;
@@ -49,6 +49,7 @@ export function calculatorTask(vocab: Vocabulary, settings: CalculatorSettings):
   return {
     name: 'calculator',
     vocab,
+    actions: [...lettersAndEos(vocab), calc],
     prompt: (rng: Random) => {
       const d = () => digit(rng.int(10));
       return [d(), d(), plus, d(), d(), equals];

@@ -5,7 +5,7 @@
 // search. The hidden number travels as the prompt, which the policy never sees.
 import type { Random } from '../random';
 import type { Vocabulary } from '../tokens';
-import type { Environment, Task, TaskSettings, Turn } from './task';
+import { lettersAndEos, type Environment, type Task, type TaskSettings, type Turn } from './task';
 
 export const GUESS_OBSERVATIONS = ['<', '>', '=', '?'] as const;
 
@@ -33,6 +33,7 @@ export function guessTask(vocab: Vocabulary, settings: TaskSettings): Task {
   return {
     name: 'guess',
     vocab,
+    actions: lettersAndEos(vocab),
     prompt: (rng: Random) => [vocab.id(vocab.letters[rng.int(vocab.letters.length)])],
     expected: (prompt) => [prompt[0], found],
     score(prompt, response) {

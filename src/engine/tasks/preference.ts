@@ -10,7 +10,7 @@
 // is not, so a policy pushed hard against a reward model learnt from few comparisons writes "aaaa".
 import { EOS, type Vocabulary } from '../tokens';
 import type { Random } from '../random';
-import type { Task, TaskSettings } from './task';
+import { lettersAndEos, type Task, type TaskSettings } from './task';
 
 export const IDEAL_LENGTH = 3;
 /** Demonstrations are the best of this many random responses, as judged by the hidden human. */
@@ -46,6 +46,7 @@ export function preferenceTask(vocab: Vocabulary, settings: TaskSettings): Task 
   return {
     name: 'preference',
     vocab,
+    actions: lettersAndEos(vocab),
     prompt: () => [],
     expected: () => [...best],
     score: (_prompt, response) => goldScore(response, liked),

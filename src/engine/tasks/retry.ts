@@ -5,7 +5,15 @@
 // `feedback` off the environment writes `_ _` instead — the same turns, no information.
 import type { Random } from '../random';
 import { EOS, Vocabulary } from '../tokens';
-import { formatDemoOfLength, scoreResponse, type Environment, type Task, type TaskSettings, type Turn } from './task';
+import {
+  formatDemoOfLength,
+  scoreResponse,
+  type Environment,
+  type Task,
+  type TaskSettings,
+  type Turn,
+  lettersAndEos,
+} from './task';
 
 export const RETRY_DISCOUNT = 0.8;
 export const RETRY_EXTRAS = (promptLength: number) => [
@@ -57,6 +65,7 @@ export function retryTask(vocab: Vocabulary, settings: RetrySettings): Task {
   return {
     name: 'retry',
     vocab,
+    actions: lettersAndEos(vocab),
     prompt: (rng: Random) =>
       Array.from({ length: settings.promptLength }, () => vocab.id(vocab.letters[rng.int(vocab.letters.length)])),
     expected,

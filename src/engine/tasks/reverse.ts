@@ -1,11 +1,12 @@
 // reverse: the prompt is random letters; the answer is the prompt backwards ("abc" -> "cba").
-import { formatDemoOfLength, randomLetters, scoreResponse, type Task, type TaskSettings } from './task';
+import { formatDemoOfLength, randomLetters, scoreResponse, type Task, type TaskSettings, lettersAndEos } from './task';
 import type { Vocabulary } from '../tokens';
 
 export function reverseTask(vocab: Vocabulary, settings: TaskSettings): Task {
   return {
     name: 'reverse',
     vocab,
+    actions: lettersAndEos(vocab),
     prompt: (rng) => randomLetters(vocab, settings.promptLength, rng),
     expected: (prompt) => [...prompt].reverse(),
     score: (prompt, response) =>

@@ -1,5 +1,5 @@
 // sort: the prompt is random letters; the answer is the same letters in alphabetical order ("cab" -> "abc").
-import { formatDemoOfLength, randomLetters, scoreResponse, type Task, type TaskSettings } from './task';
+import { formatDemoOfLength, randomLetters, scoreResponse, type Task, type TaskSettings, lettersAndEos } from './task';
 import type { Vocabulary } from '../tokens';
 
 const sorted = (prompt: readonly number[]): number[] => [...prompt].sort((a, b) => a - b);
@@ -8,6 +8,7 @@ export function sortTask(vocab: Vocabulary, settings: TaskSettings): Task {
   return {
     name: 'sort',
     vocab,
+    actions: lettersAndEos(vocab),
     prompt: (rng) => randomLetters(vocab, settings.promptLength, rng),
     expected: sorted,
     score: (prompt, response) => scoreResponse(response, sorted(prompt), settings.scoring, settings.maxNewTokens),

@@ -7,6 +7,12 @@ import { EOS, type Vocabulary } from '../tokens';
 export interface Task {
   readonly name: TaskName;
   readonly vocab: Vocabulary;
+  /**
+   * The tokens the policy may write (its action vocabulary), ascending: the letters and <eos>, plus the
+   * task's own action tokens (e.g. <calc>). Every other token has probability 0 under the policy and the
+   * reference alike, so <pad>, <bos>, <sep> and the environment's tokens never appear as actions.
+   */
+  readonly actions: readonly number[];
   /** Prompt token ids for one episode (may be empty). */
   prompt(rng: Random): number[];
   /** The answer a perfect policy writes, without <eos>. */
@@ -74,6 +80,11 @@ export function scoreResponse(
   let matches = 0;
   for (let i = 0; i < Math.min(y.length, n); i++) if (y[i] === expected[i]) matches++;
   return matches / Math.max(length, n, 1);
+}
+
+/** The action vocabulary of most tasks: every letter, then <eos>. */
+export function lettersAndEos(vocab: Vocabulary): number[] {
+  return [EOS, ...vocab.encode(vocab.letters)];
 }
 
 /** Random letters of a given length, then <eos>: the format without the content. */
