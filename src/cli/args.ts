@@ -1,32 +1,48 @@
 // Command-line arguments of `npm run train` (DESIGN §7). Parsing never exits; it returns an error
 // message that names the valid choices, and the entry point decides how to exit.
 import { BACKENDS, type BackendName } from '../engine/backend';
-import { FIELDS } from '../engine/config';
-import { PRESETS } from '../presets';
+import { FIELDS, validate, type Config } from '../engine/config';
+import { findPreset, PRESETS, type Preset } from '../presets';
+import { decodeLink } from '../share/link';
 
 export const NODE_BACKENDS: readonly BackendName[] = ['cpu', 'wasm'];
 
 export interface TrainArgs {
   preset?: string;
+  /** 1-based arm of a comparison preset. */
+  arm?: number;
   link?: string;
   sets: [string, string][];
   updates: number;
   backend: BackendName;
   out?: string;
+  /** JSONL file of every episode's decoded prompt, response and score, one line per update. */
+  samples?: string;
   quiet: boolean;
   help: boolean;
 }
 
-export const TRAIN_USAGE = `Usage: npm run train -- [--preset NAME | --link 'URL-or-#hash'] [--set key=value ...]
-                        [--updates N] [--backend cpu|wasm] [--out metrics.jsonl] [--quiet]
+const COMPARISONS = PRESETS.filter((p) => p.arms);
+
+export const TRAIN_USAGE = `Usage: npm run train -- [--preset NAME [--arm K] | --link 'URL-or-#hash'] [--set key=value ...]
+                        [--updates N] [--backend cpu|wasm] [--out metrics.jsonl] [--samples samples.jsonl] [--quiet]
 
   --preset NAME     one of: ${PRESETS.map((p) => p.name).join(', ')}
+  --arm K           arm K (1-based) of a comparison preset: ${COMPARISONS.map((p) => p.name).join(', ')}
   --link LINK       a preset link, e.g. '#v=1&task=sort&seed=7'
-  --set key=value   any setting (repeatable); keys: ${FIELDS.map((f) => f.key).join(', ')}
+  --set key=value   any setting (repeatable), applied on top of the preset, arm or link; see --help
   --updates N       RL updates to run (default 200)
   --backend NAME    cpu or wasm (default wasm)
   --out FILE        write one JSON object of metrics per update
-  --quiet           no progress line per update`;
+  --samples FILE    write one JSON line per update with every episode: prompt, response, expected, score
+                    (and gold, proxy for task preference)
+  --quiet           no progress line per update
+  --help            this text and every setting's meaning, range and default`;
+
+/** "1 "no baseline", 2 "batch-mean baseline"": a comparison's arms as --arm takes them. */
+function armList(preset: Preset): string {
+  return (preset.arms ?? []).map((a, i) => `${i + 1} "${a.label}"`).join(', ');
+}
 
 export function parseTrainArgs(argv: readonly string[]): { args: TrainArgs } | { error: string } {
   const args: TrainArgs = { sets: [], updates: 200, backend: 'wasm', quiet: false, help: false };
@@ -54,6 +70,14 @@ export function parseTrainArgs(argv: readonly string[]): { args: TrainArgs } | {
           };
         }
         args.preset = name;
+        break;
+      }
+      case '--arm': {
+        const value = takeValue();
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 1)
+          return { error: `--arm needs a whole number ≥ 1, e.g. --arm 2 (got ${value ?? 'nothing'}).` };
+        args.arm = n;
         break;
       }
       case '--link': {
@@ -93,18 +117,58 @@ export function parseTrainArgs(argv: readonly string[]): { args: TrainArgs } | {
         args.backend = value as BackendName;
         break;
       }
-      case '--out': {
+      case '--out':
+      case '--samples': {
         const value = takeValue();
-        if (!value) return { error: '--out needs a file name, e.g. --out metrics.jsonl.' };
-        args.out = value;
+        if (!value) return { error: `${flag} needs a file name, e.g. ${flag} ${flag.slice(2)}.jsonl.` };
+        args[flag === '--out' ? 'out' : 'samples'] = value;
         break;
       }
       default:
         return {
-          error: `Unknown argument "${flag}". Valid: --preset, --link, --set, --updates, --backend, --out, --quiet, --help.`,
+          error: `Unknown argument "${flag}". Valid: --preset, --arm, --link, --set, --updates, --backend, --out, --samples, --quiet, --help.`,
         };
     }
   }
   if (args.preset && args.link) return { error: 'Use either --preset or --link, not both.' };
+  if (args.arm !== undefined) {
+    const comparisons = COMPARISONS.map((p) => p.name).join(', ');
+    if (!args.preset) return { error: `--arm needs --preset with a comparison: ${comparisons}.` };
+    const preset = findPreset(args.preset);
+    if (!preset?.arms) return { error: `--arm: preset "${args.preset}" has no arms; comparisons: ${comparisons}.` };
+    if (args.arm > preset.arms.length) {
+      return {
+        error: `--arm ${args.arm}: preset "${args.preset}" has ${preset.arms.length} arms: ${armList(preset)}.`,
+      };
+    }
+  }
   return { args };
+}
+
+export interface Settings {
+  config: Config;
+  /** Link notices and validation problems, each one line. */
+  warnings: string[];
+  /** The link's title, if it has one. */
+  title: string;
+  /** What runs, for the log: e.g. `arm 2 of 2, "batch-mean baseline"`; empty when not a comparison. */
+  arm: string;
+}
+
+/**
+ * The run's settings: a preset (or one of its arms) or a link, then each --set on top, so
+ * `--preset baselines --arm 2 --set seed=3` is arm 2 on seed 3. Never throws: bad values become warnings.
+ */
+export function resolveSettings(args: TrainArgs): Settings {
+  const preset = args.link === undefined ? findPreset(args.preset ?? 'default') : undefined;
+  const armIndex = preset?.arms ? (args.arm ?? 1) - 1 : undefined;
+  const chosen = armIndex === undefined ? undefined : preset?.arms?.[armIndex];
+  const link = args.link ?? chosen?.link ?? preset?.link ?? '';
+  const decoded = decodeLink(link);
+  const { config, problems } = validate({ ...decoded.config, ...Object.fromEntries(args.sets) });
+  const arm =
+    preset?.arms && chosen && armIndex !== undefined
+      ? `arm ${armIndex + 1} of ${preset.arms.length}, "${chosen.label}" (arms: ${armList(preset)})`
+      : '';
+  return { config, warnings: [...decoded.notices, ...problems.map((p) => p.message)], title: decoded.title, arm };
 }

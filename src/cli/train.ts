@@ -1,14 +1,13 @@
 // `npm run train`: trains headless with the same engine the app uses, prints a progress line per
-// update and optionally writes one JSON object of metrics per update (DESIGN §7).
+// update and optionally writes one JSON object of metrics per update (DESIGN §7) and, for auditing, every
+// episode decoded (--samples).
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { useBackend } from '../engine/backend';
-import { validate } from '../engine/config';
 import type { Metrics } from '../engine/metrics';
 import { createTrainer } from '../engine/trainer';
-import { findPreset } from '../presets';
-import { decodeLink } from '../share/link';
-import { parseTrainArgs, TRAIN_USAGE } from './args';
-import { metricsToJson, progressLine } from './format';
+import { parseTrainArgs, resolveSettings, TRAIN_USAGE } from './args';
+import { metricsToJson, progressLine, settingsHelp } from './format';
+import { samplesLine } from './samples';
 
 async function main(): Promise<number> {
   const parsed = parseTrainArgs(process.argv.slice(2));
@@ -18,25 +17,27 @@ async function main(): Promise<number> {
   }
   const { args } = parsed;
   if (args.help) {
-    console.log(TRAIN_USAGE);
+    console.log(`${TRAIN_USAGE}\n\n${settingsHelp()}`);
     return 0;
   }
 
-  // Settings: a preset or a link first, then each --set on top; every problem is a warning.
-  const link = args.link ?? findPreset(args.preset ?? 'default')?.link ?? '';
-  const decoded = decodeLink(link);
-  const { config, problems } = validate({ ...decoded.config, ...Object.fromEntries(args.sets) });
-  for (const notice of [...decoded.notices, ...problems.map((p) => p.message)]) console.warn(`warning: ${notice}`);
-  if (decoded.title) console.log(`"${decoded.title}"`);
+  // Settings: a preset (or one of its arms) or a link first, then each --set on top; every problem is a warning.
+  const { config, warnings, title, arm } = resolveSettings(args);
+  for (const warning of warnings) console.warn(`warning: ${warning}`);
+  if (title) console.log(`"${title}"`);
+  if (arm) console.log(`${args.preset}: ${arm}`);
 
   const backend = await useBackend(args.backend);
   console.log(`backend: ${backend.reason}`);
   console.log(`task ${config.task}, ${config.algorithm}, seed ${config.seed}, ${args.updates} updates`);
 
-  const trainer = createTrainer(config);
+  // --samples wants every episode of the batch, not the inspector's first few.
+  const trainer = createTrainer(config, args.samples ? { samples: config.batchSize } : undefined);
   let out: WriteStream | undefined;
+  let samplesOut: WriteStream | undefined;
   try {
     out = args.out ? createWriteStream(args.out) : undefined;
+    samplesOut = args.samples ? createWriteStream(args.samples) : undefined;
     if (config.sftSteps > 0) {
       const loss = await trainer.pretrain();
       if (trainer.usesRewardModel) {
@@ -48,17 +49,19 @@ async function main(): Promise<number> {
     }
     let last: Metrics | undefined;
     for (let i = 0; i < args.updates; i++) {
-      const { metrics, divergence } = await trainer.step();
+      const { metrics, samples, divergence } = await trainer.step();
       last = metrics;
       if (divergence) console.warn(`warning: ${divergence.message}`);
       if (!args.quiet) console.log(progressLine(metrics));
       out?.write(`${metricsToJson(metrics)}\n`);
+      samplesOut?.write(`${samplesLine(metrics.update, samples, trainer.usesRewardModel)}\n`);
     }
     if (last) console.log(`final: ${progressLine(last)}`);
     return 0;
   } finally {
     trainer.dispose();
-    await new Promise<void>((resolve) => (out ? out.end(resolve) : resolve()));
+    for (const stream of [out, samplesOut])
+      await new Promise<void>((resolve) => (stream ? stream.end(resolve) : resolve()));
   }
 }
 
