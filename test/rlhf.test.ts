@@ -3,10 +3,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validate } from '../src/engine/config';
 import { Random } from '../src/engine/random';
+import { RewardModel } from '../src/engine/reward-model';
 import { demonstrationSet, labelPairs, rankAgreement } from '../src/engine/rlhf';
 import type { Rollout } from '../src/engine/rollout';
 import { createTask } from '../src/engine/tasks';
 import { goldScore, likedLetters } from '../src/engine/tasks/preference';
+import { tf } from '../src/engine/tf';
 import { createTrainer } from '../src/engine/trainer';
 import { startBackend } from './support/engine';
 
@@ -127,5 +129,83 @@ describe('the reward model', () => {
     expect(added).toBeGreaterThan(10);
     expect(added).toBeLessThanOrEqual(32);
     expect(Number.isFinite(metrics['rm/loss'])).toBe(true);
+  });
+});
+
+describe('reward-model upkeep', () => {
+  beforeAll(() => startBackend('wasm'));
+  const SMALL = { task: 'preference', seed: 1, sftSteps: 10, rmSteps: 20, comparisons: 40, batchSize: 16 } as const;
+  /** The trainer's private reward model, for checks the metrics do not show. */
+  const modelOf = (trainer: object) => (trainer as { rewardModel?: RewardModel }).rewardModel as RewardModel;
+
+  /** Mean and standard deviation of the normalised scores of every response in the comparisons. */
+  async function normalisedStats(model: RewardModel): Promise<{ mean: number; std: number }> {
+    const pairs = [...model.train, ...model.heldOut];
+    const time = pairs[0].chosen.length;
+    const rows = pairs.flatMap((p) => [
+      [p.chosen, p.chosenEnd],
+      [p.rejected, p.rejectedEnd],
+    ]) as [Int32Array, number][];
+    const tokens = new Int32Array(rows.length * time);
+    rows.forEach(([r], i) => tokens.set(r, i * time));
+    const scores = tf.tidy(() =>
+      model.scoreTensor(
+        tf.tensor2d(tokens, [rows.length, time], 'int32'),
+        tf.tensor1d(
+          rows.map(([, end]) => end),
+          'int32',
+        ),
+      ),
+    );
+    const values = Array.from(await scores.data());
+    scores.dispose();
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    return { mean, std: Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length) };
+  }
+
+  it('the proxy is renormalised to mean 0, std 1 on the comparisons after every bootstrapping refit', async () => {
+    const trainer = createTrainer({ ...SMALL, rmRefreshEvery: 1 });
+    await trainer.pretrain();
+    const before = await normalisedStats(modelOf(trainer));
+    expect(before.mean).toBeCloseTo(0, 4);
+    expect(before.std).toBeCloseTo(1, 4);
+    await trainer.step(); // adds this batch's pairs and refits
+    const after = await normalisedStats(modelOf(trainer));
+    trainer.dispose();
+    expect(after.mean).toBeCloseTo(0, 4);
+    expect(after.std).toBeCloseTo(1, 4);
+  });
+
+  it('a reward-model fit that goes NaN is undone and reported with the next update', async () => {
+    const poisoned = createTrainer(SMALL, { injectRewardModelNaN: true });
+    await poisoned.pretrain();
+    const model = modelOf(poisoned);
+    // The poisoned loss makes every gradient NaN; without the guard every weight would now be NaN.
+    const weights = Array.from(await model.params.flat.data());
+    expect(weights.every(Number.isFinite)).toBe(true);
+    const { divergence, metrics } = await poisoned.step();
+    expect(divergence?.quantity).toBe('rm/loss');
+    expect(divergence?.message).toMatch(/rm\/loss became NaN while fitting the reward model; the fit was undone/);
+    expect(Number.isFinite(metrics['reward/score'])).toBe(true);
+    expect((await poisoned.step()).divergence).toBeUndefined();
+    poisoned.dispose();
+  });
+
+  it('re-running RL resets the algorithm state (REINFORCE’s moving-average baseline)', async () => {
+    const trainer = createTrainer({
+      task: 'target',
+      algorithm: 'reinforce',
+      baseline: 'moving-average',
+      batchSize: 8,
+      sftSteps: 3,
+    });
+    const state = () => (trainer as unknown as { algorithmState: { movingAverageReturn?: number } }).algorithmState;
+    await trainer.step();
+    await trainer.step();
+    expect(state().movingAverageReturn).toEqual(expect.any(Number));
+    trainer.rerunRl();
+    expect(state().movingAverageReturn).toBeUndefined();
+    expect(trainer.update).toBe(0);
+    trainer.dispose();
   });
 });
