@@ -191,6 +191,23 @@ describe('reward-model upkeep', () => {
     poisoned.dispose();
   });
 
+  it('re-running RL undoes bootstrapping refits: the reward model is the one stage 2 left', async () => {
+    const trainer = createTrainer({ ...SMALL, rmRefreshEvery: 1 });
+    await trainer.pretrain();
+    const model = modelOf(trainer);
+    const pairs = trainer.comparisonsTrained;
+    const weights = Array.from(await model.params.flat.data());
+    await trainer.step();
+    await trainer.step();
+    expect(trainer.comparisonsTrained).toBeGreaterThan(pairs);
+    expect(Array.from(await model.params.flat.data())).not.toEqual(weights);
+    trainer.rerunRl();
+    expect(trainer.comparisonsTrained).toBe(pairs);
+    expect(Array.from(await model.params.flat.data())).toEqual(weights);
+    expect(await normalisedStats(model)).toEqual({ mean: expect.closeTo(0, 4), std: expect.closeTo(1, 4) });
+    trainer.dispose();
+  });
+
   it('re-running RL resets the algorithm state (REINFORCE’s moving-average baseline)', async () => {
     const trainer = createTrainer({
       task: 'target',

@@ -227,7 +227,7 @@ export const FIELDS: readonly Field[] = [
     live: true,
     default: 'batch-mean',
     choices: BASELINES,
-    help: 'REINFORCE only: what is subtracted from returns to cut variance.',
+    help: "REINFORCE only: subtracted from every reward-to-go; it alone centres the advantages (whitening does not), cutting variance without bias. none: 0 (with scores ≥ 0 every sampled token is pushed up); batch-mean: this batch's mean return; moving-average: a running mean of earlier batches' returns (rate 0.1; 0 on the first batch).",
   }),
   num({
     key: 'gamma',
@@ -257,7 +257,7 @@ export const FIELDS: readonly Field[] = [
     group: 'algorithm',
     live: true,
     default: true,
-    help: 'Normalise advantages to mean 0 and std 1 over the batch.',
+    help: "Rescale advantages over the batch's action tokens. REINFORCE: divide by their std only, so the baseline still decides the sign. Actor-critic and PPO: subtract the mean and divide by the std (as CleanRL). Value targets keep their scale.",
   }),
   num({
     key: 'valueCoef',

@@ -1,7 +1,7 @@
 // From a rollout to per-episode arrays over action tokens: score (the task's, or the reward model's),
 // per-token KL and rewards. The
 // algorithms then fill in advantages and returns. Plain numbers on the CPU: a batch is small.
-import { klPerToken, tokenRewards, whiten } from './advantages';
+import { klPerToken, tokenRewards, variance, whiten } from './advantages';
 import type { KlEstimator } from './config';
 import type { Rollout } from './rollout';
 import type { Task } from './tasks';
@@ -66,9 +66,21 @@ export function buildEpisodes(r: Rollout, task: Task, beta: number, estimator: K
   });
 }
 
-/** Whitens advantages across every action token of the batch (not per episode). */
+/** Whitens advantages across every action token of the batch (not per episode): actor-critic, PPO. */
 export function whitenAcrossBatch(episodes: Episode[]): void {
   const flat = whiten(episodes.flatMap((e) => e.advantages));
   let i = 0;
   for (const e of episodes) e.advantages = e.advantages.map(() => flat[i++]);
+}
+
+/**
+ * Divides advantages by their unbiased std across every action token of the batch, without centring:
+ * REINFORCE's whitening, so that its baseline (not the batch mean) decides which tokens are pushed down.
+ */
+export function scaleAcrossBatch(episodes: Episode[]): void {
+  const std = Math.sqrt(variance(episodes.flatMap((e) => e.advantages)));
+  // A constant batch (or a single token) has no spread to scale by: without centring, dividing by
+  // 0 + 1e-8 would turn an advantage of 1 into 1e8, so it keeps its advantages as they are.
+  if (std === 0) return;
+  for (const e of episodes) e.advantages = e.advantages.map((a) => a / (std + 1e-8));
 }

@@ -4,7 +4,7 @@
 // normalised so that its scores on the SFT policy's samples have mean 0 and standard deviation 1.
 import { bradleyTerry } from './algorithms/losses';
 import { forward, initParams, type ModelShape, type Params } from './model';
-import { Adam, disposeSnapshot } from './optimizer';
+import { Adam, disposeSnapshot, type OptimizerSnapshot } from './optimizer';
 import { disposeParams } from './params';
 import { Random } from './random';
 import { tf, type Scalar, type Tensor1D, type Tensor2D } from './tf';
@@ -45,6 +45,8 @@ export class RewardModel {
   private offset = 0;
   private scale = 1;
   steps = 0;
+  /** The model as stage 2 left it: a re-run of RL starts from it again, whatever bootstrapping refit. */
+  private checkpoint: { snapshot: OptimizerSnapshot; trainCount: number; offset: number; scale: number } | undefined;
 
   constructor(
     private readonly shape: ModelShape,
@@ -132,12 +134,30 @@ export class RewardModel {
     this.scale = Math.sqrt(variance) || 1;
   }
 
+  /** Remembers the current weights, optimizer, training pairs and normalisation (end of stage 2). */
+  keepCheckpoint(): void {
+    if (this.checkpoint) disposeSnapshot(this.checkpoint.snapshot);
+    const { offset, scale } = this;
+    this.checkpoint = { snapshot: this.optimizer.snapshot(), trainCount: this.train.length, offset, scale };
+  }
+
+  /** Back to the checkpoint: pairs added since are dropped, weights and normalisation restored. */
+  restoreCheckpoint(): void {
+    const c = this.checkpoint;
+    if (!c) return;
+    this.optimizer.restore(c.snapshot);
+    this.train.length = c.trainCount;
+    this.offset = c.offset;
+    this.scale = c.scale;
+  }
+
   /** Normalised scores as a tensor, for the rollout to read back with everything else. */
   scoreTensor(tokens: Tensor2D, ends: Tensor1D): Tensor1D {
     return tf.div(tf.sub(rewardScores(this.params, this.shape, tokens, ends), this.offset), this.scale) as Tensor1D;
   }
 
   dispose(): void {
+    if (this.checkpoint) disposeSnapshot(this.checkpoint.snapshot);
     disposeParams(this.params);
     this.optimizer.dispose();
   }

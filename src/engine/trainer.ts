@@ -102,9 +102,11 @@ export class Trainer {
   private rmDone = 0;
   private rmLoss = Number.NaN;
   private rmAccuracy = Number.NaN;
+  /** rm/loss and rm/accuracy as stage 2 ended, for a re-run of RL. */
+  private stageTwoReport = { loss: Number.NaN, accuracy: Number.NaN };
   /** Stage re-runs so far: each draws fresh seeds. */
   private rerunCount = 0;
-  private readonly startedAt = performance.now();
+  private startedAt = performance.now();
   private disposed = false;
 
   constructor(
@@ -232,6 +234,8 @@ export class Trainer {
     if (this.rmDone >= config.rmSteps) {
       this.rmAccuracy = await this.rewardModel.heldOutAccuracy();
       await this.rewardModel.normalise();
+      this.rewardModel.keepCheckpoint();
+      this.stageTwoReport = { loss: this.rmLoss, accuracy: this.rmAccuracy };
     }
   }
 
@@ -258,8 +262,15 @@ export class Trainer {
     this.update = 0;
     this.episodes = 0;
     this.beta = this.config.beta;
-    // Every piece of algorithm state starts afresh too (e.g. REINFORCE's moving-average baseline).
+    // Every piece of algorithm state starts afresh too (e.g. REINFORCE's moving-average baseline), and
+    // the reward model goes back to how stage 2 left it (bootstrapping refits are undone).
     this.algorithmState = {};
+    if (this.rewardModel) {
+      this.rewardModel.restoreCheckpoint();
+      this.rmLoss = this.stageTwoReport.loss;
+      this.rmAccuracy = this.stageTwoReport.accuracy;
+    }
+    this.startedAt = performance.now();
     this.rerunCount++;
   }
 

@@ -33,15 +33,12 @@ export const ppo: Algorithm = {
   async update(ctx, rollout, episodes) {
     const { epochs, minibatches, targetKl } = ctx.config;
     const rng = new Random(ctx.shuffleSeed);
-    const size = Math.ceil(episodes.length / minibatches);
     for (let epoch = 0; epoch < epochs; epoch++) {
-      // A fresh shuffle of whole episodes each epoch.
-      const order = rng.shuffle(episodes.map((_, i) => i));
       const epochKl: tf.Scalar[] = [];
-      for (let start = 0; start < order.length; start += size) {
+      for (const rows of minibatchRows(episodes.length, minibatches, rng)) {
         const batch = batchTensors(
           rollout,
-          order.slice(start, start + size).map((i) => episodes[i]),
+          rows.map((i) => episodes[i]),
         );
         optimizerStep(ctx, () => {
           const loss = ppoLoss(ctx, batch);
@@ -60,6 +57,17 @@ export const ppo: Algorithm = {
     }
   },
 };
+
+/**
+ * One epoch's minibatches: a fresh shuffle of the episode indices 0…n−1 (drawn from `rng`, so each
+ * epoch differs), cut into exactly `minibatches` consecutive slices whose sizes differ by at most one
+ * (slice i is [⌊i·n/m⌋, ⌊(i+1)·n/m⌋)), so the setting is the number of optimizer steps per epoch.
+ */
+export function minibatchRows(n: number, minibatches: number, rng: Random): number[][] {
+  const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
+  const m = Math.max(1, Math.min(minibatches, n));
+  return Array.from({ length: m }, (_, i) => order.slice(Math.floor((i * n) / m), Math.floor(((i + 1) * n) / m)));
+}
 
 /** PPO's loss on one minibatch with the current weights: the total and the terms reported as metrics. */
 export function ppoLoss(

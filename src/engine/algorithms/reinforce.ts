@@ -1,9 +1,12 @@
 // REINFORCE (Williams 1992), Monte-Carlo policy gradient, one optimizer step per batch:
 //   G_t = Σ_{k≥t} γ^(k−t) r_k          (reward-to-go, per-token KL penalty included)
 //   A_t = G_t − b                        (b: none | moving average of returns | batch mean)
+//   A_t ← A_t / std(A)                   (optional whitening: scale only, over the batch's action tokens)
 //   loss = −mean_t(A_t · log π(a_t))     (+ optional entropy bonus)
+// Whitening here never subtracts the batch mean: that would erase every constant baseline and make
+// none, batch-mean and moving-average the same update. The baseline alone centres the advantages.
 import { discountedReturns, mean } from '../advantages';
-import { whitenAcrossBatch } from '../episodes';
+import { scaleAcrossBatch } from '../episodes';
 import { batchTensors, disposeBatch, entropyBonus, evaluate, optimizerStep, type Algorithm } from './common';
 import { policyGradientLoss, sumOf } from './losses';
 
@@ -26,8 +29,9 @@ export const reinforce: Algorithm = {
     }
     for (const e of episodes) e.advantages = e.returns.map((g) => g - baseline);
 
-    // 3. Optional whitening across the batch.
-    if (config.whitenAdvantages) whitenAcrossBatch(episodes);
+    // 3. Optional whitening across the batch: divide by the std only (the same step size whatever the
+    //    reward's scale); centring is the baseline's job.
+    if (config.whitenAdvantages) scaleAcrossBatch(episodes);
   },
 
   async update(ctx, rollout, episodes) {
