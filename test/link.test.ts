@@ -2,7 +2,14 @@
 // malformed link the notice a student sees and a config that validate() accepts as it is.
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, FIELDS, validate, type Config } from '../src/engine/config';
-import { decodeLink, encodeLink, LINK_LIMITS, type DecodedLink } from '../src/share/link';
+import {
+  decodeLink,
+  defaultsOfVersion,
+  encodeLink,
+  LINK_LIMITS,
+  LINK_VERSION,
+  type DecodedLink,
+} from '../src/share/link';
 import { PRESETS } from '../src/presets';
 
 const UNSAFE =
@@ -30,7 +37,7 @@ describe('encoding', () => {
   it('writes only non-defaults plus v, and decodes to the same config', () => {
     const config = withConfig({ task: 'sort', seed: 7, learningRate: 0.0003, adaptiveKl: true });
     const link = encodeLink(config, { hide: ['beta', 'clipEpsilon'] });
-    expect(link).toBe('#v=1&task=sort&learningRate=0.0003&adaptiveKl=true&seed=7&hide=beta,clipEpsilon');
+    expect(link).toBe('#v=2&task=sort&learningRate=0.0003&adaptiveKl=true&seed=7&hide=beta,clipEpsilon');
     const decoded = decodeOk(`https://example.org/${link}`);
     expect(decoded.config).toEqual(config);
     expect(decoded.hide).toEqual(['beta', 'clipEpsilon']);
@@ -38,10 +45,10 @@ describe('encoding', () => {
   });
 
   it('omits defaults: the default config is just the version', () => {
-    expect(encodeLink(defaultConfig())).toBe('#v=1');
-    expect(encodeLink({})).toBe('#v=1');
-    expect(encodeLink(defaultConfig(), { hide: [], autoplay: false, title: '' })).toBe('#v=1');
-    expect(encodeLink(withConfig({ entropyCoef: -0 }))).toBe('#v=1');
+    expect(encodeLink(defaultConfig())).toBe('#v=2');
+    expect(encodeLink({})).toBe('#v=2');
+    expect(encodeLink(defaultConfig(), { hide: [], autoplay: false, title: '' })).toBe('#v=2');
+    expect(encodeLink(withConfig({ entropyCoef: -0 }))).toBe('#v=2');
   });
 
   it('writes hide (canonical, known, once each), autoplay and an escaped plain-text title', () => {
@@ -50,7 +57,7 @@ describe('encoding', () => {
       autoplay: true,
       title: 'Sort & reverse (part 1): 100% ~ a+b\n\ud800',
     });
-    expect(link).toBe('#v=1&hide=clipEpsilon,beta&autoplay=1&title=Sort+%26+reverse+%28part+1%29%3A+100%25+%7E+a%2Bb');
+    expect(link).toBe('#v=2&hide=clipEpsilon,beta&autoplay=1&title=Sort+%26+reverse+%28part+1%29%3A+100%25+%7E+a%2Bb');
     const decoded = decodeOk(link);
     expect(decoded).toMatchObject({ hide: ['clipEpsilon', 'beta'], autoplay: true, notices: [] });
     expect(decoded.title).toBe('Sort & reverse (part 1): 100% ~ a+b');
@@ -368,19 +375,19 @@ describe('malformed links: a notice and a safe value', () => {
     expect(decodeOk('#v=1&autoplay=0').autoplay).toBe(false);
   });
 
-  it('a newer version is read as far as possible; a bad version is read as version 1', () => {
-    const newer = decodeOk('#v=2&task=sort&warmup=10');
-    expect(newer.version).toBe(2);
+  it('a newer version is read as far as possible; a bad version is read as the current one', () => {
+    const newer = decodeOk('#v=3&task=sort&warmup=10');
+    expect(newer.version).toBe(3);
     expect(newer.config.task).toBe('sort');
     expect(newer.notices).toEqual([
       'Unknown setting "warmup" ignored.',
-      'This link was made by a newer version (v=2); settings this version knows were read, others ignored.',
+      'This link was made by a newer version (v=3); settings this version knows were read, others ignored.',
     ]);
     for (const v of ['abc', '0', '-1', '1.5', '']) {
       const decoded = decodeOk(`#v=${v}&seed=7`);
-      expect(decoded.version).toBe(1);
+      expect(decoded.version).toBe(2);
       expect(decoded.config.seed).toBe(7);
-      expect(decoded.notices).toEqual([`The link version "${v}" is not valid; read as version 1.`]);
+      expect(decoded.notices).toEqual([`The link version "${v}" is not valid; read as version 2.`]);
     }
   });
 
@@ -411,7 +418,7 @@ describe('malformed links: a notice and a safe value', () => {
         hide: [],
         autoplay: false,
         title: '',
-        version: 1,
+        version: 2,
       });
     }
     expect(decodeOk('').notices).toEqual([]);
@@ -426,5 +433,80 @@ describe('malformed links: a notice and a safe value', () => {
     expect(lastFive).toMatch(/banana/);
     expect(lastFive).toMatch(/colour/);
     expect(lastFive).toMatch(/Batch size \(batchSize\): 0 is outside 2…1024; using 2/);
+  });
+});
+
+describe('versioned defaults: a link keeps its meaning when a default changes', () => {
+  /** What every setting meant in a v1 link, frozen when v2 began: the contract a v1 link was shared under. */
+  const V1_DEFAULTS = {
+    task: 'reverse',
+    alphabetSize: 5,
+    promptLength: 3,
+    targetWord: 'bad',
+    scoring: 'dense',
+    dModel: 32,
+    nLayers: 1,
+    nHeads: 2,
+    contextLength: 10,
+    algorithm: 'ppo',
+    baseline: 'batch-mean',
+    gamma: 1,
+    lambda: 0.95,
+    whitenAdvantages: true,
+    valueCoef: 0.5,
+    entropyCoef: 0,
+    learningRate: 0.003,
+    batchSize: 64,
+    maxGradNorm: 1,
+    beta: 0.02,
+    klEstimator: 'k1',
+    adaptiveKl: false,
+    klTarget: 1,
+    klHorizon: 10000,
+    clipEpsilon: 0.2,
+    valueClip: 0.2,
+    epochs: 4,
+    minibatches: 4,
+    targetKl: 0,
+    temperature: 1,
+    maxNewTokens: 5,
+    sftSteps: 60,
+    demonstrations: 64,
+    comparisons: 256,
+    labelNoise: 0,
+    rmSteps: 200,
+    rmRefreshEvery: 0,
+    tools: true,
+    toolCost: 0,
+    feedback: true,
+    seed: 1,
+  };
+
+  it('new links are written as v=2', () => {
+    expect(LINK_VERSION).toBe(2);
+    expect(encodeLink(defaultConfig())).toBe('#v=2');
+  });
+
+  it('a v1 link decodes to the v1 defaults for every setting it does not write, with no notice', () => {
+    expect(defaultsOfVersion(1)).toEqual(V1_DEFAULTS);
+    const bare = decodeOk('#v=1');
+    expect(bare.config).toEqual(V1_DEFAULTS);
+    expect(bare.notices).toEqual([]);
+    const some = decodeOk('#v=1&task=sort&seed=7');
+    expect(some.config).toEqual({ ...V1_DEFAULTS, task: 'sort', seed: 7 });
+  });
+
+  it('a v1 link re-encoded today decodes to the same config (changed defaults are written out)', () => {
+    for (const link of ['#v=1', '#v=1&task=target&algorithm=reinforce&batchSize=32', '#v=1&task=preference&beta=0']) {
+      const v1 = decodeOk(link).config;
+      const today = encodeLink(v1);
+      expect(today.startsWith('#v=2')).toBe(true);
+      expect(decodeOk(today).config).toEqual(v1);
+    }
+  });
+
+  it('a link without v, or with v=2, reads today’s defaults', () => {
+    expect(decodeOk('#seed=3').config).toEqual({ ...defaultConfig(), seed: 3 });
+    expect(decodeOk('#v=2').config).toEqual(defaultConfig());
   });
 });

@@ -4,7 +4,24 @@
 // oversized link becomes a short notice naming the setting, and a safe value (default, clamp or repair).
 import { defaultConfig, FIELD_BY_KEY, FIELDS, validate, type Config } from '../engine/config';
 
-export const LINK_VERSION = 1;
+export const LINK_VERSION = 2;
+
+/**
+ * Links write only the settings that differ from the defaults, so a link means "these values, and the
+ * defaults of its version for the rest". When a default changes, the version goes up and the old
+ * defaults are listed here under the last version that had them: a v1 link keeps meaning exactly what
+ * it meant when it was shared.
+ */
+export const EARLIER_DEFAULTS: Readonly<Record<number, Partial<Config>>> = {
+  1: {},
+};
+
+/** The defaults a link of `version` was written against (the current ones for this or a newer version). */
+export function defaultsOfVersion(version: number): Config {
+  const config = defaultConfig();
+  for (let v = LINK_VERSION - 1; v >= version; v--) Object.assign(config, EARLIER_DEFAULTS[v] ?? {});
+  return config;
+}
 
 /** Short names people type in links; the canonical name is always the schema key. */
 export const KEY_ALIASES: Readonly<Record<string, string>> = {
@@ -99,6 +116,13 @@ interface Entry {
   count: number;
   /** The last occurrence was cut off by the length limit (its escapes may be incomplete). */
   cut: boolean;
+}
+
+/** The settings whose default for `version` is not today's. */
+function changedDefaults(version: number): Partial<Config> {
+  const then = defaultsOfVersion(version) as unknown as Record<string, unknown>;
+  const now = defaultConfig() as unknown as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(then).filter(([key, value]) => now[key] !== value));
 }
 
 function decode(link: unknown): DecodedLink {
@@ -246,8 +270,9 @@ function decode(link: unknown): DecodedLink {
     if (html) extras.push(`The title contains HTML-like text ("${quote(html[0])}"); it is shown as plain text.`);
   }
 
-  // Settings: validate() clamps, falls back and repairs cross-field rules, and says what it did.
-  const raw: Record<string, string> = {};
+  // Settings: validate() clamps, falls back and repairs cross-field rules, and says what it did. An
+  // older link's unwritten settings take the defaults of its version.
+  const raw: Record<string, unknown> = { ...changedDefaults(version) };
   for (const field of FIELDS) {
     const entry = entries.get(field.key);
     if (entry !== undefined) raw[field.key] = entry.value;

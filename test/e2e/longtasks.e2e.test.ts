@@ -1,7 +1,7 @@
-// A measurement, not a pass/fail budget: how many UI-thread long tasks (> 50 ms) happen during 30 s of
-// training on the default preset and backend. Training runs in a worker, so this should stay small;
-// the number is printed and written to artifacts/e2e/longtasks.json. The test asserts that the
-// observer works (a deliberate 120 ms task is seen) and that training ran.
+// How many UI-thread long tasks (> 50 ms) happen during 30 s of training on the default preset and
+// backend. Training runs in a worker, so the UI thread stays free: at most 2 are allowed (measured: 0).
+// The number is printed and written to artifacts/e2e/longtasks.json. The test first proves the
+// observer works (a deliberate 120 ms task is seen) and then that training ran.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, expect, test } from 'vitest';
@@ -102,5 +102,6 @@ test('long tasks on the UI thread during 30 s of training (default preset)', asy
   writeFileSync(join(ARTIFACTS_DIR, 'longtasks.json'), `${JSON.stringify(result, null, 2)}\n`);
 
   expect(Number.isInteger(log.count) && log.count >= 0, 'a long-task count was recorded').toBe(true);
+  expect(log.count, 'UI-thread long tasks > 50 ms in 30 s of training').toBeLessThanOrEqual(2);
   expect(updates, 'updates during the measurement').toBeGreaterThan(0);
 });
