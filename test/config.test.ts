@@ -203,7 +203,7 @@ describe('validate repairs and names the key', () => {
     ['null', null],
   ])('a non-finite or non-numeric number field (%s) falls back to its default', (_name, value) => {
     const { config, problems } = validate({ beta: value });
-    expect(config.beta).toBe(0.02);
+    expect(config.beta).toBe(0.05);
     expect(problemFor(problems, 'beta')?.message).toContain('beta');
   });
 

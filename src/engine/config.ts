@@ -275,11 +275,11 @@ export const FIELDS: readonly Field[] = [
     label: 'Entropy coef c_e',
     group: 'algorithm',
     live: true,
-    default: 0,
+    default: 0.01,
     min: 0,
     max: 1,
     integer: false,
-    help: 'Bonus for a spread-out next-token distribution; keeps exploring.',
+    help: 'Bonus c_e·H for a spread-out next-token distribution: keeps exploring, so a solved run does not collapse onto answers it can no longer learn out of.',
   }),
   // Optimisation
   num({
@@ -323,7 +323,7 @@ export const FIELDS: readonly Field[] = [
     label: 'β (KL penalty)',
     group: 'kl',
     live: true,
-    default: 0.02,
+    default: 0.05,
     min: 0,
     max: 10,
     integer: false,

@@ -13,7 +13,9 @@ export const LINK_VERSION = 2;
  * it meant when it was shared.
  */
 export const EARLIER_DEFAULTS: Readonly<Record<number, Partial<Config>>> = {
-  1: {},
+  // v2 raised β and added an entropy bonus: at β = 0.02 and no bonus the default PPO runs lose entropy
+  // and collapse after solving (reverse), and the default RLHF run collapses onto one response.
+  1: { beta: 0.02, entropyCoef: 0 },
 };
 
 /** The defaults a link of `version` was written against (the current ones for this or a newer version). */
