@@ -1,184 +1,25 @@
 // The instructors' gallery: every lesson, run headless on wasm for its stated number of updates (each
-// arm, on the preset's seed), shows its claim in numbers; every link decodes cleanly; and the CLI
-// reproduces a lesson's numbers exactly.
+// arm, on the preset's seed), shows its claim in numbers (src/lessons/claims.ts, shared with
+// `npm run lessons`, which runs seeds 1–5); every link decodes cleanly; and the CLI reproduces a
+// lesson's numbers exactly.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIELD_BY_KEY, FIELDS, defaultConfig } from '../src/engine/config';
-import { metricsRow, type MetricName, type Metrics } from '../src/engine/metrics';
+import { FIELD_BY_KEY, FIELDS } from '../src/engine/config';
+import { METRIC_NAMES, metricsRow, type Metrics } from '../src/engine/metrics';
 import { createTrainer } from '../src/engine/trainer';
-import { findPreset, LESSONS, PRESETS, type Lesson } from '../src/presets';
-import { decodeLink } from '../src/share/link';
-import { meanOf, startBackend } from './support/engine';
+import { CLAIMS, type ArmRun } from '../src/lessons/claims';
+import { resultsMarkdown, summaryLine, type LessonReport } from '../src/lessons/report';
+import { runLesson } from '../src/lessons/run';
+import { findPreset, LESSONS, PRESETS } from '../src/presets';
+import { decodeLink, defaultsOfVersion, LINK_VERSION } from '../src/share/link';
+import { startBackend } from './support/engine';
 
-interface ArmRun {
-  history: Metrics[];
-  /** Per update: the share of the batch's answers that are exactly right (the word, then <eos>). */
-  exact: number[];
-}
-
-// Arms shared by several lessons (the same link for the same number of updates) run once.
-const runs = new Map<string, Promise<ArmRun>>();
-
-function runArm(link: string, updates: number): Promise<ArmRun> {
-  const key = `${updates}|${link}`;
-  let run = runs.get(key);
-  if (!run) {
-    run = train(link, updates);
-    runs.set(key, run);
-  }
-  return run;
-}
-
-async function train(link: string, updates: number): Promise<ArmRun> {
-  const { config } = decodeLink(link);
-  // Every episode decoded, to count exact answers; decoding changes nothing in the run.
-  const trainer = createTrainer(config, { samples: config.batchSize });
-  const run: ArmRun = { history: [], exact: [] };
-  try {
-    for (let i = 0; i < updates; i++) {
-      const { metrics, samples } = await trainer.step();
-      run.history.push(metrics);
-      // A score of 1, dense or sparse, means the exact answer followed by <eos>.
-      run.exact.push(samples.filter((s) => s.score === 1).length / samples.length);
-    }
-    return run;
-  } finally {
-    trainer.dispose();
-  }
-}
-
-/** Mean of a metric over updates `from`–`to` (1-based, inclusive). */
-function over(run: ArmRun, name: MetricName, from: number, to: number): number {
-  return meanOf(run.history.slice(from - 1, to), name);
-}
-
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-function armsOf(lesson: Lesson): readonly { label: string; link: string }[] {
-  return lesson.arms ?? [{ label: lesson.name, link: lesson.link }];
-}
-
-async function runLesson(lesson: Lesson): Promise<ArmRun[]> {
-  const result: ArmRun[] = [];
-  for (const arm of armsOf(lesson)) result.push(await runArm(arm.link, lesson.updates));
-  return result;
-}
-
-const r3 = (x: number) => x.toFixed(3);
-
-/**
- * Each lesson's claim (its `lesson` line) as numbers. Margins are about half of what the runs show on
- * the preset's seed; the measured values are logged so a change in the engine that erodes a lesson is
- * visible before it breaks.
- */
-const CHECKS: Record<string, (arms: ArmRun[], n: number, lesson: Lesson) => void> = {
-  'first-policy-gradient': ([run], n) => {
-    const first = over(run, 'reward/score', 1, 5);
-    const last = over(run, 'reward/score', n - 4, n);
-    console.log(`first-policy-gradient: score ${r3(first)} (updates 1–5) -> ${r3(last)} (${n - 4}–${n})`);
-    expect(first).toBeLessThan(0.3);
-    expect(last).toBeGreaterThan(0.9);
-  },
-  baselines: ([none, batchMean], n) => {
-    const without = over(none, 'reward/score', n - 9, n);
-    const withBaseline = over(batchMean, 'reward/score', n - 9, n);
-    console.log(`baselines: score ${n - 9}–${n}: none ${r3(without)}, batch-mean ${r3(withBaseline)}`);
-    expect(withBaseline).toBeGreaterThan(without + 0.1);
-  },
-  'critic-gae-lambda': ([lambda0, lambda1], n) => {
-    const zero = over(lambda0, 'reward/score', n - 9, n);
-    const one = over(lambda1, 'reward/score', n - 9, n);
-    console.log(`critic-gae-lambda: score ${n - 9}–${n}: λ=0 ${r3(zero)}, λ=1 ${r3(one)}`);
-    expect(one).toBeGreaterThan(zero + 0.4);
-  },
-  'ppo-epochs': ([one, four], n) => {
-    const scoreOne = over(one, 'reward/score', 1, n);
-    const scoreFour = over(four, 'reward/score', 1, n);
-    const clipOne = over(one, 'policy/clipfrac', 1, n);
-    const clipFour = over(four, 'policy/clipfrac', 1, n);
-    console.log(
-      `ppo-epochs: score 1–${n}: 1 epoch ${r3(scoreOne)}, 4 epochs ${r3(scoreFour)}; clipfrac ${r3(clipOne)} vs ${r3(clipFour)}`,
-    );
-    expect(scoreFour).toBeGreaterThan(scoreOne + 0.2);
-    expect(clipFour).toBeGreaterThan(3 * clipOne);
-  },
-  'kl-penalty': ([beta0, beta02], n) => {
-    const entropy0 = over(beta0, 'policy/entropy', n - 4, n);
-    const entropy02 = over(beta02, 'policy/entropy', n - 4, n);
-    const kl0 = over(beta0, 'kl/ref', n - 4, n);
-    const kl02 = over(beta02, 'kl/ref', n - 4, n);
-    console.log(
-      `kl-penalty: ${n - 4}–${n}: entropy β=0 ${r3(entropy0)}, β=0.2 ${r3(entropy02)}; KL β=0 ${r3(kl0)}, β=0.2 ${r3(kl02)}`,
-    );
-    expect(entropy0).toBeLessThan(entropy02 - 0.5);
-    expect(kl0).toBeGreaterThan(kl02 + 2);
-  },
-  temperature: ([t1, t2], n) => {
-    const entropy1 = over(t1, 'policy/entropy', n - 4, n);
-    const entropy2 = over(t2, 'policy/entropy', n - 4, n);
-    console.log(`temperature: entropy ${n - 4}–${n}: T=1 ${r3(entropy1)}, T=2 ${r3(entropy2)}`);
-    expect(entropy2).toBeGreaterThan(entropy1 + 0.4);
-  },
-  'adaptive-kl': ([fixed, adaptive], n, lesson) => {
-    const target = decodeLink(lesson.arms?.[1].link ?? '').config.klTarget;
-    const klFixed = over(fixed, 'kl/ref', n - 19, n);
-    const klAdaptive = over(adaptive, 'kl/ref', n - 19, n);
-    const betas = adaptive.history.map((m) => m['kl/beta']);
-    const span = Math.max(...betas) / Math.min(...betas);
-    console.log(
-      `adaptive-kl: KL ${n - 19}–${n}: fixed ${r3(klFixed)}, adaptive ${r3(klAdaptive)} (target ${target}); β from ${r3(betas[0])} over ${r3(Math.min(...betas))}–${r3(Math.max(...betas))} to ${r3(betas.at(-1) ?? NaN)}`,
-    );
-    expect(Math.abs(klAdaptive - target)).toBeLessThan(0.3);
-    expect(span).toBeGreaterThan(2);
-    expect(klFixed).toBeGreaterThan(3);
-  },
-  'reward-hacking': ([beta0, beta01], n) => {
-    const peakOf = (run: ArmRun) =>
-      Math.max(...run.history.slice(4).map((_, i) => over(run, 'reward/gold', i + 1, i + 5)));
-    const proxyStart = over(beta0, 'reward/score', 1, 5);
-    const proxyEnd = over(beta0, 'reward/score', n - 4, n);
-    const [peak0, peak01] = [peakOf(beta0), peakOf(beta01)];
-    const [gold0, gold01] = [over(beta0, 'reward/gold', n - 4, n), over(beta01, 'reward/gold', n - 4, n)];
-    console.log(
-      `reward-hacking: β=0 proxy ${r3(proxyStart)} -> ${r3(proxyEnd)}, gold peak ${r3(peak0)} -> end ${r3(gold0)} (KL ${r3(over(beta0, 'kl/ref', n - 4, n))}); β=0.1 gold peak ${r3(peak01)} -> end ${r3(gold01)} (KL ${r3(over(beta01, 'kl/ref', n - 4, n))})`,
-    );
-    expect(proxyEnd).toBeGreaterThan(proxyStart + 0.2);
-    expect(gold0).toBeLessThan(peak0 - 0.3);
-    expect(gold01).toBeGreaterThan(peak01 - 0.1);
-  },
-  guess: ([run], n) => {
-    const first = over(run, 'episode/turns', 1, 10);
-    const last = over(run, 'episode/turns', n - 19, n);
-    console.log(`guess: mean turns ${r3(first)} (updates 1–10) -> ${r3(last)} (${n - 19}–${n})`);
-    expect(last).toBeLessThanOrEqual(Math.log2(16) + 2);
-    expect(last).toBeLessThan(first - 0.5);
-  },
-  calculator: ([on, off], n) => {
-    const [scoreOn, scoreOff] = [over(on, 'reward/score', n - 24, n), over(off, 'reward/score', n - 24, n)];
-    const calls = over(on, 'episode/tool_calls', n - 24, n);
-    console.log(
-      `calculator: score ${n - 24}–${n}: tools on ${r3(scoreOn)} (${r3(calls)} calls per episode), tools off ${r3(scoreOff)}`,
-    );
-    expect(scoreOn).toBeGreaterThanOrEqual(0.9);
-    expect(calls).toBeGreaterThanOrEqual(0.9);
-    expect(scoreOff).toBeLessThan(scoreOn - 0.5);
-  },
-  retry: ([feedback, blanks], n) => {
-    const [withFeedback, withBlanks] = [over(feedback, 'reward/score', 41, n), over(blanks, 'reward/score', 41, n)];
-    console.log(`retry: score 41–${n}: feedback ${r3(withFeedback)}, blanks ${r3(withBlanks)}`);
-    expect(withFeedback).toBeGreaterThan(withBlanks + 0.3);
-  },
-  'sparse-reward': ([dense, sparse], n) => {
-    const exactDense = mean(dense.exact.slice(n - 10, n));
-    const exactSparse = mean(sparse.exact.slice(n - 10, n));
-    console.log(`sparse-reward: exact answers ${n - 9}–${n}: dense ${r3(exactDense)}, sparse ${r3(exactSparse)}`);
-    expect(exactDense).toBeGreaterThan(exactSparse + 0.5);
-  },
-};
+// Arms shared by several lessons (the same link, updates and seed) run once.
+const cache = new Map<string, Promise<ArmRun>>();
 
 describe('preset gallery: links and shape', () => {
   it('every preset and every arm decodes with zero notices', () => {
@@ -190,7 +31,7 @@ describe('preset gallery: links and shape', () => {
   });
 
   it('links are written as the app shares them: schema keys in schema order, non-default values only', () => {
-    const defaults = defaultConfig() as unknown as Record<string, unknown>;
+    // A lesson measured under v1's defaults stays a v1 link: it keeps meaning what was measured.
     const order = FIELDS.map((f) => f.key as string);
     for (const preset of PRESETS) {
       for (const link of [preset.link, ...(preset.arms ?? []).map((a) => a.link)]) {
@@ -198,7 +39,10 @@ describe('preset gallery: links and shape', () => {
           .slice(1)
           .split('&')
           .map((p) => p.split('='));
-        expect(pairs[0], link).toEqual(['v', '1']);
+        expect(pairs[0][0], link).toBe('v');
+        const version = Number(pairs[0][1]);
+        expect([1, LINK_VERSION], link).toContain(version);
+        const defaults = defaultsOfVersion(version) as unknown as Record<string, unknown>;
         const keys = pairs.slice(1).map(([k]) => k);
         for (const key of keys) expect(FIELD_BY_KEY.has(key), `${link}: ${key}`).toBe(true);
         expect(keys, link).toEqual([...keys].sort((a, b) => order.indexOf(a) - order.indexOf(b)));
@@ -211,7 +55,7 @@ describe('preset gallery: links and shape', () => {
   it('names are unique, `default` is the plain default link, and findPreset finds each', () => {
     const names = PRESETS.map((p) => p.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(findPreset('default')?.link).toBe('#v=1');
+    expect(findPreset('default')?.link).toBe(`#v=${LINK_VERSION}`);
     for (const name of names) expect(findPreset(name)?.name).toBe(name);
     expect(findPreset('no-such-preset')).toBeUndefined();
   });
@@ -232,8 +76,69 @@ describe('preset gallery: links and shape', () => {
         const [a, b] = lesson.arms.map((arm) => decodeLink(arm.link).config);
         expect(a.seed, lesson.name).toBe(b.seed);
       }
-      expect(CHECKS[lesson.name], `a numeric check for ${lesson.name}`).toBeDefined();
+      expect(CLAIMS[lesson.name], `a claim check for ${lesson.name} in src/lessons/claims.ts`).toBeDefined();
     }
+  });
+});
+
+describe('lesson claims and lessons/RESULTS.md, on made-up runs', () => {
+  /** A run whose every update has these metric values (the rest NaN). */
+  const fakeRun = (rows: Partial<Metrics>[]): ArmRun => ({
+    history: rows.map((row, i) => ({
+      ...(Object.fromEntries(METRIC_NAMES.map((n) => [n, Number.NaN])) as Metrics),
+      update: i + 1,
+      ...row,
+    })),
+    exact: rows.map(() => 0),
+  });
+  const first = LESSONS.find((l) => l.name === 'first-policy-gradient');
+  if (!first) throw new Error('first-policy-gradient is a lesson');
+  const context = { lesson: first, updates: 10, configs: [decodeLink(first.link).config] };
+
+  it('first-policy-gradient holds at 0.2 → 0.95 and fails at 0.2 → 0.85, naming the failed condition', () => {
+    // Updates 1–5 at 0.2, updates 6–10 at 0.95 (or 0.85): the windows are 1–5 and 6–10 for 10 updates.
+    const scores = (end: number) => [...Array(5).fill(0.2), ...Array(5).fill(end)].map((s) => ({ 'reward/score': s }));
+    const good = CLAIMS['first-policy-gradient']([fakeRun(scores(0.95))], context);
+    expect(good.numbers).toEqual({ 'score 1–5': expect.closeTo(0.2, 12), 'score 6–10': expect.closeTo(0.95, 12) });
+    expect(good.held).toBe(true);
+    const bad = CLAIMS['first-policy-gradient']([fakeRun(scores(0.85))], context);
+    expect(bad.held).toBe(false);
+    expect(bad.conditions.map((c) => c.held)).toEqual([true, false]);
+    expect(bad.text).toContain('did not hold (score 6–10 > 0.9)');
+  });
+
+  it('the summary counts seeds that held and gives each number’s range over the seeds', () => {
+    const claim = (x: number, held: boolean) => ({
+      numbers: { x },
+      conditions: [{ text: 'x ≥ 0.2', held }],
+      held,
+      text: '',
+    });
+    const line = summaryLine([
+      { seed: 1, claim: claim(0.1, false) },
+      { seed: 2, claim: claim(0.3, true) },
+      { seed: 3, claim: claim(0.25, true) },
+      { seed: 4, error: 'crashed' },
+    ]);
+    expect(line).toBe('Held on 2 of 4 seeds (1 seed failed to run); x ranges over 0.100–0.300.');
+  });
+
+  it('a run of some lessons replaces their sections in RESULTS.md and keeps the others, in gallery order', () => {
+    const [a, b, c] = LESSONS;
+    const header = { command: 'npm run lessons', date: '2000-01-01', backend: 'wasm', commit: 'commit x', seeds: [1] };
+    const report = (lesson: typeof a, x: number): LessonReport => ({
+      lesson,
+      arms: 1,
+      seeds: [{ seed: 1, claim: { numbers: { x }, conditions: [], held: true, text: '' } }],
+      provenance: `run ${x}`,
+    });
+    const before = resultsMarkdown(header, LESSONS, [report(a, 1), report(b, 2)]);
+    const after = resultsMarkdown(header, LESSONS, [report(c, 3), report(a, 4)], before);
+    const sections = after.split('<!-- lesson: ').slice(1);
+    expect(sections.map((s) => s.slice(0, s.indexOf(' -->')))).toEqual([a.name, b.name, c.name]);
+    expect(sections[0]).toContain('x ranges over 4.000–4.000');
+    expect(sections[1]).toContain('x ranges over 2.000–2.000');
+    expect(sections[2]).toContain('x ranges over 3.000–3.000');
   });
 });
 
@@ -243,9 +148,14 @@ describe('preset gallery: each lesson shows its claim (wasm, the preset seed)', 
   for (const lesson of LESSONS) {
     const arms = lesson.arms ? `${lesson.arms.length} arms × ` : '';
     it(`${lesson.name}: ${lesson.lesson} (${arms}${lesson.updates} updates)`, async () => {
-      const check = CHECKS[lesson.name];
-      expect(check).toBeDefined();
-      check(await runLesson(lesson), lesson.updates, lesson);
+      const { claim } = await runLesson(lesson, { cache });
+      // The measured numbers, so a change in the engine that erodes a lesson shows before it breaks.
+      console.log(claim.text);
+      expect(
+        claim.conditions.filter((c) => !c.held).map((c) => c.text),
+        claim.text,
+      ).toEqual([]);
+      expect(claim.held).toBe(true);
     });
   }
 });

@@ -67,7 +67,8 @@ export async function rolloutWithEnvironment(
       for (let b = 0; b < batchSize; b++) {
         const row = data.subarray(b * (time + 1), (b + 1) * (time + 1));
         buffer.set(row.subarray(0, time), b * time);
-        if (row[time] === 1) done[b] = 1;
+        // A row that wrote <eos> is over, unless <eos> only ends the turn (then the environment answers).
+        if (row[time] === 1 && !environment.eosEndsTurn) done[b] = 1;
         if (done[b]) continue;
         const response = Array.from(buffer.subarray(b * time + responseStart, b * time + position));
         const observation = environment.observe(prompts[b], response, turnIndex);
@@ -133,7 +134,17 @@ export function walkLayout(
         response.push(id);
         isObservation.push(false);
         positions.push(position - 1);
-        if (id === EOS) over = true;
+        if (id === EOS) {
+          if (!environment.eosEndsTurn || turnIndex === environment.turns.length - 1) over = true;
+          else {
+            // The turn's slots after <eos> hold <pad>: context, not actions.
+            for (k++, position++; k < turn.actions; k++, position++) {
+              response.push(tokens[b * time + position]);
+              isObservation.push(true);
+            }
+            break;
+          }
+        }
       }
       if (over) break;
       for (let k = 0; k < turn.observations; k++, position++) {

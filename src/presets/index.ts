@@ -1,10 +1,12 @@
 // Built-in presets: each is a link (DESIGN §6) plus what it is for. The lessons (`LESSONS`) are the
 // instructors' gallery: each teaches one idea, names the updates it needs and makes one claim that
-// test/presets.test.ts checks by running it headless. A comparison has two arms that differ only in the
-// knob being taught, on the same seed; the app runs arm 2 after arm 1 and pins it for comparison.
+// src/lessons/claims.ts checks in numbers: test/presets.test.ts on the preset's seed, `npm run lessons` on
+// seeds 1–5 (lessons/RESULTS.md). A claim states only what holds on at least 4 of those 5 seeds, with the
+// measured range. A comparison has two arms that differ only in the knob being taught, on the same seed;
+// the app runs arm 2 after arm 1 and pins it for comparison.
 //
-// Lessons 1–8 use batch 32 and 30 format-pretraining steps (defaults 64 and 60): half the time per update,
-// and every claim still holds with a clear margin (see the test for the numbers).
+// Lessons 1–8 use 30 format-pretraining steps (default 60) and, except the baselines lesson, batch 32
+// (default 64): half the time per update.
 
 /** One side of a comparison. */
 export interface PresetArm {
@@ -20,7 +22,7 @@ export interface Preset {
   summary: string;
   /** The experiment; for a comparison, the first arm's link. */
   link: string;
-  /** Lessons only: the one-line claim the lesson makes, checked in numbers by test/presets.test.ts. */
+  /** Lessons only: the one-line claim the lesson makes, checked in numbers by src/lessons/claims.ts. */
   lesson?: string;
   /** Lessons only: RL updates the lesson needs, per arm. */
   updates?: number;
@@ -40,7 +42,7 @@ function compare(arms: readonly PresetArm[]): { link: string; arms: readonly Pre
 }
 
 // Links are written as the app shares them: schema keys in schema order, non-default values only.
-// Lessons 1–8 run the target task (write `bad`) with batch 32 and 30 format-pretraining steps; lesson 9
+// Lessons 1–8 run the target task (write `bad`) with 30 format-pretraining steps; lesson 9
 // runs the RLHF pipeline (task preference) at its defaults. PPO
 // lessons use learning rate 0.001: at the default 0.003, PPO can overshoot on this one-answer task and
 // collapse after converging.
@@ -53,7 +55,8 @@ export const LESSONS: readonly Lesson[] = [
       'Watch the reward chart climb from about 0.2 (random letters) to nearly 1 as the model learns to write `bad`, ' +
       'while the entropy chart falls: the policy stops guessing and commits to one answer.',
     link: '#v=1&task=target&algorithm=reinforce&batchSize=32&sftSteps=30',
-    lesson: 'Mean score climbs from below 0.3 (updates 1–5) to above 0.9 (updates 56–60).',
+    lesson:
+      'Mean score climbs from below 0.3 over updates 1–5 to above 0.9 over updates 56–60 (0.20–0.25 to 0.90–0.99 on seeds 1–5).',
     updates: 60,
   },
   {
@@ -61,19 +64,20 @@ export const LESSONS: readonly Lesson[] = [
     title: '2 · Baselines cut variance',
     summary:
       'Every score is positive, so without a baseline REINFORCE pushes up every sampled answer, good or bad, and only the noise decides by how much. ' +
-      'Subtracting the batch-mean return (advantages not whitened in either arm, 4-letter word `bade`) keeps the same gradient on average but far less noise. ' +
-      'Compare the reward charts: the baseline run climbs faster and ends higher on the same seed.',
+      'Subtracting the batch-mean return (advantages not whitened in either arm, 4-letter word `bade`, batch 64) keeps the same gradient on average but far less noise. ' +
+      'Compare the reward charts: the baseline run learns the word on every seed, while without one some seeds are still far from it after 60 updates.',
     ...compare([
       {
         label: 'no baseline',
-        link: '#v=1&task=target&targetWord=bade&algorithm=reinforce&baseline=none&whitenAdvantages=false&batchSize=32&sftSteps=30',
+        link: '#v=1&task=target&targetWord=bade&algorithm=reinforce&baseline=none&whitenAdvantages=false&sftSteps=30',
       },
       {
         label: 'batch-mean baseline',
-        link: '#v=1&task=target&targetWord=bade&algorithm=reinforce&whitenAdvantages=false&batchSize=32&sftSteps=30',
+        link: '#v=1&task=target&targetWord=bade&algorithm=reinforce&whitenAdvantages=false&sftSteps=30',
       },
     ]),
-    lesson: 'With a batch-mean baseline the mean score over updates 51–60 beats no baseline by at least 0.1.',
+    lesson:
+      'With a batch-mean baseline the mean score over updates 51–60 is above 0.85 and beats no baseline by at least 0.1 (0.89–0.96 against 0.38–0.86 on seeds 1–5).',
     updates: 60,
   },
   {
@@ -87,7 +91,8 @@ export const LESSONS: readonly Lesson[] = [
       { label: 'λ = 0', link: '#v=1&task=target&algorithm=actor-critic&lambda=0&batchSize=32&sftSteps=30' },
       { label: 'λ = 1', link: '#v=1&task=target&algorithm=actor-critic&lambda=1&batchSize=32&sftSteps=30' },
     ]),
-    lesson: 'With λ = 1 the mean score over updates 51–60 beats λ = 0 by at least 0.4.',
+    lesson:
+      'With λ = 1 the mean score over updates 51–60 beats λ = 0 by at least 0.4 (0.71–0.98 against 0.13–0.29 on seeds 1–5).',
     updates: 60,
   },
   {
@@ -102,7 +107,7 @@ export const LESSONS: readonly Lesson[] = [
       { label: '4 epochs', link: '#v=1&task=target&learningRate=0.001&batchSize=32&sftSteps=30' },
     ]),
     lesson:
-      'With 4 epochs the mean score over updates 1–30 beats 1 epoch by at least 0.2, and policy/clipfrac is at least 3 times higher.',
+      'With 4 epochs the mean score over updates 1–30 beats 1 epoch by at least 0.15 and policy/clipfrac is at least 3 times higher (by 0.16–0.32 and 4–13 times on seeds 1–5).',
     updates: 30,
   },
   {
@@ -117,7 +122,7 @@ export const LESSONS: readonly Lesson[] = [
       { label: 'β = 0.2', link: '#v=1&task=target&algorithm=reinforce&batchSize=32&beta=0.2&sftSteps=30' },
     ]),
     lesson:
-      'Over updates 56–60, entropy with β = 0 is at least 0.5 nats below β = 0.2, and KL to the reference at least 2 nats above.',
+      'Over updates 56–60, entropy with β = 0 is at least 0.5 nats below β = 0.2 and KL to the reference at least 2 nats above (by 0.79–0.92 and 3.2–3.7 nats on seeds 1–5).',
     updates: 60,
   },
   {
@@ -131,7 +136,8 @@ export const LESSONS: readonly Lesson[] = [
       { label: 'temperature 1', link: '#v=1&task=target&algorithm=reinforce&batchSize=32&sftSteps=30' },
       { label: 'temperature 2', link: '#v=1&task=target&algorithm=reinforce&batchSize=32&temperature=2&sftSteps=30' },
     ]),
-    lesson: 'Over updates 56–60, entropy at temperature 2 is at least 0.4 nats above temperature 1.',
+    lesson:
+      'Over updates 56–60, entropy at temperature 2 is at least 0.25 nats above temperature 1 and the mean score is lower (by 0.27–0.58 nats and 0.11–0.26 on seeds 1–5).',
     updates: 60,
   },
   {
@@ -139,7 +145,7 @@ export const LESSONS: readonly Lesson[] = [
     title: '7 · The adaptive KL controller',
     summary:
       'Instead of fixing β, set a KL target (1 nat per response) and let β follow: it rises while KL is above the target and falls while below (Ziegler et al. 2019). ' +
-      'Both arms are PPO starting from β = 0.1: with β fixed, KL climbs past 4; with the controller, watch kl/beta move and the KL chart settle near 1.',
+      'Both arms are PPO starting from β = 0.1: with β fixed, KL climbs to about 4; with the controller, watch kl/beta move and the KL chart settle near 1.',
     ...compare([
       { label: 'fixed β = 0.1', link: '#v=1&task=target&learningRate=0.001&batchSize=32&beta=0.1&sftSteps=30' },
       {
@@ -148,7 +154,7 @@ export const LESSONS: readonly Lesson[] = [
       },
     ]),
     lesson:
-      'With adaptive β the mean KL over updates 41–60 is within 0.3 of the target 1 while β spans a factor of at least 2; with β fixed it is above 3.',
+      'With adaptive β the mean KL over updates 41–60 is within 0.3 of the target 1 while β spans a factor of at least 2; with β fixed it is above 3 (adaptive KL 0.92–1.05 with β spanning 3.3–4.5 times, fixed KL 3.6–4.0, on seeds 1–5).',
     updates: 60,
   },
   {
@@ -157,12 +163,13 @@ export const LESSONS: readonly Lesson[] = [
     summary:
       'Dense scoring gives credit for each right letter; sparse scoring gives 1 only for the exact answer and <eos>, which a random guess hits about once in 125 tries. ' +
       'With so rare a signal that does not say which letter was wrong, the sparse run barely learns in 60 updates while the dense one does. ' +
-      'The dense score includes partial credit, so compare the answers in the inspector: nearly all `bad` in the dense run.',
+      'The dense score includes partial credit, so compare the answers in the inspector: most are exactly `bad` in the dense run.',
     ...compare([
       { label: 'dense', link: '#v=1&task=target&algorithm=reinforce&batchSize=32&sftSteps=30' },
       { label: 'sparse', link: '#v=1&task=target&scoring=sparse&algorithm=reinforce&batchSize=32&sftSteps=30' },
     ]),
-    lesson: 'Over updates 51–60 the share of exact answers is at least 0.5 higher with dense scoring than with sparse.',
+    lesson:
+      'Over updates 51–60 the share of exact answers is at least 0.5 higher with dense scoring than with sparse (0.67–0.95 against 0.00–0.02 on seeds 1–5).',
     updates: 60,
   },
   {
@@ -170,15 +177,15 @@ export const LESSONS: readonly Lesson[] = [
     title: '9 · RLHF: the policy games its reward model',
     summary:
       'The preference task runs the whole RLHF pipeline: SFT on demonstrations, a reward model learnt from only 16 comparisons, then PPO against that model. ' +
-      'With β = 0 the proxy reward keeps rising while the hidden human’s gold score peaks within a few updates and then falls: the policy finds responses the reward model overrates (watch the over-optimisation chart against √KL). ' +
-      'With β = 0.1 the KL penalty keeps the policy where the reward model was trained, and gold stays near its peak.',
+      'Sixteen comparisons teach it that the human likes a, b and c, but not that the human dislikes repeats and long answers, so with β = 0 the policy drifts to answers like `aaa` or `caaaa`: the proxy reward rises while the hidden human’s gold score falls from its peak (watch the over-optimisation chart against √KL). ' +
+      'With β = 0.1 the KL penalty keeps the policy near the responses the reward model was trained on, and gold stays at its peak.',
     ...compare([
-      { label: 'β = 0', link: '#v=1&task=preference&learningRate=0.002&beta=0&comparisons=16&seed=2' },
-      { label: 'β = 0.1', link: '#v=1&task=preference&learningRate=0.002&beta=0.1&comparisons=16&seed=2' },
+      { label: 'β = 0', link: '#v=1&task=preference&learningRate=0.001&beta=0&comparisons=16&seed=2' },
+      { label: 'β = 0.1', link: '#v=1&task=preference&learningRate=0.001&beta=0.1&comparisons=16&seed=2' },
     ]),
     lesson:
-      'With β = 0 the proxy over updates 96–100 is at least 0.2 above updates 1–5 while gold ends at least 0.3 below its peak; with β = 0.1 gold ends within 0.1 of its peak.',
-    updates: 100,
+      'With β = 0 the proxy over updates 296–300 is at least 0.3 above updates 1–5 (seeds 1–5: 0.53–0.59 where it held) while gold ends at least 0.05 below its peak (0.06–0.33); with β = 0.1 gold ends within 0.05 of its peak (0.00–0.03).',
+    updates: 300,
   },
   {
     name: 'guess',
@@ -186,9 +193,10 @@ export const LESSONS: readonly Lesson[] = [
     summary:
       'Each turn the policy guesses one of 16 letters and the environment answers < (lower), > (higher) or = (found). ' +
       'Those answers are observation tokens: context, not actions, so they carry no log-prob, KL or policy loss (dashed in the inspector). ' +
-      'A letter found sooner scores more, so the best policy is a binary search, at most log2(16) + 1 = 5 turns; pick "Turns per episode" as the extra chart and watch it fall from about 6.5.',
+      'A letter found sooner scores more, so the best policy is a binary search, at most log2(16) + 1 = 5 turns; pick "Turns per episode" as the extra chart and watch it fall from about 6.3.',
     link: '#v=1&task=guess&alphabetSize=16&contextLength=18&learningRate=0.002&maxNewTokens=16',
-    lesson: 'Mean turns over updates 131–150 are at most log2(16) + 2 = 6 and at least 0.5 below updates 1–10.',
+    lesson:
+      'Mean turns over updates 131–150 are at most log2(16) + 2 = 6 and at least 0.5 below updates 1–10, and the mean score rises by at least 0.1 (turns 6.1–6.4 to 5.1–5.6, score 0.22–0.25 to 0.37–0.46 on seeds 1–5).',
     updates: 150,
   },
   {
@@ -196,7 +204,7 @@ export const LESSONS: readonly Lesson[] = [
     title: '11 · Agents: learning to use a tool',
     summary:
       'Two-digit additions are too many for this small model to memorise, but writing <calc> makes the environment write the sum into the episode as observation tokens. ' +
-      'With tools on, the policy learns to call the calculator on every problem and copy its digits; with tools off, <calc> returns blanks and the score stays low. ' +
+      'With tools on, the policy learns to call the calculator on every problem and copy its digits, though on some seeds it stops after two digits of a three-digit sum (worth 2/3 there, a local optimum); with tools off, <calc> returns blanks and the score stays low. ' +
       'Pick "Tool calls per episode" as the extra chart, then try a cost per tool call to see when a tool stops paying.',
     ...compare([
       { label: 'tools on', link: '#v=1&task=calculator&contextLength=17&learningRate=0.002&maxNewTokens=9' },
@@ -206,25 +214,8 @@ export const LESSONS: readonly Lesson[] = [
       },
     ]),
     lesson:
-      'With tools on, the mean score over updates 226–250 is at least 0.9 with at least 0.9 tool calls per episode; with tools off it is at least 0.5 lower.',
+      'With tools on, the mean score over updates 226–250 is at least 0.7 with at least 0.9 tool calls per episode, and at least 0.45 above tools off (on 4 of seeds 1–5: 0.72–0.99 with 0.99–1.00 calls, against 0.19–0.22; on seed 3 the policy adopts the tool late and reaches 0.40).',
     updates: 250,
-  },
-  {
-    name: 'retry',
-    title: '12 · Agents: learning from feedback',
-    summary:
-      'The policy reverses 3 of 8 letters and gets a second try: after a wrong answer the environment writes <wrong> and where the first mistake is (@1, @2, …), reflexion-style. ' +
-      'With feedback the policy has something to read before its second attempt; with blanks (_ _) it gets the same extra turn and nothing to go on. ' +
-      'Compare the reward charts: the run with feedback climbs far sooner.',
-    ...compare([
-      { label: 'feedback', link: '#v=1&task=retry&alphabetSize=8&contextLength=15&learningRate=0.002&maxNewTokens=10' },
-      {
-        label: 'blanks',
-        link: '#v=1&task=retry&alphabetSize=8&contextLength=15&learningRate=0.002&maxNewTokens=10&feedback=false',
-      },
-    ]),
-    lesson: 'Over updates 41–80 the mean score with feedback is at least 0.3 above the mean score with blanks.',
-    updates: 80,
   },
 ];
 
@@ -232,8 +223,9 @@ export const PRESETS: readonly Preset[] = [
   {
     name: 'default',
     title: 'PPO learns to reverse',
-    summary: 'The default run: PPO with a small KL penalty teaches a tiny transformer to reverse 3 letters.',
-    link: '#v=1',
+    summary:
+      'The default run: PPO with a small KL penalty and entropy bonus teaches a tiny transformer to reverse 3 letters.',
+    link: '#v=2',
   },
   ...LESSONS,
   {
@@ -247,8 +239,17 @@ export const PRESETS: readonly Preset[] = [
     name: 'rlhf-pipeline',
     title: 'The RLHF pipeline',
     summary:
-      'Stage 1 fine-tunes on 64 demonstrations, stage 2 fits a reward model to 256 comparisons a hidden human made, stage 3 runs PPO against the reward model with a KL penalty (learning rate 0.001: at 0.003 PPO tends to collapse onto one response after ~50 updates here). Compare the proxy reward with the gold score the human would give.',
-    link: '#v=1&task=preference&learningRate=0.001',
+      'Stage 1 fine-tunes on 64 demonstrations, stage 2 fits a reward model to 256 comparisons a hidden human made, stage 3 runs PPO against the reward model with the KL penalty (β = 0.05) and entropy bonus (0.01) of the defaults. Compare the proxy reward with the gold score the human would give: on seeds 1–5 gold ends 0.82–0.90 after 200 updates, above the SFT policy’s 0.75–0.80.',
+    link: '#v=2&task=preference',
+  },
+  {
+    name: 'retry',
+    title: 'Agents: a second try with feedback',
+    summary:
+      'The policy reverses 3 of 8 letters and gets a second try: after a wrong answer the environment writes <wrong> and where the first mistake is (@1, @2, …), reflexion-style; with feedback off it writes blanks (_ _) instead. ' +
+      'Pick "Turns per episode" as the extra chart: 2 means the first attempt failed, and the second attempt scores 0.8 at most. ' +
+      'Here the feedback does not help: reversing needs nothing beyond the prompt, and over updates 41–80 on seeds 1–5 the runs with and without it score alike (0.14–0.44 with feedback, 0.09–0.48 with blanks).',
+    link: '#v=1&task=retry&alphabetSize=8&contextLength=15&learningRate=0.002&maxNewTokens=10',
   },
   {
     name: 'sort',

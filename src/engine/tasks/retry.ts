@@ -48,6 +48,7 @@ export function retryTask(vocab: Vocabulary, settings: RetrySettings): Task {
 
   const environment: Environment = {
     turns,
+    eosEndsTurn: true,
     visiblePrompt: (prompt) => [...prompt],
     observe(prompt, response) {
       const answer = expected(prompt);

@@ -38,6 +38,11 @@ export interface Turn {
  */
 export interface Environment {
   readonly turns: readonly Turn[];
+  /**
+   * <eos> ends the turn, not the episode: the turn's remaining action slots stay <pad> (context, not
+   * actions) and the environment answers as usual (retry: an attempt ends with <eos>). Default: <eos> ends the episode.
+   */
+  readonly eosEndsTurn?: boolean;
   /** The prompt the policy sees; the rest (e.g. a hidden number) stays with the environment. */
   visiblePrompt(prompt: readonly number[]): number[];
   /** After turn `turn`: exactly that turn's `observations` tokens, and whether the episode is over. */
