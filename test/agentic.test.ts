@@ -197,6 +197,27 @@ describe('retry: the environment', () => {
   });
 });
 
+describe('retry: <eos> ends an attempt, not the episode', () => {
+  beforeAll(() => startBackend('wasm'));
+
+  it('an untrained policy gets its second attempt after a wrong answer that ends with <eos>', async () => {
+    // Before the fix <eos> ended every episode, so an answer with <eos> never got feedback (1.01–1.03
+    // attempts per episode in the old lesson); a fresh policy is almost always wrong the first time.
+    const trainer = createTrainer({ task: 'retry', batchSize: 32, sftSteps: 30, seed: 3 }, { samples: 32 });
+    const { metrics, samples } = await trainer.step();
+    trainer.dispose();
+    expect(metrics['episode/turns']).toBeGreaterThan(1.8);
+    const withEos = samples.filter((s) => s.response[3] === '<eos>' && s.response[4] === '<wrong>');
+    expect(withEos.length).toBeGreaterThan(10);
+    for (const s of withEos) {
+      expect(s.observed.slice(4, 6)).toEqual([true, true]);
+      // The second attempt: at least one token, every one the policy's.
+      expect(s.observed.length).toBeGreaterThan(6);
+      expect(s.observed.slice(6).every((o) => !o)).toBe(true);
+    }
+  });
+});
+
 describe('when a tool pays', () => {
   beforeAll(() => startBackend('wasm'));
 
