@@ -505,6 +505,12 @@ describe('versioned defaults: a link keeps its meaning when a default changes', 
     }
   });
 
+  it('a bad value in a v1 link falls back to v1’s default, and says so', () => {
+    const decoded = decodeOk('#v=1&beta=oops&seed=4');
+    expect(decoded.config).toEqual({ ...V1_DEFAULTS, seed: 4 });
+    expect(decoded.notices).toEqual(['β (KL penalty) (beta): "oops" is not a finite number; using 0.02.']);
+  });
+
   it('a link without v, or with v=2, reads today’s defaults', () => {
     expect(decodeOk('#seed=3').config).toEqual({ ...defaultConfig(), seed: 3 });
     expect(decodeOk('#v=2').config).toEqual(defaultConfig());

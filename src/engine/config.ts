@@ -604,9 +604,10 @@ export interface Problem {
  * Reads any object into a valid Config. Never throws: each bad, missing-type or out-of-range value is
  * replaced (default, clamp or repair) and described in `problems`.
  */
-export function validate(raw: unknown): { config: Config; problems: Problem[] } {
+export function validate(raw: unknown, defaults: Config = defaultConfig()): { config: Config; problems: Problem[] } {
   const problems: Problem[] = [];
-  const config = defaultConfig() as unknown as Record<string, unknown>;
+  // `defaults`: what a missing or bad value becomes (an older link's defaults, for instance).
+  const config = { ...defaults } as unknown as Record<string, unknown>;
   const input: Record<string, unknown> =
     raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
   if (input !== raw && raw !== undefined) {
@@ -617,7 +618,7 @@ export function validate(raw: unknown): { config: Config; problems: Problem[] } 
   }
   for (const field of FIELDS) {
     if (!(field.key in input) || input[field.key] === undefined) continue;
-    const result = coerce(field, input[field.key]);
+    const result = coerce(field, input[field.key], defaults[field.key]);
     config[field.key] = result.value;
     if (result.problem) problems.push({ key: field.key, message: result.problem });
   }
@@ -635,15 +636,21 @@ function show(value: unknown): string {
 }
 
 /** Reads one value for one field; a string is parsed (links and CLI flags hand in strings). */
-export function coerce(field: Field, value: unknown): { value: unknown; problem?: string } {
+export function coerce(
+  field: Field,
+  value: unknown,
+  /** What a bad value becomes: the field's default, unless the caller reads against other defaults. */
+  fallback: unknown = field.default,
+): { value: unknown; problem?: string } {
+  const safe = fallback;
   const name = `${field.label} (${field.key})`;
   switch (field.kind) {
     case 'number': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isFinite(n)) {
         return {
-          value: field.default,
-          problem: `${name}: "${show(value)}" is not a finite number; using ${field.default}.`,
+          value: safe,
+          problem: `${name}: "${show(value)}" is not a finite number; using ${String(fallback)}.`,
         };
       }
       let v = field.integer ? Math.round(n) : n;
@@ -657,8 +664,8 @@ export function coerce(field: Field, value: unknown): { value: unknown; problem?
     case 'choice': {
       if (typeof value === 'string' && field.choices.includes(value)) return { value };
       return {
-        value: field.default,
-        problem: `${name}: "${show(value)}" is not one of ${field.choices.join(', ')}; using ${field.default}.`,
+        value: safe,
+        problem: `${name}: "${show(value)}" is not one of ${field.choices.join(', ')}; using ${String(fallback)}.`,
       };
     }
     case 'boolean': {
@@ -666,15 +673,15 @@ export function coerce(field: Field, value: unknown): { value: unknown; problem?
       if (value === 'true' || value === '1' || value === 1) return { value: true };
       if (value === 'false' || value === '0' || value === 0) return { value: false };
       return {
-        value: field.default,
-        problem: `${name}: "${show(value)}" is not true or false; using ${field.default}.`,
+        value: safe,
+        problem: `${name}: "${show(value)}" is not true or false; using ${String(fallback)}.`,
       };
     }
     case 'string': {
       if (typeof value === 'string' && value.length <= field.maxLength && field.pattern.test(value)) return { value };
       return {
-        value: field.default,
-        problem: `${name}: "${show(value)}" is not allowed (letters a–p, at most ${field.maxLength}); using "${field.default}".`,
+        value: safe,
+        problem: `${name}: "${show(value)}" is not allowed (letters a–p, at most ${field.maxLength}); using "${String(fallback)}".`,
       };
     }
   }

@@ -120,13 +120,6 @@ interface Entry {
   cut: boolean;
 }
 
-/** The settings whose default for `version` is not today's. */
-function changedDefaults(version: number): Partial<Config> {
-  const then = defaultsOfVersion(version) as unknown as Record<string, unknown>;
-  const now = defaultConfig() as unknown as Record<string, unknown>;
-  return Object.fromEntries(Object.entries(then).filter(([key, value]) => now[key] !== value));
-}
-
 function decode(link: unknown): DecodedLink {
   const { maxLength, maxListed } = LINK_LIMITS;
   // Notices by kind (see the end for their order).
@@ -274,12 +267,12 @@ function decode(link: unknown): DecodedLink {
 
   // Settings: validate() clamps, falls back and repairs cross-field rules, and says what it did. An
   // older link's unwritten settings take the defaults of its version.
-  const raw: Record<string, unknown> = { ...changedDefaults(version) };
+  const raw: Record<string, unknown> = {};
   for (const field of FIELDS) {
     const entry = entries.get(field.key);
     if (entry !== undefined) raw[field.key] = entry.value;
   }
-  const { config, problems } = validate(raw);
+  const { config, problems } = validate(raw, defaultsOfVersion(version));
   const values = problems.map((p) => p.message);
 
   // Least important first: the app's banner keeps only the newest few, so the ones that matter most
