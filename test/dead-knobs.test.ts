@@ -111,8 +111,8 @@ const KNOBS: Record<ConfigKey, Knob> = {
   rmRefreshEvery: { other: () => 1 },
   tools: { other: (c) => !c.tools },
   // It costs only a response that called the tool and still scored: untrained, almost none do; after
-  // 40 format steps half the responses call the tool and a few digits land by chance.
-  toolCost: { other: () => 1, given: { sftSteps: 40 } },
+  // 40 format steps at learning rate 0.003 half the responses call the tool and a few digits land by chance.
+  toolCost: { other: () => 1, given: { sftSteps: 40, learningRate: 0.003 } },
   feedback: { other: (c) => !c.feedback },
   seed: { other: () => 2 },
 };

@@ -184,9 +184,9 @@ describe('malformed links: a notice and a safe value', () => {
 
   it('a bad number falls back to the default', () => {
     const decoded = decodeOk('#v=2&lr=abc&seed=&batchSize=12abc');
-    expect(decoded.config).toMatchObject({ learningRate: 0.003, seed: 1, batchSize: 64 });
+    expect(decoded.config).toMatchObject({ learningRate: 0.001, seed: 1, batchSize: 64 });
     expect(decoded.notices).toEqual([
-      'Learning rate (learningRate): "abc" is not a finite number; using 0.003.',
+      'Learning rate (learningRate): "abc" is not a finite number; using 0.001.',
       'Batch size (batchSize): "12abc" is not a finite number; using 64.',
       'Seed (seed): "" is not a finite number; using 1.',
     ]);
@@ -194,10 +194,10 @@ describe('malformed links: a notice and a safe value', () => {
 
   it('NaN and ±Infinity fall back to the default', () => {
     const decoded = decodeOk('#v=2&lr=NaN&beta=Infinity&gamma=-Infinity&seed=1e999');
-    expect(decoded.config).toMatchObject({ learningRate: 0.003, beta: 0.05, gamma: 1, seed: 1 });
+    expect(decoded.config).toMatchObject({ learningRate: 0.001, beta: 0.05, gamma: 1, seed: 1 });
     expect(decoded.notices).toEqual([
       'γ (discount) (gamma): "-Infinity" is not a finite number; using 1.',
-      'Learning rate (learningRate): "NaN" is not a finite number; using 0.003.',
+      'Learning rate (learningRate): "NaN" is not a finite number; using 0.001.',
       'β (KL penalty) (beta): "Infinity" is not a finite number; using 0.05.',
       'Seed (seed): "1e999" is not a finite number; using 1.',
     ]);
@@ -327,7 +327,7 @@ describe('malformed links: a notice and a safe value', () => {
       'Unknown setting "🚀" ignored.',
       'Unknown setting "שלום" ignored.',
       'Task (task): "🚀" is not one of target, reverse, sort, preference, guess, calculator, retry; using reverse.',
-      'Learning rate (learningRate): "\ufffd" is not a finite number; using 0.003.',
+      'Learning rate (learningRate): "\ufffd" is not a finite number; using 0.001.',
       'β (KL penalty) (beta): "\ufffd0.5" is not a finite number; using 0.05.',
       'Clip ε (clipEpsilon): "%ED%A0%80" is not a finite number; using 0.2.',
       'Seed (seed): "7\ufffd" is not a finite number; using 1.',

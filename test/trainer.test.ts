@@ -119,7 +119,7 @@ describe('trainer on the wasm backend', () => {
   it('applies a live setting on the next update and refuses structural ones', async () => {
     const trainer = createTrainer(SMALL);
     const first = await trainer.step();
-    expect(first.metrics['optim/lr']).toBe(0.003);
+    expect(first.metrics['optim/lr']).toBe(0.001);
     expect(trainer.set('learningRate', 0.0005)).toBeUndefined();
     expect(trainer.set('beta', '0.5')).toBeUndefined();
     const second = await trainer.step();

@@ -287,7 +287,7 @@ export const FIELDS: readonly Field[] = [
     label: 'Learning rate',
     group: 'optimisation',
     live: true,
-    default: 0.003,
+    default: 0.001,
     min: 1e-6,
     max: 0.1,
     integer: false,

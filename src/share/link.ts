@@ -13,9 +13,10 @@ export const LINK_VERSION = 2;
  * it meant when it was shared.
  */
 export const EARLIER_DEFAULTS: Readonly<Record<number, Partial<Config>>> = {
-  // v2 raised β and added an entropy bonus: at β = 0.02 and no bonus the default PPO runs lose entropy
-  // and collapse after solving (reverse), and the default RLHF run collapses onto one response.
-  1: { beta: 0.02, entropyCoef: 0 },
+  // v2 raised β, added an entropy bonus and lowered the learning rate: at v1's defaults PPO on reverse
+  // loses its entropy and collapses after solving (worst 100-update window 0.50–0.67 over 1,000 updates,
+  // seeds 1–3; v2: 0.89–0.96), and the default RLHF run collapses onto one response.
+  1: { learningRate: 0.003, beta: 0.02, entropyCoef: 0 },
 };
 
 /** The defaults a link of `version` was written against (the current ones for this or a newer version). */
