@@ -1,4 +1,4 @@
-// Hand-computed checks of the per-token arithmetic (DESIGN §4). Every expected number is worked out
+// Hand-computed checks of the per-token arithmetic (docs/reference.md §4). Every expected number is worked out
 // in the test from the formula, not by a helper that mirrors the implementation.
 import { describe, expect, it } from 'vitest';
 import {

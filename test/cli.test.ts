@@ -1,5 +1,5 @@
 // The command line: argument errors name the valid choices; a short run writes one JSON object of
-// metrics per update with DESIGN §5's names and, with --samples, every episode decoded for auditing;
+// metrics per update with docs/reference.md §5's names and, with --samples, every episode decoded for auditing;
 // --arm picks one side of a comparison lesson; --help lists every setting from the schema.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -140,7 +140,7 @@ const readSamples = (file: string) =>
     .split('\n')
     .map((line) => JSON.parse(line) as AuditLine);
 
-/** The target task's dense score, by hand (DESIGN §2): matches / max(length, word length). */
+/** The target task's dense score, by hand (docs/reference.md §2): matches / max(length, word length). */
 function denseScore(response: string[], word: string, maxNewTokens: number): number {
   const eos = response.indexOf('<eos>');
   const y = eos >= 0 ? response.slice(0, eos) : response;

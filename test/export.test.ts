@@ -1,4 +1,4 @@
-// Exported metrics: DESIGN §5 names as CSV columns and JSONL keys; undefined values are empty / null.
+// Exported metrics: docs/reference.md §5 names as CSV columns and JSONL keys; undefined values are empty / null.
 import { describe, expect, it } from 'vitest';
 import { metricsToCsv, metricsToJsonl } from '../src/app/export';
 import { METRIC_NAMES, type Metrics } from '../src/engine/metrics';

@@ -1,4 +1,4 @@
-// The preset-link codec (DESIGN §6): exact round trips for every knob and preset, and for each kind of
+// The preset-link codec (docs/reference.md §6): exact round trips for every knob and preset, and for each kind of
 // malformed link the notice a student sees and a config that validate() accepts as it is.
 import { describe, expect, it } from 'vitest';
 import { defaultConfig, FIELDS, validate, type Config } from '../src/engine/config';
@@ -63,7 +63,7 @@ describe('encoding', () => {
     expect(decoded.title).toBe('Sort & reverse (part 1): 100% ~ a+b');
   });
 
-  it('reads the DESIGN §6 example with its short aliases', () => {
+  it('reads the example of docs/reference.md §6 with its short aliases', () => {
     const decoded = decodeOk('#v=2&task=sort&algo=ppo&seed=7&lr=0.0003&hide=beta,clip');
     expect(decoded.config).toMatchObject({ task: 'sort', algorithm: 'ppo', seed: 7, learningRate: 0.0003 });
     expect(decoded.hide).toEqual(['beta', 'clipEpsilon']);

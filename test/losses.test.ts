@@ -1,4 +1,4 @@
-// Tensor loss terms (DESIGN §4) on tiny hand-built batches. Values are float32, so comparisons use
+// Tensor loss terms (docs/reference.md §4) on tiny hand-built batches. Values are float32, so comparisons use
 // ~5–6 decimal places. Masked positions deliberately hold huge or infinite values: they must not leak.
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';

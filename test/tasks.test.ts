@@ -1,4 +1,4 @@
-// The three token-level tasks (DESIGN §2): prompts, expected answers, format demos and scores.
+// The three token-level tasks (docs/reference.md §2): prompts, expected answers, format demos and scores.
 // Scores are worked out by hand: dense = matches at i < min(L, n) / max(L, n), with L the length
 // before the first <eos> (maxNewTokens when no <eos>); sparse = 1 iff y = x and <eos> was emitted.
 import { describe, expect, it } from 'vitest';

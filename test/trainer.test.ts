@@ -83,7 +83,7 @@ describe('trainer on the wasm backend', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('reports every metric name of DESIGN §5 each update, finite for PPO (rm/* only with a reward model)', async () => {
+  it('reports every metric name of docs/reference.md §5 each update, finite for PPO (rm/* only with a reward model)', async () => {
     const trainer = createTrainer(SMALL);
     await trainer.step();
     const { metrics } = await trainer.step();

@@ -1,4 +1,4 @@
-// Export of a run's metrics, with DESIGN §5's names as columns / keys. NaN ("not defined") is empty in
+// Export of a run's metrics, with docs/reference.md §5's names as columns / keys. NaN ("not defined") is empty in
 // CSV and null in JSONL.
 import { METRIC_NAMES, metricsRow, type Metrics } from '../engine/metrics';
 

@@ -1,4 +1,4 @@
-// Command-line arguments of `npm run train` (DESIGN §7). Parsing never exits; it returns an error
+// Command-line arguments of `npm run train` (docs/reference.md §7). Parsing never exits; it returns an error
 // message that names the valid choices, and the entry point decides how to exit.
 import { BACKENDS, type BackendName } from '../engine/backend';
 import { FIELDS, validate, type Config } from '../engine/config';

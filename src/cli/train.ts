@@ -1,5 +1,5 @@
 // `npm run train`: trains headless with the same engine the app uses, prints a progress line per
-// update and optionally writes one JSON object of metrics per update (DESIGN §7) and, for auditing, every
+// update and optionally writes one JSON object of metrics per update (docs/reference.md §7) and, for auditing, every
 // episode decoded (--samples).
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { useBackend } from '../engine/backend';

@@ -1,4 +1,4 @@
-// Metric names (DESIGN §5) and their JSON form. No TensorFlow.js here: the UI thread imports this.
+// Metric names (docs/reference.md §5) and their JSON form. No TensorFlow.js here: the UI thread imports this.
 
 export const METRIC_NAMES = [
   'update',

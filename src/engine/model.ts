@@ -1,4 +1,4 @@
-// A tiny causal transformer (DESIGN §3), in the spirit of minGPT: token embedding as a one-hot matmul
+// A tiny causal transformer (docs/reference.md §3), in the spirit of minGPT: token embedding as a one-hot matmul
 // (the wasm backend has no gradient for gather), learned positions, pre-LayerNorm blocks of causal
 // multi-head attention and a GELU MLP, a final LayerNorm, a policy head and a value head. Activations
 // stay 2-D [batch·time, width] between layers; the layers are fused ops with their own gradients

@@ -1,4 +1,4 @@
-// The RLHF pipeline's data (seed §3 and §5): a fixed set of demonstrations for SFT, pairwise
+// The RLHF pipeline's data (docs/reference.md §8): a fixed set of demonstrations for SFT, pairwise
 // comparisons of policy samples labelled by the hidden human (with optional label noise), and how often
 // the reward model orders a batch like the human does.
 import type { ModelShape, Params } from './model';

@@ -1,4 +1,4 @@
-// The training loop, one update at a time (DESIGN §1):
+// The training loop, one update at a time (docs/reference.md §1):
 //   prompts -> rollout on the device (one read-back) -> scores -> per-token rewards with the KL penalty
 //   -> advantages -> optimizer steps -> one metrics read-back.
 // Used by the CLI, the tests and the app's worker alike.
@@ -274,7 +274,7 @@ export class Trainer {
     this.rerunCount++;
   }
 
-  /** Bootstrapping (seed §5): the human compares pairs of the current policy's samples; the model refits. */
+  /** Bootstrapping (docs/reference.md §8): the human compares pairs of the current policy's samples; the model refits. */
   private async refreshRewardModel(batch: Awaited<ReturnType<typeof rollout>>, update: number): Promise<void> {
     const model = this.rewardModel;
     if (!model) return;

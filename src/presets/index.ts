@@ -1,4 +1,4 @@
-// Built-in presets: each is a link (DESIGN §6) plus what it is for. The lessons (`LESSONS`) are the
+// Built-in presets: each is a link (docs/reference.md §6) plus what it is for. The lessons (`LESSONS`) are the
 // instructors' gallery: each teaches one idea, names the updates it needs and makes one claim that
 // src/lessons/claims.ts checks in numbers: test/presets.test.ts on the preset's seed, `npm run lessons` on
 // seeds 1–5 (lessons/RESULTS.md). A claim states only what holds on at least 4 of those 5 seeds, with the

@@ -1,4 +1,4 @@
-// The preset-link codec (DESIGN §6): `#v=1&task=sort&algo=ppo&seed=7&lr=0.0003&hide=beta,clip`.
+// The preset-link codec (docs/reference.md §6): `#v=2&task=sort&algo=ppo&seed=7&lr=0.0003&hide=beta,clip`.
 // Keys are config-schema names (a few short aliases are accepted); only non-defaults are written.
 // Decoding never throws, whatever it is handed: every unknown key, bad value, duplicate, broken escape or
 // oversized link becomes a short notice naming the setting, and a safe value (default, clamp or repair).

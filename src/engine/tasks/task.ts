@@ -32,7 +32,7 @@ export interface Turn {
 }
 
 /**
- * The environment's side of an agentic episode (DESIGN §2). A response is a fixed sequence of turns, so
+ * The environment's side of an agentic episode (docs/reference.md §2). A response is a fixed sequence of turns, so
  * batch shapes stay fixed; observation tokens are context, not actions (no log-prob, KL, value target
  * or policy loss), and the rollout reads the device back once per turn, not per token.
  */
@@ -65,7 +65,7 @@ export function observationSlots(turns: readonly Turn[]): Set<number> {
 export type TaskSettings = Pick<Config, 'scoring' | 'maxNewTokens' | 'promptLength' | 'targetWord'>;
 
 /**
- * DESIGN §2. `y` = response up to the first <eos>; `L` = its length, or maxNewTokens with no <eos>.
+ * docs/reference.md §2. `y` = response up to the first <eos>; `L` = its length, or maxNewTokens with no <eos>.
  * Dense = matching positions / max(L, n); sparse = 1 only for y = x followed by <eos>.
  */
 export function scoreResponse(
