@@ -3,7 +3,8 @@
 // the KL, and guess learned by PPO toward a binary search.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchTensors } from '../src/engine/algorithms/common';
-import { clippedSurrogate, tokenLogProbs } from '../src/engine/algorithms/losses';
+import { clippedSurrogate } from '../src/engine/algorithms/losses';
+import { tokenLogProbs } from '../src/engine/log-probs';
 import { validate } from '../src/engine/config';
 import { buildEpisodes } from '../src/engine/episodes';
 import type { Rollout } from '../src/engine/rollout';
@@ -117,7 +118,7 @@ describe('masks: observation tokens are context', () => {
     const gradient = tf.grad((l: tf.Tensor) => {
       const { logp } = tokenLogProbs(l as tf.Tensor3D, batch.next);
       // No clipping (ε huge), so every action position carries gradient.
-      return clippedSurrogate(logp, batch.oldLogp, batch.advantages, batch.mask, batch.count, 1e6).loss;
+      return clippedSurrogate(logp, batch, 1e6).loss;
     })(logits);
     const perPosition = (await tf.sum(tf.abs(gradient), [0, 2]).data()) as Float32Array;
     const observationDecisions = [2, 4, 6, 8]; // positions whose next token is the environment's

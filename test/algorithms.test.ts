@@ -1,17 +1,24 @@
 // Each algorithm's computeAdvantages on hand-made episodes, with every expected number worked out by
-// hand below; then PPO's minibatching and its early stop (Spinning Up's 1.5 × targetKl rule).
+// hand below; then PPO's minibatching and its early stop (Spinning Up's 1.5 × targetKl rule), the
+// epoch's approx-KL read-back, and what `hasCritic` means for each registered algorithm's update.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALGORITHM_REGISTRY } from '../src/engine/algorithms';
-import type { AlgorithmState, UpdateContext } from '../src/engine/algorithms/common';
-import { tokenLogProbs } from '../src/engine/algorithms/losses';
-import { minibatchRows } from '../src/engine/algorithms/ppo';
+import {
+  EpochKl,
+  minibatchRows,
+  shuffledMinibatches,
+  type AlgorithmState,
+  type UpdateContext,
+} from '../src/engine/algorithms/common';
 import { validate, type Config } from '../src/engine/config';
 import { DeviceAverages } from '../src/engine/device-averages';
 import { buildEpisodes, type Episode } from '../src/engine/episodes';
 import { disposeParams, forward, initParams, type ModelShape } from '../src/engine/model';
+import { readParam } from '../src/engine/params';
 import { Adam } from '../src/engine/optimizer';
 import { Random } from '../src/engine/random';
-import { nextTokens, type Rollout } from '../src/engine/rollout';
+import { nextTokens, tokenLogProbs } from '../src/engine/log-probs';
+import type { Rollout } from '../src/engine/rollout';
 import type { Task } from '../src/engine/tasks';
 import { tf, type Tensor2D } from '../src/engine/tf';
 import { BOS, EOS, PAD, SEP } from '../src/engine/tokens';
@@ -208,9 +215,46 @@ describe('PPO minibatches', () => {
     expect(epochs(3)).toEqual(orders);
     expect(epochs(4)[0]).not.toEqual(orders[0]);
   });
+
+  it("shuffledMinibatches hands out the episodes at minibatchRows' indices, drawing the same shuffle", () => {
+    const episodes = ['a', 'b', 'c', 'd', 'e'];
+    const rows = minibatchRows(5, 2, new Random(3));
+    const minibatches = shuffledMinibatches(episodes, 2, new Random(3));
+    expect(minibatches).toEqual(rows.map((r) => r.map((i) => episodes[i])));
+    expect(minibatches.map((m) => m.length)).toEqual([2, 3]);
+  });
 });
 
-describe('PPO early stop', () => {
+describe('EpochKl', () => {
+  beforeAll(async () => {
+    await startBackend('cpu');
+  });
+
+  const loss = (kl: number) => ({ total: tf.scalar(0), report: { 'policy/approx_kl': tf.scalar(kl) } });
+
+  it("reads back the mean of the watched steps' approx-KL and frees what it kept", async () => {
+    const before = tf.memory().numTensors;
+    const epoch = new EpochKl(true);
+    const losses = [0.1, 0.2, 0.6].map(loss);
+    // watch passes each loss through untouched
+    losses.forEach((l) => expect(epoch.watch(l)).toBe(l));
+    losses.forEach((l) => tf.dispose([l.total, l.report['policy/approx_kl']]));
+    expect(await epoch.read()).toBeCloseTo(0.3, 6); // (0.1 + 0.2 + 0.6) / 3
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('when off, keeps nothing and reads NaN', async () => {
+    const before = tf.memory().numTensors;
+    const epoch = new EpochKl(false);
+    const l = loss(5);
+    epoch.watch(l);
+    tf.dispose([l.total, l.report['policy/approx_kl']]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(await epoch.read()).toBeNaN();
+  });
+});
+
+describe('one update on a hand-made rollout', () => {
   // A tiny model and a hand-made rollout of 4 episodes whose old log-probs are the model's own, so the
   // first minibatch step of a fresh model sees a ratio of exactly 1 (approx-KL 0).
   const shape: ModelShape = { vocabSize: 8, dModel: 8, nLayers: 1, nHeads: 2, contextLength: 8 };
@@ -233,9 +277,13 @@ describe('PPO early stop', () => {
     expect(tf.memory().numTensors).toBe(tensorsBefore);
   });
 
-  /** Runs one PPO update from a fresh model (same seed every time); returns optimizer steps and metrics. */
-  async function ppoUpdate(settings: Record<string, unknown>) {
+  /**
+   * Runs one update (PPO unless `algorithm` says otherwise) from a fresh model, same seed every time;
+   * returns optimizer steps, metrics, and whether the value head's weights moved.
+   */
+  async function runUpdate(settings: Record<string, unknown>) {
     const config = configOf({ algorithm: 'ppo', batchSize: 4, learningRate: 0.01, ...settings });
+    const algorithm = ALGORITHM_REGISTRY[config.algorithm];
     const params = initParams(shape, 11);
     const time = shape.contextLength;
     const tokens = new Int32Array(prompts.length * time).fill(PAD);
@@ -259,38 +307,55 @@ describe('PPO early stop', () => {
     };
     tf.dispose([oldLogp, values]);
     const episodes = buildEpisodes(rollout, task as unknown as Task, 0, 'k1');
-    ALGORITHM_REGISTRY.ppo.computeAdvantages(episodes, config, {});
+    algorithm.computeAdvantages(episodes, config, {});
     const optimizer = new Adam(params);
     const ctx: UpdateContext = { config, params, shape, optimizer, metrics: new DeviceAverages(), shuffleSeed: 5 };
-    await ALGORITHM_REGISTRY.ppo.update(ctx, rollout, episodes);
+    const valueHead = () => [...readParam(params, 'valueHead.w'), ...readParam(params, 'valueHead.b')];
+    const valueHeadBefore = valueHead();
+    await algorithm.update(ctx, rollout, episodes);
+    const valueHeadMoved = valueHead().some((w, i) => w !== valueHeadBefore[i]);
     const metrics = await ctx.metrics.read();
     const steps = optimizer.step;
     optimizer.dispose();
     disposeParams(params);
-    return { steps, metrics };
+    return { steps, metrics, valueHeadMoved };
   }
 
-  it('without a target every epoch runs every minibatch', async () => {
-    expect((await ppoUpdate({ epochs: 3, minibatches: 2, targetKl: 0 })).steps).toBe(6);
-    expect((await ppoUpdate({ epochs: 3, minibatches: 2, targetKl: 10 })).steps).toBe(6);
-  });
+  it.each(Object.keys(ALGORITHM_REGISTRY))(
+    '%s: spec.hasCritic says whether the update trains the value head (and reports a value loss)',
+    async (name) => {
+      // Without a critic the value head gets a gradient of exactly 0, and Adam moves a weight by
+      // m̂/(√v̂ + ε) = 0; with one, the value loss moves it away from its initial 0.
+      const { valueHeadMoved, metrics } = await runUpdate({ algorithm: name, epochs: 1, minibatches: 1 });
+      const { hasCritic } = ALGORITHM_REGISTRY[name as keyof typeof ALGORITHM_REGISTRY].spec;
+      expect(valueHeadMoved).toBe(hasCritic);
+      expect('loss/value' in metrics).toBe(hasCritic);
+    },
+  );
 
-  it('stops the remaining epochs once the epoch mean approx-KL exceeds 1.5 × targetKl, not 1×', async () => {
-    // The first epoch alone: its mean approx-KL k is what the rule compares (reported as a metric).
-    const first = await ppoUpdate({ epochs: 1, minibatches: 2, targetKl: 0 });
-    const k = first.metrics['policy/approx_kl'];
-    expect(first.steps).toBe(2);
-    expect(k).toBeGreaterThan(1e-7);
-    // targetKl = k / 1.4: k > targetKl (a 1× rule would stop here) but k < 1.5·targetKl, so epoch 2 runs;
-    // its KL, further from the old policy, then passes 1.5·targetKl: 2 epochs × 2 minibatches.
-    expect((await ppoUpdate({ epochs: 3, minibatches: 2, targetKl: k / 1.4 })).steps).toBe(4);
-    // targetKl = k / 1.6: k > 1.5·targetKl → stop after the first epoch's 2 steps.
-    expect((await ppoUpdate({ epochs: 3, minibatches: 2, targetKl: k / 1.6 })).steps).toBe(2);
-  });
+  describe('PPO early stop', () => {
+    it('without a target every epoch runs every minibatch', async () => {
+      expect((await runUpdate({ epochs: 3, minibatches: 2, targetKl: 0 })).steps).toBe(6);
+      expect((await runUpdate({ epochs: 3, minibatches: 2, targetKl: 10 })).steps).toBe(6);
+    });
 
-  it('measures KL before each step: one minibatch per epoch sees KL 0 in epoch 1 and stops after epoch 2', async () => {
-    // Epoch 1's only minibatch is evaluated with the untouched weights: ratio 1, approx-KL exactly 0, no
-    // stop. Epoch 2 sees the weights after one step, so a tiny target stops it there: 2 of 4 steps.
-    expect((await ppoUpdate({ epochs: 4, minibatches: 1, targetKl: 1e-9 })).steps).toBe(2);
+    it('stops the remaining epochs once the epoch mean approx-KL exceeds 1.5 × targetKl, not 1×', async () => {
+      // The first epoch alone: its mean approx-KL k is what the rule compares (reported as a metric).
+      const first = await runUpdate({ epochs: 1, minibatches: 2, targetKl: 0 });
+      const k = first.metrics['policy/approx_kl'];
+      expect(first.steps).toBe(2);
+      expect(k).toBeGreaterThan(1e-7);
+      // targetKl = k / 1.4: k > targetKl (a 1× rule would stop here) but k < 1.5·targetKl, so epoch 2 runs;
+      // its KL, further from the old policy, then passes 1.5·targetKl: 2 epochs × 2 minibatches.
+      expect((await runUpdate({ epochs: 3, minibatches: 2, targetKl: k / 1.4 })).steps).toBe(4);
+      // targetKl = k / 1.6: k > 1.5·targetKl → stop after the first epoch's 2 steps.
+      expect((await runUpdate({ epochs: 3, minibatches: 2, targetKl: k / 1.6 })).steps).toBe(2);
+    });
+
+    it('measures KL before each step: one minibatch per epoch sees KL 0 in epoch 1 and stops after epoch 2', async () => {
+      // Epoch 1's only minibatch is evaluated with the untouched weights: ratio 1, approx-KL exactly 0, no
+      // stop. Epoch 2 sees the weights after one step, so a tiny target stops it there: 2 of 4 steps.
+      expect((await runUpdate({ epochs: 4, minibatches: 1, targetKl: 1e-9 })).steps).toBe(2);
+    });
   });
 });

@@ -2,24 +2,23 @@
 // ~5–6 decimal places. Masked positions deliberately hold huge or infinite values: they must not leak.
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tf, type Tensor } from '../src/engine/tf';
+import { tf, type Tensor, type Tensor2D } from '../src/engine/tf';
 import {
   bradleyTerry,
   clippedSurrogate,
   clippedValueLoss,
-  entropy,
   maskedMean,
   policyGradientLoss,
-  tokenLogProbs,
   valueLoss,
 } from '../src/engine/algorithms/losses';
+import { entropy, tokenLogProbs } from '../src/engine/log-probs';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const row = (xs: number[]): Tensor => tf.tensor2d([xs]);
-const maskRow = (xs: boolean[]): Tensor => tf.tensor2d([xs], [1, xs.length], 'bool');
+const row = (xs: number[]): Tensor2D => tf.tensor2d([xs]);
+const maskRow = (xs: boolean[]): Tensor2D => tf.tensor2d([xs], [1, xs.length], 'bool');
 const scalar = (t: Tensor): number => t.dataSync()[0];
 
 function expectAllClose(actual: ArrayLike<number>, expected: readonly number[], digits = 6): void {
@@ -102,19 +101,17 @@ describe('tokenLogProbs and entropy', () => {
 describe('policyGradientLoss', () => {
   it('is −mean(A·logp) over masked-in tokens', () => {
     // A = [2, −1, 0.5], logp = [−0.5, −1, −2]: A·logp = [−1, 1, −1], mean −1/3, loss +1/3
-    const loss = policyGradientLoss(
-      row([-0.5, -1, -2, -Infinity]),
-      row([2, -1, 0.5, 0]),
-      maskRow([true, true, true, false]),
-      3,
-    );
+    const loss = policyGradientLoss(row([-0.5, -1, -2, -Infinity]), {
+      advantages: row([2, -1, 0.5, 0]),
+      mask: maskRow([true, true, true, false]),
+      count: 3,
+    });
     expect(scalar(loss)).toBeCloseTo(1 / 3, 6);
   });
 
   it('has gradient −A/count w.r.t. logp on action tokens and 0 elsewhere', () => {
-    const A = row([2, -1, 0.5, 9]);
-    const mask = maskRow([true, true, true, false]);
-    const g = tf.grad((logp: Tensor) => policyGradientLoss(logp, A, mask, 3))(row([-0.5, -1, -2, -3]));
+    const batch = { advantages: row([2, -1, 0.5, 9]), mask: maskRow([true, true, true, false]), count: 3 };
+    const g = tf.grad((logp: Tensor) => policyGradientLoss(logp, batch))(row([-0.5, -1, -2, -3]));
     expectAllClose(g.dataSync(), [-2 / 3, 1 / 3, -0.5 / 3, 0]);
   });
 });
@@ -130,10 +127,12 @@ describe('clippedSurrogate (PPO)', () => {
     // masked positions: logp = +∞ (ratio ∞) and a huge logp with an infinite advantage
     const { loss, clipfrac } = clippedSurrogate(
       row([Infinity, lp(1.5), 1e30]),
-      row([oldLogp, oldLogp, oldLogp]),
-      row([1, 2, Infinity]),
-      maskRow([false, true, false]),
-      1,
+      {
+        oldLogp: row([oldLogp, oldLogp, oldLogp]),
+        advantages: row([1, 2, Infinity]),
+        mask: maskRow([false, true, false]),
+        count: 1,
+      },
       eps,
     );
     expect(scalar(loss)).toBeCloseTo(-2.4, 5);
@@ -144,10 +143,12 @@ describe('clippedSurrogate (PPO)', () => {
     // A = 2, r = 1.1: max(−2.2, −2.2) = −2.2
     const { loss, clipfrac } = clippedSurrogate(
       row([Infinity, lp(1.1), 1e30]),
-      row([oldLogp, oldLogp, oldLogp]),
-      row([1, 2, Infinity]),
-      maskRow([false, true, false]),
-      1,
+      {
+        oldLogp: row([oldLogp, oldLogp, oldLogp]),
+        advantages: row([1, 2, Infinity]),
+        mask: maskRow([false, true, false]),
+        count: 1,
+      },
       eps,
     );
     expect(scalar(loss)).toBeCloseTo(-2.2, 5);
@@ -167,14 +168,17 @@ describe('clippedSurrogate (PPO)', () => {
   const advs = [2, -1, 2, -1, 1, -3];
   const batch = () => ({
     logp: row([...ratios.map(lp), Infinity]),
-    old: row([...ratios.map(() => oldLogp), oldLogp]),
-    adv: row([...advs, 5]),
-    mask: maskRow([true, true, true, true, true, true, false]),
+    targets: {
+      oldLogp: row([...ratios.map(() => oldLogp), oldLogp]),
+      advantages: row([...advs, 5]),
+      mask: maskRow([true, true, true, true, true, true, false]),
+      count: 6,
+    },
   });
 
   it('takes the pessimistic max term by term and ignores an infinite masked logp', () => {
     const b = batch();
-    const { loss } = clippedSurrogate(b.logp, b.old, b.adv, b.mask, 6, eps);
+    const { loss } = clippedSurrogate(b.logp, b.targets, eps);
     expect(Number.isNaN(scalar(loss))).toBe(false);
     expect(scalar(loss)).toBeCloseTo(0.5 / 6, 5);
   });
@@ -182,7 +186,7 @@ describe('clippedSurrogate (PPO)', () => {
   it('clipfrac is the fraction of action tokens whose ratio left [1−ε, 1+ε]', () => {
     const b = batch();
     // 1.5, 0.5, 0.5, 1.5 are outside; 1.1 and 0.9 inside → 4/6 (the masked ∞ ratio does not count)
-    expect(scalar(clippedSurrogate(b.logp, b.old, b.adv, b.mask, 6, eps).clipfrac)).toBeCloseTo(4 / 6, 6);
+    expect(scalar(clippedSurrogate(b.logp, b.targets, eps).clipfrac)).toBeCloseTo(4 / 6, 6);
   });
 
   it('approxKl is the mean of (r − 1) − log r over action tokens', () => {
@@ -197,14 +201,15 @@ describe('clippedSurrogate (PPO)', () => {
       -0.1 - Math.log(0.9),
     ];
     const expected = k3.reduce((a, x) => a + x, 0) / 6; // 0.0975690…
-    const { approxKl } = clippedSurrogate(b.logp, b.old, b.adv, b.mask, 6, eps);
+    const { approxKl } = clippedSurrogate(b.logp, b.targets, eps);
     expect(scalar(approxKl)).toBeCloseTo(expected, 5);
     expect(scalar(approxKl)).toBeCloseTo(0.097569, 5);
   });
 
   it('approxKl and clipfrac are 0 when the policy has not moved', () => {
     const same = row([-0.3, -2, -1]);
-    const terms = clippedSurrogate(same, same, row([1, -1, 2]), maskRow([true, true, true]), 3, eps);
+    const targets = { oldLogp: same, advantages: row([1, -1, 2]), mask: maskRow([true, true, true]), count: 3 };
+    const terms = clippedSurrogate(same, targets, eps);
     expect(scalar(terms.approxKl)).toBeCloseTo(0, 7);
     expect(scalar(terms.clipfrac)).toBe(0);
     // ratio 1 everywhere: loss = −mean(A) = −(1 − 1 + 2)/3
@@ -214,7 +219,7 @@ describe('clippedSurrogate (PPO)', () => {
   it('gradient w.r.t. logp is 0 where the clip binds and −A·ratio/count where it does not', () => {
     const b = batch();
     const logpFinite = row([...ratios.map(lp), 3]); // finite masked value for this check
-    const g = tf.grad((logp: Tensor) => clippedSurrogate(logp, b.old, b.adv, b.mask, 6, eps).loss)(logpFinite);
+    const g = tf.grad((logp: Tensor) => clippedSurrogate(logp, b.targets, eps).loss)(logpFinite);
     // d(−A·r)/dlogp = −A·r since dr/dlogp = r
     expectAllClose(g.dataSync(), [
       0, //                 r 1.5, A  2: clipped
@@ -232,7 +237,7 @@ describe('clippedSurrogate (PPO)', () => {
     // protected by tf.where; the backward pass must be too, or one padding slot poisons every weight.
     const b = batch();
     const logpHuge = row([...ratios.map(lp), 1e30]);
-    const g = tf.grad((logp: Tensor) => clippedSurrogate(logp, b.old, b.adv, b.mask, 6, eps).loss)(logpHuge);
+    const g = tf.grad((logp: Tensor) => clippedSurrogate(logp, b.targets, eps).loss)(logpHuge);
     const grads = Array.from(g.dataSync());
     expect(grads.every(Number.isFinite)).toBe(true);
     expect(grads[6]).toBe(0);
@@ -242,7 +247,11 @@ describe('clippedSurrogate (PPO)', () => {
 describe('value losses', () => {
   it('valueLoss is 0.5·mean((V − R)²) over action tokens', () => {
     // V − R = [−0.5, −0.9, 0.5] → squares 0.25, 0.81, 0.25 → 0.5 · 1.31 / 3 = 0.2183333
-    const loss = valueLoss(row([1.5, 1.1, 1.5, Infinity]), row([2, 2, 1, 0]), maskRow([true, true, true, false]), 3);
+    const loss = valueLoss(row([1.5, 1.1, 1.5, Infinity]), {
+      returns: row([2, 2, 1, 0]),
+      mask: maskRow([true, true, true, false]),
+      count: 3,
+    });
     expect(scalar(loss)).toBeCloseTo(1.31 / 6, 6);
   });
 
@@ -251,10 +260,7 @@ describe('value losses', () => {
     // (V − R)² = 0.25, (V_clip − R)² = 0.64 → 0.5 · 0.64 = 0.32 (plain value loss would be 0.125)
     const { loss, clipfrac } = clippedValueLoss(
       row([Infinity, 1.5]),
-      row([0, 1]),
-      row([0, 2]),
-      maskRow([false, true]),
-      1,
+      { oldValues: row([0, 1]), returns: row([0, 2]), mask: maskRow([false, true]), count: 1 },
       0.2,
     );
     expect(scalar(loss)).toBeCloseTo(0.32, 6);
@@ -265,10 +271,7 @@ describe('value losses', () => {
     // V_old 1, V 1.1, R 2: V − V_old = 0.1 ≤ 0.2 so V_clip = V → 0.5 · 0.81 = 0.405
     const { loss, clipfrac } = clippedValueLoss(
       row([Infinity, 1.1]),
-      row([0, 1]),
-      row([0, 2]),
-      maskRow([false, true]),
-      1,
+      { oldValues: row([0, 1]), returns: row([0, 2]), mask: maskRow([false, true]), count: 1 },
       0.2,
     );
     expect(scalar(loss)).toBeCloseTo(0.405, 6);
@@ -277,7 +280,8 @@ describe('value losses', () => {
 
   it('clippedValueLoss keeps the unclipped error when it is the worse of the two', () => {
     // V_old 1, V 1.5, R 1: V_clip 1.2; (0.5)² = 0.25 > (0.2)² = 0.04 → 0.5 · 0.25 = 0.125
-    const { loss, clipfrac } = clippedValueLoss(row([1.5]), row([1]), row([1]), maskRow([true]), 1, 0.2);
+    const targets = { oldValues: row([1]), returns: row([1]), mask: maskRow([true]), count: 1 };
+    const { loss, clipfrac } = clippedValueLoss(row([1.5]), targets, 0.2);
     expect(scalar(loss)).toBeCloseTo(0.125, 6);
     // V still moved by more than ε, so it counts as clipped
     expect(scalar(clipfrac)).toBe(1);
@@ -287,10 +291,7 @@ describe('value losses', () => {
     // the three cases above together: 0.5 · (0.64 + 0.81 + 0.25) / 3 = 0.2833333; clipfrac 2/3
     const { loss, clipfrac } = clippedValueLoss(
       row([1.5, 1.1, 1.5, Infinity]),
-      row([1, 1, 1, 1]),
-      row([2, 2, 1, 0]),
-      maskRow([true, true, true, false]),
-      3,
+      { oldValues: row([1, 1, 1, 1]), returns: row([2, 2, 1, 0]), mask: maskRow([true, true, true, false]), count: 3 },
       0.2,
     );
     expect(scalar(loss)).toBeCloseTo(1.7 / 6, 6);
@@ -299,13 +300,16 @@ describe('value losses', () => {
 
   it('clippedValueLoss with ε = 0 is the plain value loss (clipping off)', () => {
     const V = row([1.5, 1.1, 1.5, Infinity]);
-    const Vold = row([1, 1, 1, 1]);
-    const R = row([2, 2, 1, 0]);
-    const mask = maskRow([true, true, true, false]);
-    const { loss, clipfrac } = clippedValueLoss(V, Vold, R, mask, 3, 0);
+    const targets = {
+      oldValues: row([1, 1, 1, 1]),
+      returns: row([2, 2, 1, 0]),
+      mask: maskRow([true, true, true, false]),
+      count: 3,
+    };
+    const { loss, clipfrac } = clippedValueLoss(V, targets, 0);
     // 0.5 · (0.25 + 0.81 + 0.25) / 3 = 0.2183333, not the ε→0 limit 0.5·(1 + 1 + 0.25)/3
     expect(scalar(loss)).toBeCloseTo(1.31 / 6, 6);
-    expect(scalar(loss)).toBeCloseTo(scalar(valueLoss(V, R, mask, 3)), 7);
+    expect(scalar(loss)).toBeCloseTo(scalar(valueLoss(V, targets)), 7);
     expect(scalar(clipfrac)).toBe(0);
   });
 });

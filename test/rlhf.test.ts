@@ -10,7 +10,7 @@ import type { Metrics } from '../src/engine/metrics';
 import { createTask } from '../src/engine/tasks';
 import { goldScore, likedLetters } from '../src/engine/tasks/preference';
 import { tf } from '../src/engine/tf';
-import { createTrainer } from '../src/engine/trainer';
+import { createTrainer, type Trainer } from '../src/engine/trainer';
 import { startBackend } from './support/engine';
 
 const task = createTask(validate({ task: 'preference' }).config);
@@ -137,7 +137,7 @@ describe('reward-model upkeep', () => {
   beforeAll(() => startBackend('wasm'));
   const SMALL = { task: 'preference', seed: 1, sftSteps: 10, rmSteps: 20, comparisons: 40, batchSize: 16 } as const;
   /** The trainer's private reward model, for checks the metrics do not show. */
-  const modelOf = (trainer: object) => (trainer as { rewardModel?: RewardModel }).rewardModel as RewardModel;
+  const modelOf = (trainer: Trainer) => trainer.rewardModel as RewardModel;
 
   /** Mean and standard deviation of the normalised scores of every response in the comparisons. */
   async function normalisedStats(model: RewardModel): Promise<{ mean: number; std: number }> {

@@ -1,68 +1,36 @@
 // The experiment schema: every knob, once. Controls, the link codec, the CLI flags and validation are
 // all generated from FIELDS, so a knob added here appears everywhere.
 
-export const TASKS = ['target', 'reverse', 'sort', 'preference', 'guess', 'calculator', 'retry'] as const;
-export const ALGORITHMS = ['reinforce', 'actor-critic', 'ppo'] as const;
+import { TASK_SPECS, TASKS, taskSpec, type TaskName } from './tasks/registry';
+
+import { ALGORITHM_SPECS, ALGORITHMS, type AlgorithmName } from './algorithms/specs';
+
+export { ALGORITHMS, TASKS, type AlgorithmName, type TaskName };
 export const KL_ESTIMATORS = ['k1', 'k3'] as const;
 export const BASELINES = ['none', 'moving-average', 'batch-mean'] as const;
 export const SCORINGS = ['dense', 'sparse'] as const;
 
-export type TaskName = (typeof TASKS)[number];
-export type AlgorithmName = (typeof ALGORITHMS)[number];
 export type KlEstimator = (typeof KL_ESTIMATORS)[number];
 export type BaselineKind = (typeof BASELINES)[number];
 export type Scoring = (typeof SCORINGS)[number];
 
-export interface Config {
-  task: TaskName;
-  alphabetSize: number;
-  promptLength: number;
-  targetWord: string;
-  scoring: Scoring;
-  dModel: number;
-  nLayers: number;
-  nHeads: number;
-  contextLength: number;
-  algorithm: AlgorithmName;
-  learningRate: number;
-  batchSize: number;
-  gamma: number;
-  lambda: number;
-  beta: number;
-  klEstimator: KlEstimator;
-  adaptiveKl: boolean;
-  klTarget: number;
-  klHorizon: number;
-  clipEpsilon: number;
-  valueClip: number;
-  valueCoef: number;
-  entropyCoef: number;
-  epochs: number;
-  minibatches: number;
-  maxGradNorm: number;
-  targetKl: number;
-  temperature: number;
-  maxNewTokens: number;
-  baseline: BaselineKind;
-  whitenAdvantages: boolean;
-  sftSteps: number;
-  demonstrations: number;
-  comparisons: number;
-  labelNoise: number;
-  rmSteps: number;
-  rmRefreshEvery: number;
-  tools: boolean;
-  toolCost: number;
-  feedback: boolean;
-  seed: number;
-}
+/** The settings' groups, in the order the panel shows them, with their titles. */
+export const FIELD_GROUPS = [
+  { id: 'task', title: 'Task' },
+  { id: 'algorithm', title: 'Algorithm' },
+  { id: 'optimisation', title: 'Optimisation' },
+  { id: 'kl', title: 'KL to the reference' },
+  { id: 'ppo', title: 'PPO' },
+  { id: 'sampling', title: 'Sampling' },
+  { id: 'rlhf', title: 'RLHF pipeline' },
+  { id: 'agent', title: 'Agent environment' },
+  { id: 'model', title: 'Model' },
+  { id: 'run', title: 'Run' },
+] as const;
 
-export type ConfigKey = keyof Config;
+export type FieldGroup = (typeof FIELD_GROUPS)[number]['id'];
 
-export type FieldGroup =
-  'task' | 'model' | 'algorithm' | 'optimisation' | 'kl' | 'ppo' | 'sampling' | 'rlhf' | 'agent' | 'run';
-
-interface FieldBase<K extends ConfigKey> {
+interface FieldBase<K extends string> {
   key: K;
   /** Short name for a control's label. */
   label: string;
@@ -74,7 +42,7 @@ interface FieldBase<K extends ConfigKey> {
   unit?: string;
 }
 
-export interface NumberField<K extends ConfigKey = ConfigKey> extends FieldBase<K> {
+export interface NumberField<K extends string = ConfigKey> extends FieldBase<K> {
   kind: 'number';
   default: number;
   min: number;
@@ -84,18 +52,18 @@ export interface NumberField<K extends ConfigKey = ConfigKey> extends FieldBase<
   log?: boolean;
 }
 
-export interface ChoiceField<K extends ConfigKey = ConfigKey> extends FieldBase<K> {
+export interface ChoiceField<K extends string = ConfigKey, C extends string = string> extends FieldBase<K> {
   kind: 'choice';
-  default: string;
-  choices: readonly string[];
+  default: NoInfer<C>;
+  choices: readonly C[];
 }
 
-export interface BooleanField<K extends ConfigKey = ConfigKey> extends FieldBase<K> {
+export interface BooleanField<K extends string = ConfigKey> extends FieldBase<K> {
   kind: 'boolean';
   default: boolean;
 }
 
-export interface StringField<K extends ConfigKey = ConfigKey> extends FieldBase<K> {
+export interface StringField<K extends string = ConfigKey> extends FieldBase<K> {
   kind: 'string';
   default: string;
   /** Allowed characters, as a regular-expression character class body. */
@@ -103,13 +71,15 @@ export interface StringField<K extends ConfigKey = ConfigKey> extends FieldBase<
   maxLength: number;
 }
 
-export type Field = NumberField | ChoiceField | BooleanField | StringField;
+const num = <const K extends string>(f: Omit<NumberField<K>, 'kind'>): NumberField<K> => ({ kind: 'number', ...f });
+const choice = <const K extends string, const C extends string>(
+  f: Omit<ChoiceField<K, C>, 'kind'>,
+): ChoiceField<K, C> => ({ kind: 'choice', ...f });
+const bool = <const K extends string>(f: Omit<BooleanField<K>, 'kind'>): BooleanField<K> => ({ kind: 'boolean', ...f });
+const str = <const K extends string>(f: Omit<StringField<K>, 'kind'>): StringField<K> => ({ kind: 'string', ...f });
 
-const num = <K extends ConfigKey>(f: Omit<NumberField<K>, 'kind'>): NumberField<K> => ({ kind: 'number', ...f });
-const choice = <K extends ConfigKey>(f: Omit<ChoiceField<K>, 'kind'>): ChoiceField<K> => ({ kind: 'choice', ...f });
-const bool = <K extends ConfigKey>(f: Omit<BooleanField<K>, 'kind'>): BooleanField<K> => ({ kind: 'boolean', ...f });
-
-export const FIELDS: readonly Field[] = [
+// The schema as a tuple, so `Config` below is derived from it: a field added here is a typed setting.
+const SCHEMA = [
   // Task
   choice({
     key: 'task',
@@ -118,7 +88,9 @@ export const FIELDS: readonly Field[] = [
     live: false,
     default: 'reverse',
     choices: TASKS,
-    help: 'What the model must write: a fixed word (target), the prompt reversed, the prompt sorted, what a hidden human prefers (preference: SFT, a reward model, then RL against it), or a hidden letter found by guessing with < > = hints (guess).',
+    help: `What the model must write: ${Object.values(TASK_SPECS)
+      .map((spec) => spec.help)
+      .join('; ')}.`,
   }),
   num({
     key: 'alphabetSize',
@@ -144,8 +116,7 @@ export const FIELDS: readonly Field[] = [
     unit: 'tokens',
     help: 'Letters in each prompt (reverse, sort); the answer has the same length.',
   }),
-  {
-    kind: 'string',
+  str({
     key: 'targetWord',
     label: 'Target word',
     group: 'task',
@@ -154,7 +125,7 @@ export const FIELDS: readonly Field[] = [
     pattern: /^[a-p]+$/,
     maxLength: 12,
     help: 'The word the target task rewards; letters must lie inside the alphabet.',
-  },
+  }),
   choice({
     key: 'scoring',
     label: 'Scoring',
@@ -218,7 +189,9 @@ export const FIELDS: readonly Field[] = [
     live: false,
     default: 'ppo',
     choices: ALGORITHMS,
-    help: 'REINFORCE (Monte-Carlo policy gradient), actor-critic (GAE with a learned value), or PPO (clipped surrogate).',
+    help: `How the policy learns from its samples: ${Object.values(ALGORITHM_SPECS)
+      .map((spec) => spec.help)
+      .join('; ')}.`,
   }),
   choice({
     key: 'baseline',
@@ -564,7 +537,25 @@ export const FIELDS: readonly Field[] = [
     integer: true,
     help: 'Every random choice of the run follows from this number.',
   }),
-];
+] as const;
+
+type ValueOf<F> =
+  F extends ChoiceField<string, infer C>
+    ? C
+    : F extends NumberField<string>
+      ? number
+      : F extends BooleanField<string>
+        ? boolean
+        : string;
+
+/** One experiment's settings: a value for every field of the schema, typed by the field. */
+export type Config = { -readonly [F in (typeof SCHEMA)[number] as F['key']]: ValueOf<F> };
+
+export type ConfigKey = keyof Config;
+
+export type Field = NumberField | ChoiceField | BooleanField | StringField;
+
+export const FIELDS: readonly Field[] = SCHEMA;
 
 export const FIELD_BY_KEY: ReadonlyMap<string, Field> = new Map(FIELDS.map((f) => [f.key, f]));
 
@@ -574,24 +565,13 @@ export function defaultConfig(): Config {
   return config as unknown as Config;
 }
 
-/** Letters the tasks are made of, for a given alphabet size. */
-export function alphabet(size: number): string {
-  return 'abcdefghijklmnop'.slice(0, size);
-}
-
-/** target and preference have no prompt: every episode starts from <bos> <sep>. */
-export function hasPrompt(task: TaskName): boolean {
-  return task !== 'target' && task !== 'preference' && task !== 'guess';
-}
-
-/** Tokens of the prompt in the buffer: calculator's `d d + d d =` is fixed; the others use promptLength. */
-export function promptTokens(c: Pick<Config, 'task' | 'promptLength'>): number {
-  if (c.task === 'calculator') return 6;
-  return hasPrompt(c.task) ? c.promptLength : 0;
+/** Tokens of the prompt in the buffer, between <bos> and <sep> (the task's spec says how many). */
+export function promptTokens(c: Config): number {
+  return taskSpec(c.task).promptTokens(c);
 }
 
 /** Tokens a sequence needs: <bos>, prompt, <sep>, then up to maxNewTokens responses. */
-export function requiredContextLength(c: Pick<Config, 'task' | 'promptLength' | 'maxNewTokens'>): number {
+export function requiredContextLength(c: Config): number {
   return 2 + promptTokens(c) + c.maxNewTokens;
 }
 
@@ -697,28 +677,11 @@ function repairCrossFieldRules(c: Config, problems: Problem[]): void {
     });
     c.nHeads = heads;
   }
-  const letters = alphabet(c.alphabetSize);
-  if (c.task === 'target' && [...c.targetWord].some((ch) => !letters.includes(ch))) {
-    const repaired = [...c.targetWord].map((ch) => letters[(ch.charCodeAt(0) - 97) % letters.length]).join('');
-    problems.push({
-      key: 'targetWord',
-      message: `Target word (targetWord): "${c.targetWord}" uses letters outside a–${letters.at(-1)}; using "${repaired}".`,
-    });
-    c.targetWord = repaired;
-  }
+  // The task's own rules between its settings (e.g. target's word must use the alphabet's letters).
+  const taskProblem = taskSpec(c.task).repair?.(c);
+  if (taskProblem) problems.push(taskProblem);
   // The shortest response a task needs, less its final token (agentic tasks: the whole turn layout).
-  const minAnswer =
-    c.task === 'target'
-      ? c.targetWord.length
-      : c.task === 'preference'
-        ? 3
-        : c.task === 'guess'
-          ? 1
-          : c.task === 'calculator'
-            ? 8
-            : c.task === 'retry'
-              ? 2 * c.promptLength + 3
-              : c.promptLength;
+  const minAnswer = taskSpec(c.task).minAnswer(c);
   if (c.maxNewTokens < minAnswer + 1) {
     problems.push({
       key: 'maxNewTokens',

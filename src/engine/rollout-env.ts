@@ -1,20 +1,13 @@
 // Sampling for agentic tasks: the policy writes a turn's action tokens on the device, then the rollout
 // reads the buffer back once, the environment writes its observation tokens on the CPU, and the buffer
 // goes back up for the next turn. Shapes stay [batch, contextLength]; after the last turn one more
-// read-back brings log-probs, values and entropy, as in rollout.ts. Observation positions are not
-// actions: `actionPositions` lists only the decision positions of tokens the policy chose.
-import type { ForwardOutput, ModelShape, Params } from './model';
-import {
-  gumbelNoise,
-  promptBuffer,
-  rolloutPlanes,
-  sampleStep,
-  unpackPlanes,
-  type Rollout,
-  type RolloutSettings,
-} from './rollout';
+// read-back brings log-probs, values and entropy (sampling.ts, shared with rollout.ts). Observation
+// positions are not actions: `actionPositions` lists only the decision positions of tokens the policy chose.
+import type { ModelShape, Params } from './model';
+import { promptBuffer, type Rollout, type RolloutSettings } from './rollout';
+import { GumbelSampler } from './sampling';
 import type { Environment } from './tasks/task';
-import { tf, type Tensor1D } from './tf';
+import { tf } from './tf';
 import { EOS } from './tokens';
 
 export async function rolloutWithEnvironment(
@@ -27,41 +20,22 @@ export async function rolloutWithEnvironment(
 ): Promise<Rollout> {
   const { batchSize, temperature } = settings;
   const time = shape.contextLength;
-  const vocab = shape.vocabSize;
   const { tokens: buffer, responseStart } = promptBuffer(prompts.map(environment.visiblePrompt), time);
   const totalActions = environment.turns.reduce((n, t) => n + t.actions, 0);
-
-  const noise = gumbelNoise(settings.samplingSeed, totalActions, batchSize, vocab);
-  const gumbel = tf.tensor3d(noise, [totalActions, batchSize, vocab]);
-  const columns = tf.range(0, time, 1, 'int32') as Tensor1D;
+  const sampler = new GumbelSampler(policy, shape, temperature, totalActions, settings.samplingSeed, buffer);
 
   /** Turn at which the environment ended each row's episode (−1: not ended by the environment). */
   const endedAtTurn = new Int32Array(batchSize).fill(-1);
   const done = new Uint8Array(batchSize);
-  let tokens = tf.tensor2d(buffer, [batchSize, time], 'int32');
-  let doneTensor = tf.tensor1d(done, 'bool');
-  let last: ForwardOutput | undefined;
   let position = responseStart;
-  let action = 0;
   try {
     for (const [turnIndex, turn] of environment.turns.entries()) {
-      for (let k = 0; k < turn.actions; k++, action++, position++) {
-        const step = sampleStep(
-          policy,
-          shape,
-          { tokens, done: doneTensor, gumbel, columns },
-          { step: action, position },
-          temperature,
-          action === totalActions - 1,
-        );
-        tf.dispose([tokens, doneTensor]);
-        tokens = step.tokens;
-        doneTensor = step.done;
-        if (step.kept) last = step.kept;
-      }
+      for (let k = 0; k < turn.actions; k++, position++) sampler.sample(position);
       if (turn.observations === 0) continue;
       // The environment's turn: one read-back of tokens and done flags, observations written on the CPU.
-      const packed = tf.tidy(() => tf.concat([tokens, tf.reshape(tf.cast(doneTensor, 'int32'), [batchSize, 1])], 1));
+      const packed = tf.tidy(() =>
+        tf.concat([sampler.tokens, tf.reshape(tf.cast(sampler.done, 'int32'), [batchSize, 1])], 1),
+      );
       const data = (await packed.data()) as Int32Array;
       packed.dispose();
       for (let b = 0; b < batchSize; b++) {
@@ -78,17 +52,11 @@ export async function rolloutWithEnvironment(
           endedAtTurn[b] = turnIndex;
         }
       }
-      tf.dispose([tokens, doneTensor]);
-      tokens = tf.tensor2d(buffer, [batchSize, time], 'int32');
-      doneTensor = tf.tensor1d(done, 'bool');
+      sampler.load(buffer, done);
       position += turn.observations;
     }
 
-    const stacked = tf.tidy(() => tf.stack(rolloutPlanes(policy, reference, shape, tokens, last, temperature)));
-    const data = (await stacked.data()) as Float32Array; // the rollout's last read-back
-    stacked.dispose();
-
-    const planes = unpackPlanes(data, batchSize * time);
+    const { planes } = await sampler.finish(reference); // the rollout's last read-back
     const layout = walkLayout(environment, planes.tokens, time, responseStart, endedAtTurn);
     return {
       batchSize,
@@ -101,8 +69,7 @@ export async function rolloutWithEnvironment(
       observed: layout.observed,
     };
   } finally {
-    tf.dispose([tokens, doneTensor, gumbel, columns]);
-    if (last) tf.dispose([last.logits, last.values]);
+    sampler.dispose();
   }
 }
 

@@ -2,11 +2,12 @@
 // the right number of letters, then <eos> — from demonstrations with random letters, not the solution.
 // The reference policy is copied after this stage, so KL to it measures drift from a model that
 // already speaks the format.
-import { maskedMean, tokenLogProbs } from './algorithms/losses';
+import { maskedMean } from './algorithms/losses';
+import { nextTokens, tokenLogProbs } from './log-probs';
 import { forward, type ModelShape, type Params } from './model';
 import type { Adam } from './optimizer';
 import { Random } from './random';
-import { nextTokens, promptBuffer } from './rollout';
+import { promptBuffer } from './rollout';
 import type { Task } from './tasks';
 import { observationSlots } from './tasks/task';
 import { tf, type Scalar } from './tf';

@@ -42,3 +42,8 @@ export class Vocabulary {
     return id >= SPECIAL_TOKENS.length && id < SPECIAL_TOKENS.length + this.letters.length;
   }
 }
+
+/** Letters the tasks are made of, for a given alphabet size. */
+export function alphabet(size: number): string {
+  return 'abcdefghijklmnop'.slice(0, size);
+}

@@ -4,22 +4,24 @@
 // Used by the CLI, the tests and the app's worker alike.
 import { ALGORITHM_REGISTRY } from './algorithms';
 import type { AlgorithmState, UpdateContext } from './algorithms/common';
-import { adaptiveBeta, explainedVariance, mean } from './advantages';
+import { adaptiveBeta, mean } from './advantages';
 import { coerce, FIELD_BY_KEY, validate, type Config, type Problem } from './config';
 import { buildEpisodes, type Episode } from './episodes';
 import { DeviceAverages } from './device-averages';
-import { METRIC_NAMES, type Metrics } from './metrics';
+import type { Metrics } from './metrics';
 import { cloneParams, disposeParams, forward, initParams, type ModelShape, type Params } from './model';
 import { Adam, disposeSnapshot } from './optimizer';
 import { deriveSeed, Random } from './random';
-import { RewardModel } from './reward-model';
-import { collectComparisons, demonstrationSet, labelPairs, rankAgreement } from './rlhf';
+import type { RewardModel } from './reward-model';
+import { RewardModelStage } from './reward-model-stage';
+import { demonstrationSet } from './rlhf';
 import { rollout } from './rollout';
 import { rolloutWithEnvironment } from './rollout-env';
 import { sftStep } from './sft';
-import { createTask, type Task } from './tasks';
+import { createTask, taskSpec, type Task } from './tasks';
 import { tf } from './tf';
-import { EOS, PAD } from './tokens';
+import { PAD } from './tokens';
+import { updateMetrics } from './update-metrics';
 
 /** A decoded episode for the inspector. Arrays are per action token. */
 export interface Sample {
@@ -93,17 +95,10 @@ export class Trainer {
   private reference: Params | undefined;
   private optimizer: Adam;
   private algorithmState: AlgorithmState = {};
-  /** A reward-model fit that went non-finite (and was undone), reported with the next update. */
-  private rewardModelDivergence: Divergence | undefined;
   private sftDone = 0;
-  /** Preference task: the fixed demonstrations, the reward model and its stage-2 progress. */
+  /** Tasks with a reward model (the RLHF pipeline): the fixed demonstrations for SFT, and stage 2. */
   private readonly demonstrations: number[][] | undefined;
-  private rewardModel: RewardModel | undefined;
-  private rmDone = 0;
-  private rmLoss = Number.NaN;
-  private rmAccuracy = Number.NaN;
-  /** rm/loss and rm/accuracy as stage 2 ended, for a re-run of RL. */
-  private stageTwoReport = { loss: Number.NaN, accuracy: Number.NaN };
+  private readonly rewardModelStage: RewardModelStage | undefined;
   /** Stage re-runs so far: each draws fresh seeds. */
   private rerunCount = 0;
   private startedAt = performance.now();
@@ -127,27 +122,39 @@ export class Trainer {
     };
     this.policy = initParams(this.shape, deriveSeed(config.seed, SEED_STREAMS.init), 'policy', this.task.actions);
     this.optimizer = new Adam(this.policy);
-    if (this.usesRewardModel)
+    if (this.usesRewardModel) {
       this.demonstrations = demonstrationSet(
         this.task,
         config.demonstrations,
         deriveSeed(config.seed, SEED_STREAMS.demonstrations),
       );
+      this.rewardModelStage = new RewardModelStage(
+        this.task,
+        this.shape,
+        SEED_STREAMS,
+        options.injectRewardModelNaN ?? false,
+      );
+    }
   }
 
   /** The preference task trains against a learnt reward model; the other tasks against their score. */
   get usesRewardModel(): boolean {
-    return this.config.task === 'preference';
+    return taskSpec(this.config.task).usesRewardModel;
+  }
+
+  /** The reward model the rollout scores with (tasks with one, from stage 2 on). */
+  get rewardModel(): RewardModel | undefined {
+    return this.rewardModelStage?.rewardModel;
   }
 
   /** Comparisons the reward model has trained on so far (0 without one); grows with bootstrapping. */
   get comparisonsTrained(): number {
-    return this.rewardModel?.train.length ?? 0;
+    return this.rewardModelStage?.comparisonsTrained ?? 0;
   }
 
   get stage(): Stage {
     if (this.sftDone < this.config.sftSteps) return 'sft';
-    if (this.usesRewardModel && this.rmDone < this.config.rmSteps) return 'reward-model';
+    if (this.rewardModelStage && !this.rewardModelStage.done(this.config)) return 'reward-model';
     return 'rl';
   }
 
@@ -158,13 +165,13 @@ export class Trainer {
   /** Fraction of the stages before RL done (SFT, and the reward model for preference); 1 when none. */
   get pretrainProgress(): number {
     const total = this.config.sftSteps + (this.usesRewardModel ? this.config.rmSteps : 0);
-    return total === 0 ? 1 : Math.min(1, (this.sftDone + this.rmDone) / total);
+    return total === 0 ? 1 : Math.min(1, (this.sftDone + (this.rewardModelStage?.steps ?? 0)) / total);
   }
 
   /** Fraction of the current stage done (1 in RL). */
   get stageProgress(): number {
     if (this.stage === 'sft') return this.sftDone / this.config.sftSteps;
-    if (this.stage === 'reward-model') return this.rmDone / this.config.rmSteps;
+    if (this.stage === 'reward-model') return (this.rewardModelStage?.steps ?? 0) / this.config.rmSteps;
     return 1;
   }
 
@@ -205,38 +212,10 @@ export class Trainer {
       this.optimizer.dispose();
       this.optimizer = new Adam(this.policy);
     }
-    if (this.stage === 'reward-model' && budget > 0) await this.trainRewardModel(budget);
+    // Stage 2: the human compares samples of the SFT policy (frozen as the reference when SFT ended).
+    if (this.stage === 'reward-model' && budget > 0)
+      await this.rewardModelStage?.train(budget, this.reference ?? this.policy, this.config, this.rerunCount);
     return this.sftLoss;
-  }
-
-  /** Stage 2: the human compares pairs of SFT samples; the reward model fits them, `steps` at a time. */
-  private async trainRewardModel(steps: number): Promise<void> {
-    const config = this.config;
-    if (!this.rewardModel) {
-      this.rewardModel = new RewardModel(
-        this.shape,
-        deriveSeed(config.seed, SEED_STREAMS.rewardModel, this.rerunCount),
-      );
-      // The human compares samples of the SFT policy (frozen as the reference when SFT ended).
-      const pairs = await collectComparisons(this.reference ?? this.policy, this.shape, this.task, {
-        count: config.comparisons,
-        noise: config.labelNoise,
-        maxNewTokens: config.maxNewTokens,
-        temperature: config.temperature,
-        seed: deriveSeed(config.seed, SEED_STREAMS.comparisons, this.rerunCount),
-      });
-      this.rewardModel.add(pairs, true);
-      if (this.options.injectRewardModelNaN) this.rewardModel.poisonNextFit = true;
-    }
-    const n = Math.min(steps, config.rmSteps - this.rmDone);
-    this.rmLoss = this.guardRewardModel(await this.rewardModel.fit(n));
-    this.rmDone += n;
-    if (this.rmDone >= config.rmSteps) {
-      this.rmAccuracy = await this.rewardModel.heldOutAccuracy();
-      await this.rewardModel.normalise();
-      this.rewardModel.keepCheckpoint();
-      this.stageTwoReport = { loss: this.rmLoss, accuracy: this.rmAccuracy };
-    }
   }
 
   /**
@@ -244,12 +223,8 @@ export class Trainer {
    * comparisons, label noise and steps settings); RL then continues against the new model.
    */
   rerunRewardModel(): void {
-    if (!this.usesRewardModel || !this.reference) return;
-    this.rewardModel?.dispose();
-    this.rewardModel = undefined;
-    this.rmDone = 0;
-    this.rmLoss = Number.NaN;
-    this.rmAccuracy = Number.NaN;
+    if (!this.rewardModelStage || !this.reference) return;
+    this.rewardModelStage.rerun();
     this.rerunCount++;
   }
 
@@ -265,38 +240,9 @@ export class Trainer {
     // Every piece of algorithm state starts afresh too (e.g. REINFORCE's moving-average baseline), and
     // the reward model goes back to how stage 2 left it (bootstrapping refits are undone).
     this.algorithmState = {};
-    if (this.rewardModel) {
-      this.rewardModel.restoreCheckpoint();
-      this.rmLoss = this.stageTwoReport.loss;
-      this.rmAccuracy = this.stageTwoReport.accuracy;
-    }
+    this.rewardModelStage?.restoreStageEnd();
     this.startedAt = performance.now();
     this.rerunCount++;
-  }
-
-  /** Bootstrapping (docs/reference.md §8): the human compares pairs of the current policy's samples; the model refits. */
-  private async refreshRewardModel(batch: Awaited<ReturnType<typeof rollout>>, update: number): Promise<void> {
-    const model = this.rewardModel;
-    if (!model) return;
-    const rng = new Random(deriveSeed(this.config.seed, SEED_STREAMS.refresh, update));
-    model.add(labelPairs(batch, this.task, this.config.labelNoise, rng), false);
-    this.rmLoss = this.guardRewardModel(await model.fit(Math.max(20, Math.round(this.config.rmSteps / 4))));
-    this.rmAccuracy = await model.heldOutAccuracy();
-    // The refit moved every score: the proxy goes back to mean 0 and std 1 on the comparisons so far.
-    await model.normalise();
-  }
-
-  /** The reward model's fit restores its weights on a non-finite loss; this reports it once. */
-  private guardRewardModel(loss: number): number {
-    if (!Number.isFinite(loss) && this.rewardModel && this.rewardModel.train.length > 0) {
-      this.rewardModelDivergence = {
-        update: this.update,
-        quantity: 'rm/loss',
-        value: loss,
-        message: `rm/loss became ${loss} ${this.update === 0 ? 'while fitting the reward model' : `while refitting the reward model at update ${this.update}`}; the fit was undone and the last good reward model kept.`,
-      };
-    }
-    return loss;
   }
 
   /** One RL update (running any remaining format pretraining first). */
@@ -326,7 +272,7 @@ export class Trainer {
     const environment = this.task.environment;
     const batch = environment
       ? await rolloutWithEnvironment(this.policy, reference, this.shape, prompts, rolloutSettings, environment)
-      : await rollout(this.policy, reference, this.shape, prompts, rolloutSettings, this.rewardModel);
+      : await rollout(this.policy, reference, this.shape, prompts, rolloutSettings, this.rewardModelStage?.rewardModel);
     const rolledOut = performance.now();
 
     // 2. Scores, per-token KL penalties and advantages on the CPU.
@@ -354,7 +300,8 @@ export class Trainer {
     const divergence = this.findDivergence(device, update);
     if (divergence) this.optimizer.restore(snapshot);
     disposeSnapshot(snapshot);
-    if (config.rmRefreshEvery > 0 && update % config.rmRefreshEvery === 0) await this.refreshRewardModel(batch, update);
+    if (this.rewardModelStage && config.rmRefreshEvery > 0 && update % config.rmRefreshEvery === 0)
+      await this.rewardModelStage.refresh(batch, update, config);
 
     // 4. Bookkeeping: counters, adaptive β, metrics.
     this.update = update;
@@ -364,12 +311,30 @@ export class Trainer {
       this.beta = adaptiveBeta(this.beta, klPerResponse, config.klTarget, config.batchSize, config.klHorizon);
     }
     const result: StepResult = {
-      metrics: this.metrics(episodes, device, beta, started, rolledOut, finished),
+      metrics: updateMetrics(episodes, device, {
+        update,
+        episodes: this.episodes,
+        elapsedS: (performance.now() - this.startedAt) / 1000,
+        beta,
+        learningRate: config.learningRate,
+        started,
+        rolledOut,
+        finished,
+        memory: tf.memory(),
+        hasCritic: algorithm.spec.hasCritic,
+        sftLoss: this.sftLoss,
+        rewardModel: this.rewardModelStage?.metrics(
+          episodes.map((e) => e.score),
+          episodes.map((e) => e.gold),
+        ),
+        environment: this.task.environment,
+      }),
       samples: this.samples(episodes),
     };
-    const reported = divergence ?? this.rewardModelDivergence;
+    // A reward-model fit (stage 2, or a refit in this update) that went non-finite and was undone.
+    const rewardModelDivergence = this.rewardModelStage?.takeDivergence();
+    const reported = divergence ?? (rewardModelDivergence && { update: this.update, ...rewardModelDivergence });
     if (reported) result.divergence = reported;
-    this.rewardModelDivergence = undefined;
     return result;
   }
 
@@ -420,7 +385,7 @@ export class Trainer {
     disposeParams(this.policy);
     if (this.reference) disposeParams(this.reference);
     this.optimizer.dispose();
-    this.rewardModel?.dispose();
+    this.rewardModelStage?.dispose();
   }
 
   private findDivergence(device: Record<string, number>, update: number): Divergence | undefined {
@@ -436,65 +401,6 @@ export class Trainer {
       }
     }
     return undefined;
-  }
-
-  private metrics(
-    episodes: Episode[],
-    device: Record<string, number>,
-    beta: number,
-    started: number,
-    rolledOut: number,
-    finished: number,
-  ): Metrics {
-    const scores = episodes.map((e) => e.score);
-    const scoreMean = mean(scores);
-    const actionTokens = episodes.reduce((n, e) => n + e.positions.length, 0);
-    const environment = this.task.environment;
-    const stats = episodes.map((e) => environment?.stats(e.prompt, e.response) ?? { turns: 1, toolCalls: 0 });
-    const updateMs = finished - started;
-    const memory = tf.memory();
-    const fromRollout: Partial<Metrics> = {
-      update: this.update,
-      episodes: this.episodes,
-      time_s: (performance.now() - this.startedAt) / 1000,
-      'reward/score': scoreMean,
-      'reward/score_std': Math.sqrt(mean(scores.map((s) => (s - scoreMean) ** 2))),
-      'reward/total': mean(episodes.map((e) => e.rewards.reduce((a, b) => a + b, 0))),
-      'kl/ref': mean(episodes.map((e) => e.klK1Sum)),
-      'kl/ref_k3': mean(episodes.map((e) => e.klK3Sum)),
-      'kl/beta': beta,
-      'policy/entropy': mean(episodes.flatMap((e) => e.entropy)),
-      'value/explained_variance': explainedVariance(
-        episodes.flatMap((e) => e.values),
-        episodes.flatMap((e) => e.returns),
-      ),
-      'episode/length': actionTokens / episodes.length,
-      'episode/turns': mean(stats.map((t) => t.turns)),
-      'episode/tool_calls': mean(stats.map((t) => t.toolCalls)),
-      'episode/eos_rate': mean(episodes.map((e) => (e.response.at(-1) === EOS ? 1 : 0))),
-      'perf/update_ms': updateMs,
-      'perf/tokens_per_s': (actionTokens / updateMs) * 1000,
-      'perf/rollout_ms': rolledOut - started,
-      'perf/optimize_ms': finished - rolledOut,
-      // Live tensors and their megabytes on the backend: flat over a long run, or something leaks.
-      'perf/tensors': memory.numTensors,
-      'perf/tensor_mb': memory.numBytes / 2 ** 20,
-      'optim/lr': this.config.learningRate,
-      'sft/loss': this.sftLoss,
-      'reward/gold': mean(episodes.map((e) => e.gold)),
-      'rm/loss': this.rmLoss,
-      'rm/accuracy': this.rmAccuracy,
-      'rm/agreement': this.rewardModel
-        ? rankAgreement(
-            episodes.map((e) => e.score),
-            episodes.map((e) => e.gold),
-          )
-        : Number.NaN,
-    };
-    const metrics = {} as Metrics;
-    for (const name of METRIC_NAMES) metrics[name] = fromRollout[name] ?? device[name] ?? Number.NaN;
-    if (this.config.algorithm === 'reinforce') metrics['value/explained_variance'] = Number.NaN;
-    return metrics;
   }
 
   private samples(episodes: Episode[]): Sample[] {

@@ -1,13 +1,18 @@
 // What every algorithm's update needs: the context it runs in, batch tensors for a set of episodes,
-// and one optimizer step on a loss with side metrics.
+// one optimizer step on a loss with side metrics, and the loop around them (minibatches, a batch's
+// lifetime, the epoch's approx-KL read back once), so each algorithm's update reads like pseudocode.
 import type { Config } from '../config';
+import type { AlgorithmSpec } from './specs';
 import type { Episode } from '../episodes';
 import { DeviceAverages } from '../device-averages';
+import { entropy, nextTokens, tokenLogProbs } from '../log-probs';
+import type { MetricName } from '../metrics';
 import { forward, type ModelShape, type Params } from '../model';
 import type { Adam } from '../optimizer';
-import { nextTokens, type Rollout } from '../rollout';
+import type { Random } from '../random';
+import type { Rollout } from '../rollout';
 import { tf, type Scalar, type Tensor2D, type Tensor3D } from '../tf';
-import { entropy, maskedMean, tokenLogProbs } from './losses';
+import { maskedMean } from './losses';
 
 export interface UpdateContext {
   config: Config;
@@ -21,6 +26,9 @@ export interface UpdateContext {
 
 /** An algorithm = how advantages are made + how the weights are updated from them. */
 export interface Algorithm {
+  /** Whether the value head is trained (as a critic for GAE); without one its values mean nothing. */
+  /** Its facts without TensorFlow.js (specs.ts): help, whether it trains a critic, settings it ignores. */
+  readonly spec: AlgorithmSpec;
   /** Fills `advantages` and `returns` of every episode. `state` persists across updates (baselines). */
   computeAdvantages(episodes: Episode[], config: Config, state: AlgorithmState): void;
   /** Runs the optimizer steps; adds loss/... and policy/... metrics to ctx.metrics. */
@@ -101,24 +109,86 @@ export function entropyBonus(coef: number, logSoftmax: Tensor3D, b: BatchTensors
   return [tf.mul(-coef, maskedMean(entropy(logSoftmax), b.mask, b.count)) as Scalar];
 }
 
+/** One optimizer step's loss: the total to minimise and the terms reported as metrics, by metric name. */
+export interface Loss {
+  total: Scalar;
+  report: Partial<Record<MetricName, Scalar>>;
+}
+
 /**
  * One optimizer step on `lossFn`'s total loss. Side metrics the loss function returns are kept past
  * the gradient scope, accumulated into ctx.metrics and disposed; nothing is read back here.
  */
-export function optimizerStep(
-  ctx: UpdateContext,
-  lossFn: () => { total: Scalar; report: Record<string, Scalar> },
-): void {
-  let report: Record<string, Scalar> = {};
+export function optimizerStep(ctx: UpdateContext, lossFn: () => Loss): void {
+  let report: Array<[MetricName, Scalar]> = [];
   const { value, grads } = tf.variableGrads(() => {
     const out = lossFn();
-    report = out.report;
-    for (const t of Object.values(report)) tf.keep(t);
+    report = Object.entries(out.report).filter((entry): entry is [MetricName, Scalar] => entry[1] !== undefined);
+    for (const [, t] of report) tf.keep(t);
     return out.total;
   }, [ctx.params.flat]);
   const norm = ctx.optimizer.apply(grads[ctx.params.flat.name], ctx.config.learningRate, ctx.config.maxGradNorm);
   ctx.metrics.add('optim/grad_norm', norm);
   ctx.metrics.add('loss/total', value);
-  for (const [name, t] of Object.entries(report)) ctx.metrics.add(name, t);
-  tf.dispose([value, norm, ...Object.values(grads), ...Object.values(report)]);
+  for (const [name, t] of report) ctx.metrics.add(name, t);
+  tf.dispose([value, norm, ...Object.values(grads), ...report.map(([, t]) => t)]);
+}
+
+/** One optimizer step on a set of episodes: their batch tensors are built, used by the loss and freed. */
+export function stepOnBatch(
+  ctx: UpdateContext,
+  rollout: Rollout,
+  episodes: readonly Episode[],
+  lossOf: (batch: BatchTensors) => Loss,
+): void {
+  const batch = batchTensors(rollout, episodes);
+  try {
+    optimizerStep(ctx, () => lossOf(batch));
+  } finally {
+    disposeBatch(batch);
+  }
+}
+
+/**
+ * One epoch's minibatches: a fresh shuffle of the episode indices 0…n−1 (drawn from `rng`, so each
+ * epoch differs), cut into exactly `minibatches` consecutive slices whose sizes differ by at most one
+ * (slice i is [⌊i·n/m⌋, ⌊(i+1)·n/m⌋)), so the setting is the number of optimizer steps per epoch.
+ */
+export function minibatchRows(n: number, minibatches: number, rng: Random): number[][] {
+  const order = rng.shuffle(Array.from({ length: n }, (_, i) => i));
+  const m = Math.max(1, Math.min(minibatches, n));
+  return Array.from({ length: m }, (_, i) => order.slice(Math.floor((i * n) / m), Math.floor(((i + 1) * n) / m)));
+}
+
+/** The episodes of each of one epoch's shuffled minibatches (see minibatchRows). */
+export function shuffledMinibatches<T>(episodes: readonly T[], minibatches: number, rng: Random): T[][] {
+  return minibatchRows(episodes.length, minibatches, rng).map((rows) => rows.map((i) => episodes[i]));
+}
+
+/**
+ * The mean approx-KL of one epoch's optimizer steps, for PPO's early stop: each step's value stays on
+ * the device and `read()` brings the mean back in one read-back. When off (no target), nothing is kept
+ * and nothing read, so the stop costs nothing unless it is asked for.
+ */
+export class EpochKl {
+  private readonly kept: Scalar[] = [];
+
+  constructor(private readonly on: boolean) {}
+
+  /** Passes `loss` through, keeping a copy of its approx-KL term; call inside the step's loss function. */
+  watch<L extends Loss>(loss: L): L {
+    const kl = loss.report['policy/approx_kl'];
+    if (this.on && kl) this.kept.push(tf.keep(tf.clone(kl)));
+    return loss;
+  }
+
+  /** The mean over the steps watched so far (NaN when off); frees the kept copies. */
+  async read(): Promise<number> {
+    if (!this.on) return Number.NaN;
+    const mean = tf.tidy(() => tf.mean(tf.stack(this.kept)));
+    const kl = (await mean.data())[0];
+    tf.dispose([mean, ...this.kept]);
+    this.kept.length = 0;
+    return kl;
+  }
 }

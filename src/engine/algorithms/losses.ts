@@ -1,7 +1,14 @@
-// Loss terms shared by the algorithms, on tensors of shape [batch, time] where `mask` marks the
-// positions whose next token was an action. Means are over action tokens only; masking uses
-// tf.where so an infinite value at a masked position cannot leak in as NaN.
-import { tf, type Scalar, type Tensor, type Tensor2D, type Tensor3D } from '../tf';
+// Loss terms shared by the algorithms, on tensors of shape [batch, time]: the current policy's log-probs
+// or values, and the batch's targets, where `batch.mask` marks the positions whose next token was an
+// action. Means are over action tokens only; masking uses tf.where so an infinite value at a masked
+// position cannot leak in as NaN.
+import { tf, type Scalar, type Tensor } from '../tf';
+import type { BatchTensors } from './common';
+
+// Re-exported for sft.ts, which imports them from here; the rollout and the algorithms use log-probs.ts.
+
+/** The parts of a batch a loss reads: the action mask, its count and the named targets. */
+type BatchOf<K extends keyof BatchTensors> = Pick<BatchTensors, K | 'mask' | 'count'>;
 
 /** mean of x over positions where mask is true; `count` = number of true positions (known on the CPU). */
 export function maskedMean(x: Tensor, mask: Tensor, count: number): Scalar {
@@ -13,21 +20,9 @@ export function sumOf(...terms: Tensor[]): Scalar {
   return terms.reduce((total, term) => tf.add(total, term)) as Scalar;
 }
 
-/** log π(next token | prefix) at each position, and the full log-softmax [B, T, V]. */
-export function tokenLogProbs(logits: Tensor3D, nextTokens: Tensor2D): { logp: Tensor2D; logSoftmax: Tensor3D } {
-  const logSoftmax = tf.logSoftmax(logits, -1) as Tensor3D;
-  const picked = tf.mul(logSoftmax, tf.oneHot(nextTokens, logits.shape[2]));
-  return { logp: tf.sum(picked, -1) as Tensor2D, logSoftmax };
-}
-
-/** Per-position entropy −Σ p log p of the full next-token distribution, in nats. */
-export function entropy(logSoftmax: Tensor3D): Tensor2D {
-  return tf.neg(tf.sum(tf.mul(tf.exp(logSoftmax), logSoftmax), -1)) as Tensor2D;
-}
-
 /** Vanilla policy gradient: −mean(A_t · log π(a_t)). */
-export function policyGradientLoss(logp: Tensor, advantages: Tensor, mask: Tensor, count: number): Scalar {
-  return tf.neg(maskedMean(tf.mul(advantages, logp), mask, count)) as Scalar;
+export function policyGradientLoss(logp: Tensor, batch: BatchOf<'advantages'>): Scalar {
+  return tf.neg(maskedMean(tf.mul(batch.advantages, logp), batch.mask, batch.count)) as Scalar;
 }
 
 export interface SurrogateTerms {
@@ -41,12 +36,10 @@ export interface SurrogateTerms {
 /** PPO: L = mean(max(−A·ratio, −A·clip(ratio, 1−ε, 1+ε))), ratio = exp(logp − old). */
 export function clippedSurrogate(
   logp: Tensor,
-  oldLogp: Tensor,
-  advantages: Tensor,
-  mask: Tensor,
-  count: number,
+  batch: BatchOf<'oldLogp' | 'advantages'>,
   epsilon: number,
 ): SurrogateTerms {
+  const { oldLogp, advantages, mask, count } = batch;
   // Zero at masked positions before exp: exp's gradient there would be 0·∞ = NaN on an overflow.
   const logRatio = tf.where(mask, tf.sub(logp, oldLogp), tf.zerosLike(logp));
   const ratio = tf.exp(logRatio);
@@ -60,8 +53,8 @@ export function clippedSurrogate(
 }
 
 /** Critic regression: 0.5·mean((V − R)²). */
-export function valueLoss(values: Tensor, returns: Tensor, mask: Tensor, count: number): Scalar {
-  return tf.mul(0.5, maskedMean(tf.square(tf.sub(values, returns)), mask, count)) as Scalar;
+export function valueLoss(values: Tensor, batch: BatchOf<'returns'>): Scalar {
+  return tf.mul(0.5, maskedMean(tf.square(tf.sub(values, batch.returns)), batch.mask, batch.count)) as Scalar;
 }
 
 /**
@@ -70,13 +63,11 @@ export function valueLoss(values: Tensor, returns: Tensor, mask: Tensor, count: 
  */
 export function clippedValueLoss(
   values: Tensor,
-  oldValues: Tensor,
-  returns: Tensor,
-  mask: Tensor,
-  count: number,
+  batch: BatchOf<'oldValues' | 'returns'>,
   epsilon: number,
 ): { loss: Scalar; clipfrac: Scalar } {
-  if (epsilon <= 0) return { loss: valueLoss(values, returns, mask, count), clipfrac: tf.scalar(0) };
+  if (epsilon <= 0) return { loss: valueLoss(values, batch), clipfrac: tf.scalar(0) };
+  const { oldValues, returns, mask, count } = batch;
   const delta = tf.sub(values, oldValues);
   const clippedValues = tf.add(oldValues, tf.clipByValue(delta, -epsilon, epsilon));
   const worst = tf.maximum(tf.square(tf.sub(values, returns)), tf.square(tf.sub(clippedValues, returns)));

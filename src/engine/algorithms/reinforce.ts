@@ -5,15 +5,18 @@
 //   loss = −mean_t(A_t · log π(a_t))     (+ optional entropy bonus)
 // Whitening here never subtracts the batch mean: that would erase every constant baseline and make
 // none, batch-mean and moving-average the same update. The baseline alone centres the advantages.
+import { ALGORITHM_SPECS } from './specs';
 import { discountedReturns, mean } from '../advantages';
 import { scaleAcrossBatch } from '../episodes';
-import { batchTensors, disposeBatch, entropyBonus, evaluate, optimizerStep, type Algorithm } from './common';
+import { entropyBonus, evaluate, stepOnBatch, type Algorithm } from './common';
 import { policyGradientLoss, sumOf } from './losses';
 
 /** How fast the moving-average baseline follows the batch's mean return. */
 const MOVING_AVERAGE_RATE = 0.1;
 
 export const reinforce: Algorithm = {
+  spec: ALGORITHM_SPECS['reinforce'],
+
   computeAdvantages(episodes, config, state) {
     // 1. Reward-to-go for every action token.
     for (const e of episodes) e.returns = discountedReturns(e.rewards, config.gamma);
@@ -35,13 +38,12 @@ export const reinforce: Algorithm = {
   },
 
   async update(ctx, rollout, episodes) {
-    const batch = batchTensors(rollout, episodes);
-    optimizerStep(ctx, () => {
+    // One step on the whole batch.
+    stepOnBatch(ctx, rollout, episodes, (batch) => {
       const { logp, logSoftmax } = evaluate(ctx, batch);
-      const policyLoss = policyGradientLoss(logp, batch.advantages, batch.mask, batch.count);
+      const policyLoss = policyGradientLoss(logp, batch);
       const total = sumOf(policyLoss, ...entropyBonus(ctx.config.entropyCoef, logSoftmax, batch));
       return { total, report: { 'loss/policy': policyLoss } };
     });
-    disposeBatch(batch);
   },
 };

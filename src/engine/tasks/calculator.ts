@@ -7,6 +7,7 @@
 // sparse: exact), minus `toolCost` per tool call. Digits are the task's letters.
 import type { Random } from '../random';
 import { EOS, Vocabulary } from '../tokens';
+import type { TaskSpec } from './spec';
 import { scoreResponse, type Environment, type Task, type TaskSettings, lettersAndEos } from './task';
 
 export const CALCULATOR_DIGITS = '0123456789';
@@ -73,3 +74,20 @@ export function calculatorTask(vocab: Vocabulary, settings: CalculatorSettings):
 export function calculatorVocabulary(): Vocabulary {
   return new Vocabulary(CALCULATOR_DIGITS, [...CALCULATOR_EXTRAS]);
 }
+
+export const calculator: TaskSpec<'calculator'> = {
+  name: 'calculator',
+  help: 'calculator (an agent with a tool): the sum of two two-digit numbers, with a <calc> tool that writes it',
+  owns: { keys: ['tools', 'toolCost'], reason: 'Only the calculator task has a tool to call.' },
+  ignores: {
+    alphabetSize: 'The calculator task writes the digits 0–9, whatever the alphabet size.',
+    promptLength: 'The calculator prompt is always two two-digit numbers: d d + d d =.',
+    maxNewTokens:
+      'A calculator response has a fixed layout: a tool turn, four reply slots, then up to three digits and <eos>.',
+  },
+  usesRewardModel: false,
+  promptTokens: () => 6,
+  minAnswer: () => CALCULATOR_TURNS.reduce((n, t) => n + t.actions + t.observations, 0) - 1,
+  vocabulary: calculatorVocabulary,
+  create: calculatorTask,
+};

@@ -4,7 +4,8 @@
 // Score: 1 − (turns − 1)/K when found on turn `turns` of K, else 0 — so the best policy is a binary
 // search. The hidden number travels as the prompt, which the policy never sees.
 import type { Random } from '../random';
-import type { Vocabulary } from '../tokens';
+import { alphabet, Vocabulary } from '../tokens';
+import type { TaskSpec } from './spec';
 import { lettersAndEos, type Environment, type Task, type TaskSettings, type Turn } from './task';
 
 export const GUESS_OBSERVATIONS = ['<', '>', '=', '?'] as const;
@@ -54,3 +55,18 @@ export function guessTask(vocab: Vocabulary, settings: TaskSettings): Task {
     environment,
   };
 }
+
+export const guess: TaskSpec<'guess'> = {
+  name: 'guess',
+  help: 'guess (an agent): a hidden letter, found by guessing with < > = hints',
+  ignores: {
+    promptLength: 'The guess task’s prompt is the hidden letter alone, which the policy never sees.',
+    scoring: 'Guess is scored by how many turns the search took.',
+  },
+  usesRewardModel: false,
+  // The hidden letter travels in the episode's prompt array but is not written into the buffer.
+  promptTokens: () => 0,
+  minAnswer: () => 1,
+  vocabulary: (c) => new Vocabulary(alphabet(c.alphabetSize), [...GUESS_OBSERVATIONS]),
+  create: guessTask,
+};

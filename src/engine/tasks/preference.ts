@@ -10,7 +10,8 @@
 // is not, so a policy pushed hard against a reward model learnt from few comparisons writes "aaaa".
 import { EOS, type Vocabulary } from '../tokens';
 import type { Random } from '../random';
-import { lettersAndEos, type Task, type TaskSettings } from './task';
+import type { TaskSpec } from './spec';
+import { letterVocabulary, lettersAndEos, type Task, type TaskSettings } from './task';
 
 export const IDEAL_LENGTH = 3;
 /** Demonstrations are the best of this many random responses, as judged by the hidden human. */
@@ -57,3 +58,20 @@ export function preferenceTask(vocab: Vocabulary, settings: TaskSettings): Task 
     },
   };
 }
+
+const RLHF_ONLY = 'Only the preference task has an RLHF pipeline (demonstrations, comparisons, a reward model).';
+
+export const preference: TaskSpec<'preference'> = {
+  name: 'preference',
+  help: 'preference: what a hidden human prefers (the RLHF pipeline: SFT, a reward model learnt from comparisons, then RL against it)',
+  owns: { keys: ['demonstrations', 'comparisons', 'labelNoise', 'rmSteps', 'rmRefreshEvery'], reason: RLHF_ONLY },
+  ignores: {
+    promptLength: 'The preference task has no prompt: every episode starts from <bos> <sep>.',
+    scoring: 'Preference is scored by the reward model (and the hidden human’s gold), not against one answer.',
+  },
+  usesRewardModel: true,
+  promptTokens: () => 0,
+  minAnswer: () => IDEAL_LENGTH,
+  vocabulary: letterVocabulary,
+  create: preferenceTask,
+};

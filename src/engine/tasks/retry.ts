@@ -5,6 +5,8 @@
 // `feedback` off the environment writes `_ _` instead — the same turns, no information.
 import type { Random } from '../random';
 import { EOS, Vocabulary } from '../tokens';
+import { alphabet } from '../tokens';
+import type { TaskSpec } from './spec';
 import {
   formatDemoOfLength,
   scoreResponse,
@@ -89,3 +91,19 @@ export function retryTask(vocab: Vocabulary, settings: RetrySettings): Task {
 export function retryVocabulary(letters: string, promptLength: number): Vocabulary {
   return new Vocabulary(letters, RETRY_EXTRAS(promptLength));
 }
+
+export const retry: TaskSpec<'retry'> = {
+  name: 'retry',
+  help: 'retry (an agent): the prompt backwards, with a second attempt after feedback on a wrong one',
+  owns: { keys: ['feedback'], reason: 'Only the retry task gives feedback after a wrong answer.' },
+  ignores: {
+    scoring: 'Retry always scores its attempts densely (letters in place), times 0.8 for a second attempt.',
+    maxNewTokens:
+      'A retry response has a fixed layout: two attempts of prompt-length letters and <eos>, with two feedback tokens between.',
+  },
+  usesRewardModel: false,
+  promptTokens: (c) => c.promptLength,
+  minAnswer: (c) => 2 * c.promptLength + 3,
+  vocabulary: (c) => retryVocabulary(alphabet(c.alphabetSize), c.promptLength),
+  create: retryTask,
+};

@@ -1,5 +1,14 @@
 // reverse: the prompt is random letters; the answer is the prompt backwards ("abc" -> "cba").
-import { formatDemoOfLength, randomLetters, scoreResponse, type Task, type TaskSettings, lettersAndEos } from './task';
+import type { TaskSpec } from './spec';
+import {
+  formatDemoOfLength,
+  letterVocabulary,
+  randomLetters,
+  scoreResponse,
+  type Task,
+  type TaskSettings,
+  lettersAndEos,
+} from './task';
 import type { Vocabulary } from '../tokens';
 
 export function reverseTask(vocab: Vocabulary, settings: TaskSettings): Task {
@@ -14,3 +23,13 @@ export function reverseTask(vocab: Vocabulary, settings: TaskSettings): Task {
     formatDemo: (prompt, rng) => formatDemoOfLength(vocab, prompt.length, rng),
   };
 }
+
+export const reverse: TaskSpec<'reverse'> = {
+  name: 'reverse',
+  help: 'reverse: the prompt backwards',
+  usesRewardModel: false,
+  promptTokens: (c) => c.promptLength,
+  minAnswer: (c) => c.promptLength,
+  vocabulary: letterVocabulary,
+  create: reverseTask,
+};

@@ -1,5 +1,14 @@
 // sort: the prompt is random letters; the answer is the same letters in alphabetical order ("cab" -> "abc").
-import { formatDemoOfLength, randomLetters, scoreResponse, type Task, type TaskSettings, lettersAndEos } from './task';
+import type { TaskSpec } from './spec';
+import {
+  formatDemoOfLength,
+  letterVocabulary,
+  randomLetters,
+  scoreResponse,
+  type Task,
+  type TaskSettings,
+  lettersAndEos,
+} from './task';
 import type { Vocabulary } from '../tokens';
 
 const sorted = (prompt: readonly number[]): number[] => [...prompt].sort((a, b) => a - b);
@@ -15,3 +24,13 @@ export function sortTask(vocab: Vocabulary, settings: TaskSettings): Task {
     formatDemo: (prompt, rng) => formatDemoOfLength(vocab, prompt.length, rng),
   };
 }
+
+export const sort: TaskSpec<'sort'> = {
+  name: 'sort',
+  help: 'sort: the prompt in alphabetical order',
+  usesRewardModel: false,
+  promptTokens: (c) => c.promptLength,
+  minAnswer: (c) => c.promptLength,
+  vocabulary: letterVocabulary,
+  create: sortTask,
+};

@@ -2,7 +2,7 @@
 // answer, scores a response, and writes well-formed but unsolved responses for format pretraining.
 import type { Config, TaskName } from '../config';
 import type { Random } from '../random';
-import { EOS, type Vocabulary } from '../tokens';
+import { alphabet, EOS, Vocabulary } from '../tokens';
 
 export interface Task {
   readonly name: TaskName;
@@ -99,4 +99,9 @@ export function randomLetters(vocab: Vocabulary, length: number, rng: Random): n
 
 export function formatDemoOfLength(vocab: Vocabulary, length: number, rng: Random): number[] {
   return [...randomLetters(vocab, length, rng), EOS];
+}
+
+/** The vocabulary of a task made of letters only: `alphabetSize` letters after the special tokens. */
+export function letterVocabulary(config: Pick<Config, 'alphabetSize'>): Vocabulary {
+  return new Vocabulary(alphabet(config.alphabetSize));
 }

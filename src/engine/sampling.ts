@@ -1,0 +1,130 @@
+// Batched sampling on the device into a fixed-shape buffer [batch, contextLength], and the final pass
+// that reads the rollout back, written once for rollout.ts (one turn) and rollout-env.ts (turns with
+// observations in between). Sampling uses the Gumbel-max trick with noise drawn from the run's seeded
+// generator, so a run replays exactly and no backend-specific multinomial kernel is needed.
+import { entropy, nextTokens, tokenLogProbs } from './log-probs';
+import { forward, type ForwardOutput, type ModelShape, type Params } from './model';
+import { Random } from './random';
+import { tf, type Tensor, type Tensor1D, type Tensor2D, type Tensor3D } from './tf';
+import { EOS, PAD } from './tokens';
+
+/** Gumbel noise for every (step, row, token): argmax(logits/τ + g) samples from softmax(logits/τ). */
+export function gumbelNoise(seed: number, steps: number, batchSize: number, vocab: number): Float32Array {
+  const rng = new Random(seed);
+  const noise = new Float32Array(steps * batchSize * vocab);
+  for (let i = 0; i < noise.length; i++) noise[i] = -Math.log(-Math.log(rng.next() * (1 - 1e-7) + 1e-7 / 2));
+  return noise;
+}
+
+/** The planes of a finished rollout, each [B·T] row-major. */
+export interface RolloutPlanes {
+  tokens: Int32Array;
+  /** log π_old, log π_ref, V_old and entropy at each decision position. */
+  oldLogp: Float32Array;
+  refLogp: Float32Array;
+  values: Float32Array;
+  entropy: Float32Array;
+}
+
+/**
+ * The policy writing into a token buffer on the device. All the noise is drawn up front for `steps`
+ * sampling steps (step k uses row k of it, whatever position it writes), so the draws do not depend on
+ * how the steps are split into turns. Owns its tensors until `dispose()`.
+ */
+export class GumbelSampler {
+  /** The buffer [B, T] and which rows are finished [B] (<eos> sampled, or ended by the caller). */
+  tokens: Tensor2D;
+  done: Tensor1D;
+  private readonly gumbel: Tensor3D;
+  private readonly columns: Tensor1D;
+  /** The last step's forward pass: its logits and values are final at every decision position. */
+  private last: ForwardOutput | undefined;
+  private step = 0;
+
+  constructor(
+    private readonly policy: Params,
+    private readonly shape: ModelShape,
+    private readonly temperature: number,
+    private readonly steps: number,
+    seed: number,
+    buffer: Int32Array,
+  ) {
+    const batchSize = buffer.length / shape.contextLength;
+    const noise = gumbelNoise(seed, steps, batchSize, shape.vocabSize);
+    this.gumbel = tf.tensor3d(noise, [steps, batchSize, shape.vocabSize]);
+    this.columns = tf.range(0, shape.contextLength, 1, 'int32') as Tensor1D;
+    this.tokens = tf.tensor2d(buffer, [batchSize, shape.contextLength], 'int32');
+    this.done = tf.zeros([batchSize], 'bool') as Tensor1D;
+  }
+
+  /**
+   * One sampling step: the policy's logits at `position − 1` plus the next row of noise choose the
+   * token at `position` (<pad> for finished rows). The model is causal and only the newest token was
+   * still missing, so the last step's pass already holds the final logits and values at every decision
+   * position: it is kept for `finish` rather than redone.
+   */
+  sample(position: number): void {
+    const keep = this.step === this.steps - 1;
+    const next = tf.tidy(() => {
+      const [batchSize, time] = this.tokens.shape;
+      const vocab = this.shape.vocabSize;
+      const out = forward(this.policy, this.shape, this.tokens, this.temperature);
+      const logits = tf.reshape(tf.slice(out.logits, [0, position - 1, 0], [batchSize, 1, vocab]), [batchSize, vocab]);
+      const noise = tf.reshape(tf.slice(this.gumbel, [this.step, 0, 0], [1, batchSize, vocab]), [batchSize, vocab]);
+      const sampled = tf.cast(tf.argMax(tf.add(logits, noise), -1), 'int32');
+      const chosen = tf.where(this.done, tf.fill([batchSize], PAD, 'int32'), sampled);
+      const atPosition = tf.reshape(tf.equal(this.columns, position), [1, time]);
+      return {
+        tokens: tf.where(atPosition, tf.reshape(chosen, [batchSize, 1]), this.tokens) as Tensor2D,
+        done: tf.logicalOr(this.done, tf.equal(chosen, EOS)) as Tensor1D,
+        kept: keep ? { logits: out.logits, values: out.values } : undefined,
+      };
+    });
+    this.load(next.tokens, next.done);
+    if (next.kept) this.last = next.kept;
+    this.step++;
+  }
+
+  /** Replaces the buffer and the done flags (the environment wrote observations or ended rows). */
+  load(tokens: Int32Array | Tensor2D, done: Uint8Array | Tensor1D): void {
+    const shape = this.tokens.shape;
+    tf.dispose([this.tokens, this.done]);
+    this.tokens = tokens instanceof Int32Array ? tf.tensor2d(tokens, shape, 'int32') : tokens;
+    this.done = done instanceof Uint8Array ? tf.tensor1d(done, 'bool') : done;
+  }
+
+  /**
+   * The rollout's final read-back: tokens (as floats), log π_old, log π_ref, V_old and entropy of the
+   * finished buffer, then the planes `extra` adds (each [B, T], returned as one array after the five),
+   * stacked into one data() call.
+   */
+  async finish(
+    reference: Params,
+    extra: (tokens: Tensor2D) => Tensor[] = () => [],
+  ): Promise<{ planes: RolloutPlanes; extra: Float32Array }> {
+    const stacked = tf.tidy(() => {
+      const { tokens } = this;
+      const next = nextTokens(tokens);
+      const current = this.last ?? forward(this.policy, this.shape, tokens, this.temperature);
+      const { logp, logSoftmax } = tokenLogProbs(current.logits, next);
+      const ref = tokenLogProbs(forward(reference, this.shape, tokens, this.temperature).logits, next).logp;
+      return tf.stack([tf.cast(tokens, 'float32'), logp, ref, current.values, entropy(logSoftmax), ...extra(tokens)]);
+    });
+    const data = (await stacked.data()) as Float32Array;
+    stacked.dispose();
+    const n = this.tokens.size;
+    const planes = {
+      tokens: Int32Array.from(data.subarray(0, n)),
+      oldLogp: data.slice(n, 2 * n),
+      refLogp: data.slice(2 * n, 3 * n),
+      values: data.slice(3 * n, 4 * n),
+      entropy: data.slice(4 * n, 5 * n),
+    };
+    return { planes, extra: data.subarray(5 * n) };
+  }
+
+  dispose(): void {
+    tf.dispose([this.tokens, this.done, this.gumbel, this.columns]);
+    if (this.last) tf.dispose([this.last.logits, this.last.values]);
+  }
+}

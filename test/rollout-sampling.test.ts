@@ -1,0 +1,124 @@
+// GumbelSampler (src/engine/sampling.ts), the sampling both rollouts share: each token is the Gumbel-max
+// draw of its step, splitting the steps into turns draws the same tokens, the final pass that reuses the
+// last step's forward matches a fresh one, and every tensor is freed.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextTokens, tokenLogProbs } from '../src/engine/log-probs';
+import { disposeParams, forward, initParams, type ModelShape, type Params } from '../src/engine/model';
+import { promptBuffer } from '../src/engine/rollout';
+import { GumbelSampler, gumbelNoise, type RolloutPlanes } from '../src/engine/sampling';
+import { tf } from '../src/engine/tf';
+import { EOS, PAD } from '../src/engine/tokens';
+import { startBackend } from './support/engine';
+
+const shape: ModelShape = { vocabSize: 9, dModel: 16, nLayers: 1, nHeads: 2, contextLength: 10 };
+const prompts = [
+  [4, 5],
+  [6, 7],
+  [8, 4],
+  [5, 5],
+  [7, 6],
+  [4, 8],
+];
+const steps = 5;
+const seed = 21;
+// A low temperature sharpens the untrained policy's logits, so they, not only the noise, decide the draws.
+const temperature = 0.2;
+
+let policy: Params;
+let reference: Params;
+let tensorsBefore = 0;
+
+beforeAll(async () => {
+  await startBackend('cpu');
+  tensorsBefore = tf.memory().numTensors;
+  policy = initParams(shape, 3);
+  reference = initParams(shape, 4, 'reference');
+});
+afterAll(() => {
+  disposeParams(policy);
+  disposeParams(reference);
+  expect(tf.memory().numTensors).toBe(tensorsBefore);
+});
+
+/** Samples `steps` tokens after the prompt, reloading the buffer (unchanged) after each step in `breaks`. */
+async function sampleAll(breaks: readonly number[] = []): Promise<{ planes: RolloutPlanes; responseStart: number }> {
+  const { tokens, responseStart } = promptBuffer(prompts, shape.contextLength);
+  const sampler = new GumbelSampler(policy, shape, temperature, steps, seed, tokens);
+  try {
+    for (let s = 0; s < steps; s++) {
+      sampler.sample(responseStart + s);
+      if (!breaks.includes(s)) continue;
+      // What rollout-env.ts does between turns, here without observations.
+      const buffer = (await sampler.tokens.data()) as Int32Array;
+      const done = Uint8Array.from(await sampler.done.data());
+      sampler.load(Int32Array.from(buffer), done);
+    }
+    return { planes: (await sampler.finish(reference)).planes, responseStart };
+  } finally {
+    sampler.dispose();
+  }
+}
+
+describe('GumbelSampler', () => {
+  it('writes argmax(logits at position − 1 + step s row of the noise) at each position, <pad> after <eos>', async () => {
+    const { planes, responseStart } = await sampleAll();
+    const [rows, time, vocab] = [prompts.length, shape.contextLength, shape.vocabSize];
+    // The model is causal, so a pass over the finished buffer has the logits each step sampled from.
+    const logits = tf.tidy(() =>
+      forward(policy, shape, tf.tensor2d(planes.tokens, [rows, time], 'int32'), temperature).logits.arraySync(),
+    );
+    const noise = gumbelNoise(seed, steps, rows, vocab);
+    let letters = 0;
+    for (let b = 0; b < rows; b++) {
+      let done = false;
+      for (let s = 0; s < steps; s++) {
+        const position = responseStart + s;
+        const token = planes.tokens[b * time + position];
+        if (done) {
+          expect(token, `row ${b} step ${s}`).toBe(PAD);
+          continue;
+        }
+        const scores = logits[b][position - 1].map((l, v) => l + noise[(s * rows + b) * vocab + v]);
+        expect(token, `row ${b} step ${s}`).toBe(scores.indexOf(Math.max(...scores)));
+        done = token === EOS;
+        letters++;
+      }
+    }
+    // The check compared real draws, not only <pad>s.
+    expect(letters).toBeGreaterThan(rows * 2);
+  });
+
+  it('splitting the steps into turns draws the same tokens and gives the same planes', async () => {
+    const straight = await sampleAll();
+    expect((await sampleAll([1])).planes).toEqual(straight.planes);
+    expect((await sampleAll([0, 2, 3])).planes).toEqual(straight.planes);
+  });
+
+  it("the final pass reuses the last step's forward: log π, V and log π_ref match fresh passes", async () => {
+    const { planes, responseStart } = await sampleAll();
+    const [rows, time] = [prompts.length, shape.contextLength];
+    const fresh = tf.tidy(() => {
+      const tokens = tf.tensor2d(planes.tokens, [rows, time], 'int32');
+      const out = forward(policy, shape, tokens, temperature);
+      const ref = forward(reference, shape, tokens, temperature);
+      return [
+        tokenLogProbs(out.logits, nextTokens(tokens)).logp.dataSync(),
+        out.values.dataSync(),
+        tokenLogProbs(ref.logits, nextTokens(tokens)).logp.dataSync(),
+      ];
+    });
+    const [logp, values, refLogp] = fresh;
+    // Decision positions up to the one that chose the last response token; beyond it the kept pass has
+    // not seen that token, and nothing reads those positions.
+    for (let b = 0; b < rows; b++) {
+      for (let t = 0; t < responseStart + steps - 1; t++) {
+        const i = b * time + t;
+        expect(planes.oldLogp[i], `row ${b} position ${t}`).toBeCloseTo(logp[i], 5);
+        expect(planes.values[i]).toBeCloseTo(values[i], 5);
+        expect(planes.refLogp[i]).toBeCloseTo(refLogp[i], 5);
+      }
+    }
+    // π and π_ref are different models here, so the reference plane is not a copy of the policy's.
+    expect(planes.refLogp).not.toEqual(planes.oldLogp);
+  });
+});
