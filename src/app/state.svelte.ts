@@ -1,8 +1,10 @@
 // The UI's state, as Svelte runes. The training client writes it from worker events; components read it.
 import { defaultConfig, type Config } from '../engine/config';
+import { taskSpec } from '../engine/tasks/registry';
 import type { BackendName } from '../engine/backend-names';
 import type { Metrics } from '../engine/metrics';
 import type { Sample, Stage } from '../engine/trainer';
+import { encodeLink, type DecodedLink } from '../share/link';
 import type { BackendRequest, RunState } from '../worker/protocol';
 
 export interface Notice {
@@ -49,15 +51,26 @@ export class PlaygroundState {
   samples = $state.raw<Sample[]>([]);
   notices = $state<Notice[]>([]);
   distribution = $state.raw<Distribution | undefined>();
-  /** Settings an instructor's link hides (`hide=`), unless the student shows all. */
+  /** Settings an instructor's link hides (`hide=`); the settings panel can still show them all. */
   hidden = $state.raw<string[]>([]);
-  showAll = $state(false);
   /** The link's title, shown as plain text. */
   title = $state('');
   pinned = $state.raw<PinnedRun[]>([]);
   latest = $derived(this.history.at(-1));
+  /** The task trains against a learnt reward model (the RLHF pipeline): proxy and gold instead of one score. */
+  usesRewardModel = $derived(taskSpec(this.config.task).usesRewardModel);
   updatesPerSecond = $derived(rate(this.history));
+  /** The experiment as a link (settings, hidden settings, title): the address bar, pins and re-runs use it. */
+  link = $derived(encodeLink(this.config, { hide: this.hidden, title: this.title }));
   private nextNoticeId = 1;
+
+  /** Takes a decoded link's experiment; its problems become one banner entry, one line each, so none is pushed out. */
+  applyLink(link: DecodedLink, source: string): void {
+    this.config = link.config;
+    this.hidden = link.hide;
+    this.title = link.title;
+    if (link.notices.length > 0) this.addNotice('warning', `${source}:\n${link.notices.join('\n')}`);
+  }
 
   addNotice(severity: Notice['severity'], message: string): void {
     // The same message twice in a row (e.g. a divergence that repeats) is shown once.
@@ -80,6 +93,12 @@ export class PlaygroundState {
   pin(label: string, link: string): void {
     if (this.history.length === 0) return;
     this.pinned = [...this.pinned, { label, history: this.history, link }].slice(-MAX_PINNED);
+  }
+
+  /** Pins the run in progress under a label that tells it apart: its number, algorithm and seed. */
+  pinCurrent(): void {
+    const n = this.pinned.length + 1;
+    this.pin(`run ${n}: ${this.config.algorithm}, seed ${this.config.seed}`, this.link);
   }
 
   unpin(index: number): void {

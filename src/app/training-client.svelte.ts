@@ -53,9 +53,9 @@ export class TrainingClient {
    * RLHF: re-run the reward-model stage (RL then continues), or restart RL from the SFT policy — the
    * run so far is pinned first, since its curves start over.
    */
-  rerun(stage: RerunStage, link: string): void {
+  rerun(stage: RerunStage): void {
     if (stage === 'rl') {
-      this.state.pin('before re-run', link);
+      this.state.pin('before re-run', this.state.link);
       this.state.clearRun();
     }
     this.send({ type: 'rerun', stage });

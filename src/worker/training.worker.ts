@@ -100,9 +100,10 @@ function handle(command: Command): void {
       queue = queue.then(() => reset(command));
       break;
     case 'play':
-      if (playing || !trainer || state === 'failed') return;
+      // Decided in the queue, after any reset sent before it: a play that follows a reset starts the
+      // new run once its stages are done, instead of being dropped while the old run still plays.
       queue = queue.then(() => {
-        if (!trainer?.pretrained) return;
+        if (playing || state === 'failed' || !trainer?.pretrained) return;
         playing = true;
         setState('playing');
         void playLoop();
