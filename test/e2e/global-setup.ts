@@ -1,7 +1,8 @@
 // Global setup of the `e2e` Vitest project; runs once, before any e2e test file:
 //  1. finds Chromium (scripts/find-chromium.mjs; may apt-get install it when root on Debian),
 //  2. builds the app with `vite build` into dist/,
-//  3. serves dist/ on 127.0.0.1 at a free port (static-server.ts; no COOP/COEP headers),
+//  3. serves dist/ on 127.0.0.1 at a free port under the sub-path /course/playground/ (static-server.ts;
+//     no COOP/COEP headers),
 //  4. provides `baseURL` and `chromiumPath` to the tests (`inject('baseURL')`).
 // A failure here (no Chromium, a build error) does not abort the run, which would take the unit tests
 // down with it: it is provided as `setupError`, and every e2e test fails with that message instead.
@@ -17,9 +18,12 @@ import type { TestProject } from 'vitest/node';
 import { findChromium } from '../../scripts/find-chromium.mjs';
 import { startStaticServer } from './static-server';
 
+/** Where the built app is served: not the site's root. */
+export const SUB_PATH = '/course/playground/';
+
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** Where the built app is served, with a trailing slash: http://127.0.0.1:PORT/ */
+    /** Where the built app is served, with a trailing slash: http://127.0.0.1:PORT/course/playground/ */
     baseURL: string;
     /** The Chromium executable Playwright launches. */
     chromiumPath: string;
@@ -98,7 +102,9 @@ async function start(project: TestProject): Promise<() => Promise<void>> {
     log(`built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 
-  const server = await startStaticServer(DIST);
+  // Under a sub-path, as a GitHub Pages project site serves it: every browser test checks that the
+  // build's relative asset, worker and wasm URLs work away from a site's root.
+  const server = await startStaticServer(DIST, 0, SUB_PATH);
   log(`serving dist/ at ${server.url}`);
   project.provide('baseURL', server.url);
   return () => server.close();

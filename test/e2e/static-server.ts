@@ -32,7 +32,7 @@ export function mimeType(path: string): string {
 }
 
 export interface StaticServer {
-  /** e.g. http://127.0.0.1:41234/ (with the trailing slash). */
+  /** e.g. http://127.0.0.1:41234/ or, with a prefix, http://127.0.0.1:41234/course/playground/. */
   url: string;
   close(): Promise<void>;
 }
@@ -56,13 +56,15 @@ function send(res: ServerResponse, status: number, text: string): void {
   res.end(text);
 }
 
-async function handle(root: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(root: string, prefix: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     return send(res, 405, 'Method Not Allowed');
   }
   const url = new URL(req.url ?? '/', 'http://localhost');
-  let file = fileFor(root, url.pathname);
+  // Served under a sub-path, as a GitHub Pages project site is: nothing exists outside it.
+  if (!url.pathname.startsWith(prefix)) return send(res, 404, `Not Found: ${url.pathname}`);
+  let file = fileFor(root, url.pathname.slice(prefix.length - 1));
   if (!file) return send(res, 400, 'Bad Request');
   let info = await stat(file).catch(() => undefined);
   if (info?.isDirectory()) {
@@ -81,11 +83,11 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse): 
     .pipe(res);
 }
 
-/** Serves `root` on 127.0.0.1 at a free port (or `port`). */
-export async function startStaticServer(root: string, port = 0): Promise<StaticServer> {
+/** Serves `root` on 127.0.0.1 at a free port (or `port`), under `prefix` (a path ending in '/'). */
+export async function startStaticServer(root: string, port = 0, prefix = '/'): Promise<StaticServer> {
   const dir = resolve(root);
   const server = createServer((req, res) => {
-    handle(dir, req, res).catch((error: unknown) => {
+    handle(dir, prefix, req, res).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, `Internal Server Error: ${String(error)}`);
       else res.destroy();
     });
@@ -96,7 +98,7 @@ export async function startStaticServer(root: string, port = 0): Promise<StaticS
   });
   const { port: actual } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${actual}/`,
+    url: `http://127.0.0.1:${actual}${prefix}`,
     close: () =>
       new Promise<void>((done) => {
         server.closeAllConnections();
