@@ -58,8 +58,8 @@ describe('the experiment link', () => {
     state.pinCurrent();
     state.pinCurrent();
     expect(state.pinned.map((p) => [p.label, p.link])).toEqual([
-      ['run 1: reinforce, seed 7', '#v=2&algorithm=reinforce&seed=7&hide=beta&title=A+b'],
-      ['run 2: reinforce, seed 7', '#v=2&algorithm=reinforce&seed=7&hide=beta&title=A+b'],
+      ['run 1: reverse, reinforce, seed 7', '#v=2&algorithm=reinforce&seed=7&hide=beta&title=A+b'],
+      ['run 2: reverse, reinforce, seed 7', '#v=2&algorithm=reinforce&seed=7&hide=beta&title=A+b'],
     ]);
   });
 });

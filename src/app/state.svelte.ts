@@ -98,7 +98,7 @@ export class PlaygroundState {
   /** Pins the run in progress under a label that tells it apart: its number, algorithm and seed. */
   pinCurrent(): void {
     const n = this.pinned.length + 1;
-    this.pin(`run ${n}: ${this.config.algorithm}, seed ${this.config.seed}`, this.link);
+    this.pin(`run ${n}: ${this.config.task}, ${this.config.algorithm}, seed ${this.config.seed}`, this.link);
   }
 
   unpin(index: number): void {

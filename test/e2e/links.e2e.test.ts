@@ -80,4 +80,36 @@ describe('preset links', () => {
     expect(all.length).toBe(shown.length + 3);
     await app.screenshot();
   });
+
+  test('a link opened in an open tab applies like a fresh load; the run it replaces is pinned, and Back returns to it', async () => {
+    const app = await openApp('link-open-tab', '?backend=wasm#v=2&autoplay=1');
+    const { page } = app;
+    await waitForUpdateCount(page, 2);
+    // An instructor's link pasted into the address bar of the tab that is training.
+    await page.evaluate(() => {
+      location.hash = '#v=2&task=sort&learningRate=0.002&title=Sorting&autoplay=1';
+    });
+    await waitUntil(page, 'the task control to show sort', async () =>
+      (await page.getByLabel('Task', { exact: true }).inputValue()) === 'sort' ? true : undefined,
+    );
+    expect(await page.getByLabel('Learning rate', { exact: true }).inputValue()).toBe('0.002');
+    expect(await page.locator('.lesson-title').textContent()).toBe('Sorting');
+    // autoplay=1: the new run trains by itself; the reverse run it replaced is pinned.
+    await waitUntil(page, 'the sort run to train', async () =>
+      (await statusText(page)).match(/^Update \d+/) ? true : undefined,
+    );
+    expect(await page.locator('ul[aria-label="Pinned runs"] li').count()).toBe(1);
+    // The address holds the applied link (canonical: autoplay is not an experiment setting).
+    await waitUntil(page, 'the canonical hash', async () => {
+      const hash = await page.evaluate(() => location.hash);
+      return hash.includes('task=sort') && !hash.includes('autoplay') ? true : undefined;
+    });
+    // Back: the experiment before the link (reverse).
+    await page.goBack();
+    await waitUntil(page, 'the task control to show reverse again', async () =>
+      (await page.getByLabel('Task', { exact: true }).inputValue()) === 'reverse' ? true : undefined,
+    );
+    expect(await page.evaluate(() => location.hash)).not.toContain('task=sort');
+    await app.screenshot();
+  });
 });
