@@ -73,6 +73,20 @@ function lastWindow(n: number, k: number): { from: number; label: string } {
   return { from: n - k + 1, label: `${n - k + 1}–${n}` };
 }
 
+/** The first update whose 5-update mean score (that update and the 4 before) reaches `threshold`. */
+export function reachedAt(run: ArmRun, threshold: number): number | undefined {
+  for (let u = 5; u <= run.history.length; u++) if (over(run, 'reward/score', u - 4, u) >= threshold) return u;
+  return undefined;
+}
+
+/** The 100-update windows (1–100, 101–200, …) that start after update `after`, with a metric's mean. */
+function windowsAfter(run: ArmRun, after: number, name: MetricName, size = 100): { from: number; value: number }[] {
+  const out: { from: number; value: number }[] = [];
+  for (let from = 1; from + size - 1 <= run.history.length; from += size)
+    if (from > after) out.push({ from, value: over(run, name, from, from + size - 1) });
+  return out;
+}
+
 /**
  * By lesson name: the conditions of its `lesson` line (src/presets), each named as the results table
  * shows it. Windows count back from the lesson's `updates`, so the line and its windows change together.
@@ -286,6 +300,45 @@ export const CLAIMS: Readonly<Record<string, Claim>> = {
         cond('score on ≥ 0.7', scoreOn >= 0.7),
         cond('calls ≥ 0.9', calls >= 0.9),
         cond('gap ≥ 0.45', scoreOn - scoreOff >= 0.45),
+      ],
+    );
+  },
+
+  // Mode collapse: after each arm first solves the task (5-update mean ≥ 0.9), the worst 100-update
+  // window of its score, and the entropy, <eos> rate and KL in that window.
+  'mode-collapse': ([plain, stabilised], { updates: n }) => {
+    const worst = (run: ArmRun) => {
+      const at = reachedAt(run, 0.9) ?? n;
+      const windows = windowsAfter(run, at, 'reward/score');
+      const w = windows.reduce((a, b) => (b.value < a.value ? b : a), windows[0] ?? { from: 1, value: Number.NaN });
+      const end = w.from + 99;
+      return {
+        at,
+        score: w.value,
+        entropy: over(run, 'policy/entropy', w.from, end),
+        eos: over(run, 'episode/eos_rate', w.from, end),
+        kl: over(run, 'kl/ref', w.from, end),
+        minEntropy: Math.min(...windowsAfter(run, 0, 'policy/entropy').map((x) => x.value)),
+      };
+    };
+    const [a, b] = [worst(plain), worst(stabilised)];
+    return result(
+      'mode-collapse',
+      {
+        'plain: solved at': a.at,
+        'plain: worst window': a.score,
+        'plain: entropy there': a.entropy,
+        'plain: <eos> rate there': a.eos,
+        'plain: KL there': a.kl,
+        'plain: lowest entropy window': a.minEntropy,
+        'stabilised: solved at': b.at,
+        'stabilised: worst window': b.score,
+        'stabilised: lowest entropy window': b.minEntropy,
+      },
+      [
+        cond('plain worst window ≤ 0.8', a.score <= 0.8),
+        cond('stabilised worst window ≥ 0.85', b.score >= 0.85),
+        cond('plain lowest entropy < stabilised lowest entropy', a.minEntropy < b.minEntropy),
       ],
     );
   },

@@ -26,6 +26,8 @@ export interface Preset {
   lesson?: string;
   /** Lessons only: RL updates the lesson needs, per arm. */
   updates?: number;
+  /** Lessons only: too long for the unit suite (minutes per arm); `npm run lessons` checks its claim. */
+  heavy?: boolean;
   /** Comparisons only: the arms, in the order to run them; `arms[0].link === link`. */
   arms?: readonly PresetArm[];
 }
@@ -216,6 +218,22 @@ export const LESSONS: readonly Lesson[] = [
     lesson:
       'With tools on, the mean score over updates 226–250 is at least 0.7 with at least 0.9 tool calls per episode, and at least 0.45 above tools off (on 4 of seeds 1–5: 0.72–0.99 with 0.99–1.00 calls, against 0.19–0.22; on seed 3 the policy adopts the tool late and reaches 0.40).',
     updates: 250,
+  },
+  {
+    name: 'mode-collapse',
+    title: '12 · Mode collapse: a solved task comes undone',
+    summary:
+      'PPO reverses 3 letters and both runs solve it within about 40 updates; keep watching the entropy chart. ' +
+      'With the playground’s first defaults (learning rate 0.003, no entropy bonus, β = 0.02) the entropy falls to about 0: every prompt gets one fixed answer, and a wrong one stays wrong because nothing else is ever sampled; on 3 of seeds 1–5 the policy also stops writing <eos> and pads its answers to 5 letters, while KL to the reference climbs from about 5 to 7–13 nats (pick "<eos> rate" as the extra chart). ' +
+      'With a smaller step, an entropy bonus of 0.01 and β = 0.05 (the defaults since link version 2) the entropy stays near 0.05 nats per token and the score stays above 0.9.',
+    ...compare([
+      { label: 'lr 0.003, no entropy bonus', link: '#v=2&entropyCoef=0&learningRate=0.003&beta=0.02' },
+      { label: 'lr 0.001, entropy bonus 0.01', link: '#v=2' },
+    ]),
+    lesson:
+      'After both runs first solve the task (updates 24–42), the worst 100-update window of the score is at most 0.8 without the stabilisers and at least 0.85 with them, and the entropy without them falls lower (seeds 1–5: worst windows 0.48–0.67 against 0.91–0.97; lowest entropy 0.000–0.023 against 0.050–0.062 nats per token).',
+    heavy: true,
+    updates: 800,
   },
 ];
 

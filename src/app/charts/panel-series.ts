@@ -18,6 +18,7 @@ export const EXTRA_CHARTS: readonly { metric: MetricName; title: string; yLabel:
   { metric: 'policy/approx_kl', title: 'Approx. KL (old → new)', yLabel: 'nats per token' },
   { metric: 'value/explained_variance', title: 'Explained variance', yLabel: 'fraction of return variance' },
   { metric: 'episode/length', title: 'Episode length', yLabel: 'tokens' },
+  { metric: 'episode/eos_rate', title: '<eos> rate', yLabel: 'share of responses ending in <eos>' },
   { metric: 'optim/lr', title: 'Learning rate', yLabel: 'step size' },
   { metric: 'episode/turns', title: 'Turns per episode', yLabel: 'turns' },
   { metric: 'episode/tool_calls', title: 'Tool calls per episode', yLabel: 'calls' },
