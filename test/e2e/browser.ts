@@ -125,8 +125,9 @@ export interface AppSession extends BrowserSession {
 /**
  * Opens the built app (baseURL + `query`, e.g. '?backend=wasm') in a fresh browser, inside a test.
  * The browser closes when the test ends; a failing test first saves artifacts/e2e/<name>-failed.png.
+ * `baseURL` defaults to the global setup's server; a test serving its own copy passes its URL.
  */
-export async function openApp(name: string, query = ''): Promise<AppSession> {
+export async function openApp(name: string, query = '', baseURL = inject('baseURL')): Promise<AppSession> {
   const session = await launchBrowser();
   const app: AppSession = {
     ...session,
@@ -140,7 +141,7 @@ export async function openApp(name: string, query = ''): Promise<AppSession> {
       await app.close();
     }
   });
-  const url = new URL(query, inject('baseURL')).href;
+  const url = new URL(query, baseURL).href;
   try {
     await session.page.goto(url, { waitUntil: 'load', timeout: 60_000 });
   } catch (error) {
