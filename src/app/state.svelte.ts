@@ -55,6 +55,10 @@ export class PlaygroundState {
   hidden = $state.raw<string[]>([]);
   /** The link's title, shown as plain text. */
   title = $state('');
+  /** The update the run was last saved at (the Runs list refreshes when it moves). */
+  savedUpdate = $state(0);
+  /** The id the worker trains and saves the current run under. */
+  runId = $state<string | undefined>();
   pinned = $state.raw<PinnedRun[]>([]);
   latest = $derived(this.history.at(-1));
   /** The task trains against a learnt reward model (the RLHF pipeline): proxy and gold instead of one score. */

@@ -1,36 +1,111 @@
-// The UI side of the worker protocol: sends commands, folds events into PlaygroundState.
+// The UI side of the worker protocol: sends commands, folds events into PlaygroundState. It also keeps
+// the run alive: when the backend dies mid-run or the worker crashes, it starts a new worker on the next
+// backend down the fallback chain and restores the run's last save.
+import { BACKENDS, type BackendName } from '../engine/backend-names';
 import type { Config } from '../engine/config';
-import type { BackendName } from '../engine/backend-names';
-import type { Command, RerunStage, WorkerEvent } from '../worker/protocol';
+import { newRunId } from '../store/runs';
+import type { BackendRequest, Command, RerunStage, WorkerEvent } from '../worker/protocol';
 import type { PlaygroundState } from './state.svelte';
 
+export interface ClientOptions {
+  /** Backends that refuse to start (a test seam, `?failBackend=`). */
+  failBackends?: BackendName[];
+  /** Test seam (`?crashAt=N`): the first run's backend fails at update N, as a lost GPU would. */
+  crashAtUpdate?: number;
+}
+
+/** The next backend down the fallback chain (webgpu → webgl → wasm → cpu); cpu stays cpu. */
+export function nextBackendDown(backend: BackendName | undefined): BackendName {
+  const i = backend === undefined ? BACKENDS.length - 1 : BACKENDS.indexOf(backend);
+  return BACKENDS[Math.min(BACKENDS.length - 1, i + 1)];
+}
+
 export class TrainingClient {
-  private readonly worker: Worker;
+  private worker!: Worker;
+  private crashAtUpdate: number | undefined;
+  private recoveries = 0;
 
   constructor(
     private readonly state: PlaygroundState,
-    private readonly failBackends: BackendName[] = [],
+    private readonly options: ClientOptions = {},
   ) {
+    this.crashAtUpdate = options.crashAtUpdate;
+    this.spawn();
+  }
+
+  private spawn(): void {
     // A plain URL is what Vite's worker bundling recognises; it is not reactive state.
     // eslint-disable-next-line svelte/prefer-svelte-reactivity
     this.worker = new Worker(new URL('../worker/training.worker.ts', import.meta.url), { type: 'module' });
-    this.worker.onmessage = (event: MessageEvent<WorkerEvent>) => applyEvent(this.state, event.data);
+    this.worker.onmessage = (event: MessageEvent<WorkerEvent>) => this.receive(event.data);
     this.worker.onerror = (event) => {
-      state.runState = 'failed';
-      state.addNotice('error', `The training worker crashed: ${event.message || 'unknown error'}. Reload the page.`);
+      event.preventDefault();
+      this.recover(this.state.backend, `The training worker crashed: ${event.message || 'unknown error'}.`);
     };
+  }
+
+  private receive(event: WorkerEvent): void {
+    if (event.type === 'backend-lost') this.recover(event.backend, event.message);
+    else applyEvent(this.state, event);
+  }
+
+  /**
+   * A new worker on the next backend down, continuing the run from its last save (or a fresh run with
+   * the same settings when nothing was saved yet). Gives up after a few tries in a row.
+   */
+  private recover(failed: BackendName | undefined, why: string): void {
+    this.worker.terminate();
+    this.recoveries++;
+    if (this.recoveries > BACKENDS.length) {
+      this.state.runState = 'failed';
+      this.state.addNotice('error', `${why} Every backend failed; reload the page to try again.`);
+      return;
+    }
+    const next = nextBackendDown(failed);
+    const from = this.state.history.at(-1)?.update ?? 0;
+    this.state.backendRequest = next;
+    this.spawn();
+    if (this.state.runId) {
+      this.state.addNotice(
+        'warning',
+        `${why} Continuing on ${next} from the last save (the charts go back to it if updates after it were lost; they were at update ${from}).`,
+      );
+      this.send({ type: 'restore', runId: this.state.runId, backend: next });
+    } else {
+      this.state.addNotice('warning', `${why} Starting again on ${next}.`);
+      this.reset(this.state.config);
+    }
   }
 
   /** A fresh run with these settings on the chosen backend; charts start over. */
   reset(config: Config): void {
     this.state.config = config;
     this.state.clearRun();
+    this.state.runId = newRunId();
+    const crashAtUpdate = this.crashAtUpdate;
+    this.crashAtUpdate = undefined;
     this.send({
       type: 'reset',
       config: $state.snapshot(config),
       backend: this.state.backendRequest,
-      failBackends: this.failBackends,
+      failBackends: this.options.failBackends,
+      runId: this.state.runId,
+      link: this.state.link,
+      title: this.state.title,
+      ...(crashAtUpdate !== undefined ? { crashAtUpdate } : {}),
     });
+  }
+
+  /** Continues a saved run (a reload, or the Runs list): its settings, charts and weights. */
+  restore(runId: string, backend: BackendRequest = this.state.backendRequest): void {
+    this.state.clearRun();
+    this.state.runId = runId;
+    this.send({ type: 'restore', runId, backend, failBackends: this.options.failBackends });
+  }
+
+  /** The run's label in the saved runs (its link and title) changed. */
+  label(link: string, title: string): void {
+    this.send({ type: 'label', link, title });
   }
 
   play(): void {
@@ -87,6 +162,17 @@ export function applyEvent(state: PlaygroundState, event: WorkerEvent): void {
       break;
     case 'metrics':
       state.appendMetrics(event.metrics, event.samples);
+      break;
+    case 'restored':
+      state.config = event.config;
+      state.title = event.title;
+      state.history = event.history;
+      state.samples = event.samples;
+      break;
+    case 'saved':
+      state.savedUpdate = event.updates;
+      break;
+    case 'backend-lost':
       break;
     case 'problem':
       state.addNotice(event.severity, event.message);

@@ -60,6 +60,23 @@ export class Adam {
     this.v.assign(s.v);
   }
 
+  /** Both moments, for a saved run to read back (they stay owned here). */
+  get moments(): readonly [Variable, Variable] {
+    return [this.m, this.v];
+  }
+
+  /** Continues from saved state (a restored run): step count and both moments. */
+  load(step: number, m: Float32Array, v: Float32Array): void {
+    const size = this.params.flat.size;
+    if (m.length !== size || v.length !== size)
+      throw new Error(`expected ${size} values per Adam moment, got ${m.length} and ${v.length}`);
+    this.step = step;
+    tf.tidy(() => {
+      this.m.assign(tf.tensor1d(m));
+      this.v.assign(tf.tensor1d(v));
+    });
+  }
+
   dispose(): void {
     this.m.dispose();
     this.v.dispose();

@@ -104,3 +104,48 @@ export function readParam(params: Params, name: string): Float32Array {
   if (!entry) throw new Error(`model parameter ${name} is missing`);
   return (params.flat.dataSync() as Float32Array).slice(entry.offset, entry.offset + entry.size);
 }
+
+/** Overwrites every parameter with saved values (a restored run); the length must match the layout. */
+export function loadFlat(params: Params, values: Float32Array): void {
+  if (values.length !== params.flat.size)
+    throw new Error(`expected ${params.flat.size} parameter values, got ${values.length}`);
+  // The variable keeps the new tensor's data; tidy frees the wrapper.
+  tf.tidy(() => params.flat.assign(tf.tensor1d(values)));
+}
+
+/**
+ * Collects float tensors to read back together: `add` returns a getter for a tensor's values, valid
+ * once `read` has finished. `read` concatenates synchronously (the values are those of that instant)
+ * and reads once; every value is a copy in its own buffer, so a structured clone copies only it.
+ */
+export class ReadBack {
+  private readonly tensors: Tensor[] = [];
+  private values: Float32Array[] | undefined;
+
+  add(tensor: Tensor): () => Float32Array {
+    const i = this.tensors.push(tensor) - 1;
+    return () => {
+      if (!this.values) throw new Error('ReadBack: values requested before read()');
+      return this.values[i];
+    };
+  }
+
+  async read(): Promise<void> {
+    if (this.tensors.length === 0) {
+      this.values = [];
+      return;
+    }
+    const all = tf.tidy(() => tf.concat(this.tensors.map((t) => tf.reshape(t, [-1]))));
+    try {
+      const data = (await all.data()) as Float32Array;
+      let offset = 0;
+      this.values = this.tensors.map((t) => {
+        const part = data.slice(offset, offset + t.size);
+        offset += t.size;
+        return part;
+      });
+    } finally {
+      all.dispose();
+    }
+  }
+}

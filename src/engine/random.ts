@@ -21,6 +21,16 @@ export class Random {
     this.state = seed >>> 0;
   }
 
+  /** The generator's whole state (a 32-bit integer), for a saved run. */
+  getState(): number {
+    return this.state;
+  }
+
+  /** Continues from a state `getState` returned: the same draws follow. */
+  setState(state: number): void {
+    this.state = state >>> 0;
+  }
+
   /** Uniform in [0, 1). */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;

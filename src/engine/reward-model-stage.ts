@@ -5,10 +5,12 @@
 // only for tasks whose spec says `usesRewardModel`.
 import type { Config } from './config';
 import type { ModelShape, Params } from './model';
+import type { ReadBack } from './params';
 import { deriveSeed, Random } from './random';
 import { RewardModel } from './reward-model';
 import { collectComparisons, labelPairs, rankAgreement } from './rlhf';
 import type { Rollout } from './rollout';
+import type { RewardModelStageSnapshot } from './snapshot';
 import type { Task } from './tasks';
 
 /** Seeds of the stage's random choices, as streams of the run's seed. */
@@ -147,6 +149,33 @@ export class RewardModelStage {
       'rm/accuracy': this.accuracy,
       'rm/agreement': this.model ? rankAgreement(proxy, gold) : Number.NaN,
     };
+  }
+
+  /** The stage as plain data: its tensors go into `read`; the returned function builds it after the read. */
+  capture(read: ReadBack): () => RewardModelStageSnapshot {
+    const model = this.model?.capture(read);
+    const plain: RewardModelStageSnapshot = {
+      steps: this.stepsDone,
+      loss: this.loss,
+      accuracy: this.accuracy,
+      stageEnd: { ...this.stageEnd },
+    };
+    if (this.divergence) plain.divergence = { ...this.divergence };
+    return () => (model ? { ...plain, model: model() } : plain);
+  }
+
+  /** Continues from a snapshot (checked by checkSnapshot) on a stage that has no model yet. */
+  load(s: RewardModelStageSnapshot): void {
+    this.stepsDone = s.steps;
+    this.loss = s.loss;
+    this.accuracy = s.accuracy;
+    this.stageEnd = { ...s.stageEnd };
+    this.divergence = s.divergence && { ...s.divergence };
+    if (s.model) {
+      // The seed does not matter: every weight and the generator's state are overwritten.
+      this.model = new RewardModel(this.shape, 0);
+      this.model.load(s.model);
+    }
   }
 
   dispose(): void {

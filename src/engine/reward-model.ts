@@ -5,8 +5,9 @@
 import { bradleyTerry } from './algorithms/losses';
 import { forward, initParams, type ModelShape, type Params } from './model';
 import { Adam, disposeSnapshot, type OptimizerSnapshot } from './optimizer';
-import { disposeParams } from './params';
+import { disposeParams, loadFlat, type ReadBack } from './params';
 import { Random } from './random';
+import { packComparisons, unpackComparisons, type RewardModelSnapshot } from './snapshot';
 import { tf, type Scalar, type Tensor1D, type Tensor2D } from './tf';
 
 /** One labelled pair: two token rows [T] and the position of each response's last token. */
@@ -154,6 +155,81 @@ export class RewardModel {
   /** Normalised scores as a tensor, for the rollout to read back with everything else. */
   scoreTensor(tokens: Tensor2D, ends: Tensor1D): Tensor1D {
     return tf.div(tf.sub(rewardScores(this.params, this.shape, tokens, ends), this.offset), this.scale) as Tensor1D;
+  }
+
+  /**
+   * Everything the next fit and score depend on, as plain data: the tensors go into `read` (values
+   * of this instant), the rest is copied now; the returned function builds the snapshot after the read.
+   */
+  capture(read: ReadBack): () => RewardModelSnapshot {
+    const [m, v] = this.optimizer.moments;
+    const tensors = { params: read.add(this.params.flat), m: read.add(m), v: read.add(v) };
+    const c = this.checkpoint;
+    const saved = c && {
+      params: read.add(c.snapshot.params),
+      m: read.add(c.snapshot.m),
+      v: read.add(c.snapshot.v),
+      step: c.snapshot.step,
+      rest: { trainCount: c.trainCount, offset: c.offset, scale: c.scale },
+    };
+    const t = this.shape.contextLength;
+    const plain = {
+      rng: this.rng.getState(),
+      steps: this.steps,
+      offset: this.offset,
+      scale: this.scale,
+      train: packComparisons(this.train, t),
+      heldOut: packComparisons(this.heldOut, t),
+      step: this.optimizer.step,
+    };
+    return () => {
+      const { step, ...rest } = plain;
+      const snapshot: RewardModelSnapshot = {
+        ...rest,
+        params: tensors.params(),
+        optimizer: { step, m: tensors.m(), v: tensors.v() },
+      };
+      if (saved)
+        snapshot.checkpoint = {
+          params: saved.params(),
+          optimizer: { step: saved.step, m: saved.m(), v: saved.v() },
+          ...saved.rest,
+        };
+      return snapshot;
+    };
+  }
+
+  /** Continues from a snapshot (checked by checkSnapshot): weights, Adam, comparisons, normalisation. */
+  load(s: RewardModelSnapshot): void {
+    loadFlat(this.params, s.params);
+    this.optimizer.load(s.optimizer.step, s.optimizer.m, s.optimizer.v);
+    this.rng.setState(s.rng);
+    this.steps = s.steps;
+    this.offset = s.offset;
+    this.scale = s.scale;
+    const t = this.shape.contextLength;
+    // A loop, not a spread: bootstrapping can grow the pairs past a call's argument limit.
+    this.train.length = 0;
+    for (const pair of unpackComparisons(s.train, t)) this.train.push(pair);
+    this.heldOut.length = 0;
+    for (const pair of unpackComparisons(s.heldOut, t)) this.heldOut.push(pair);
+    if (this.checkpoint) disposeSnapshot(this.checkpoint.snapshot);
+    this.checkpoint = undefined;
+    const c = s.checkpoint;
+    if (c) {
+      // Plain tensors, as `keepCheckpoint` makes them (clones of the variables).
+      const [params, m, v] = tf.tidy(() => [
+        tf.tensor1d(c.params),
+        tf.tensor1d(c.optimizer.m),
+        tf.tensor1d(c.optimizer.v),
+      ]);
+      this.checkpoint = {
+        snapshot: { step: c.optimizer.step, params, m, v },
+        trainCount: c.trainCount,
+        offset: c.offset,
+        scale: c.scale,
+      };
+    }
   }
 
   dispose(): void {

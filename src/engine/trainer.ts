@@ -9,8 +9,9 @@ import { coerce, FIELD_BY_KEY, validate, type Config, type Problem } from './con
 import { buildEpisodes, type Episode } from './episodes';
 import { DeviceAverages } from './device-averages';
 import type { Metrics } from './metrics';
-import { cloneParams, disposeParams, forward, initParams, type ModelShape, type Params } from './model';
+import { cloneParams, disposeParams, forward, initParams, paramSpecs, type ModelShape, type Params } from './model';
 import { Adam, disposeSnapshot } from './optimizer';
+import { loadFlat, ReadBack } from './params';
 import { deriveSeed, Random } from './random';
 import type { RewardModel } from './reward-model';
 import { RewardModelStage } from './reward-model-stage';
@@ -18,6 +19,7 @@ import { demonstrationSet } from './rlhf';
 import { rollout } from './rollout';
 import { rolloutWithEnvironment } from './rollout-env';
 import { sftStep } from './sft';
+import { checkSnapshot, SNAPSHOT_FORMAT, type SnapshotSizes, type TrainerSnapshot } from './snapshot';
 import { createTask, taskSpec, type Task } from './tasks';
 import { tf } from './tf';
 import { PAD } from './tokens';
@@ -156,6 +158,82 @@ export class Trainer {
     if (this.sftDone < this.config.sftSteps) return 'sft';
     if (this.rewardModelStage && !this.rewardModelStage.done(this.config)) return 'reward-model';
     return 'rl';
+  }
+
+  /**
+   * The whole state the next update depends on, as plain structured-clone-able data (snapshot.ts).
+   * Take it between updates (not while `step` or `pretrain` is running): every value is captured
+   * before the first await, and the tensors are read back once, concatenated.
+   */
+  async snapshot(): Promise<TrainerSnapshot> {
+    if (this.disposed) throw new Error('This trainer was disposed; create a new one.');
+    const read = new ReadBack();
+    const [m, v] = this.optimizer.moments;
+    const tensors = {
+      policy: read.add(this.policy.flat),
+      reference: this.reference && read.add(this.reference.flat),
+      m: read.add(m),
+      v: read.add(v),
+    };
+    const stage = this.rewardModelStage?.capture(read);
+    const snapshot: TrainerSnapshot = {
+      format: SNAPSHOT_FORMAT,
+      config: { ...this.config },
+      update: this.update,
+      episodes: this.episodes,
+      sftDone: this.sftDone,
+      rerunCount: this.rerunCount,
+      beta: this.beta,
+      sftLoss: this.sftLoss,
+      elapsedS: (performance.now() - this.startedAt) / 1000,
+      algorithmState: { ...this.algorithmState },
+      // Filled in after the read below.
+      policy: new Float32Array(0),
+      optimizer: { step: this.optimizer.step, m: new Float32Array(0), v: new Float32Array(0) },
+    };
+    await read.read();
+    snapshot.policy = tensors.policy();
+    if (tensors.reference) snapshot.reference = tensors.reference();
+    snapshot.optimizer.m = tensors.m();
+    snapshot.optimizer.v = tensors.v();
+    if (stage) snapshot.rewardModelStage = stage();
+    return snapshot;
+  }
+
+  /**
+   * A trainer that continues a snapshot's run: the next update gives exactly the numbers it would
+   * have given (same backend). Throws a clear Error, with nothing left allocated, when the snapshot
+   * is of another format, its settings do not validate, or an array has the wrong length.
+   */
+  static restore(raw: unknown, options: TrainerOptions = {}): Trainer {
+    const snapshot = checkSnapshot(raw, snapshotSizes);
+    // Built like a fresh trainer (the same variables, so dispose frees everything), then overwritten.
+    const trainer = new Trainer(snapshot.config, options);
+    try {
+      trainer.load(snapshot);
+    } catch (error) {
+      trainer.dispose();
+      throw error;
+    }
+    return trainer;
+  }
+
+  private load(s: TrainerSnapshot): void {
+    this.update = s.update;
+    this.episodes = s.episodes;
+    this.sftDone = s.sftDone;
+    this.rerunCount = s.rerunCount;
+    this.beta = s.beta;
+    this.sftLoss = s.sftLoss;
+    this.startedAt = performance.now() - s.elapsedS * 1000;
+    this.algorithmState = { ...s.algorithmState };
+    loadFlat(this.policy, s.policy);
+    if (s.reference) {
+      this.reference = cloneParams(this.policy, 'reference', false);
+      loadFlat(this.reference, s.reference);
+    }
+    this.optimizer.load(s.optimizer.step, s.optimizer.m, s.optimizer.v);
+    if (s.rewardModelStage) this.rewardModelStage?.load(s.rewardModelStage);
   }
 
   get settings(): Readonly<Config> {
@@ -422,4 +500,22 @@ export class Trainer {
 
 export function createTrainer(raw: unknown, options?: TrainerOptions): Trainer {
   return new Trainer(raw, options);
+}
+
+/** `Trainer.restore` as a function, beside `createTrainer`. */
+export function restoreTrainer(snapshot: unknown, options?: TrainerOptions): Trainer {
+  return Trainer.restore(snapshot, options);
+}
+
+/** What a snapshot's arrays must measure for its config; no tensors made. */
+function snapshotSizes(config: Config): SnapshotSizes {
+  const vocabSize = createTask(config).vocab.size;
+  const { dModel, nLayers, nHeads, contextLength } = config;
+  const specs = paramSpecs({ vocabSize, dModel, nLayers, nHeads, contextLength });
+  return {
+    params: specs.reduce((n, spec) => n + spec.shape.reduce((a, b) => a * b, 1), 0),
+    contextLength,
+    vocabSize,
+    usesRewardModel: taskSpec(config.task).usesRewardModel,
+  };
 }

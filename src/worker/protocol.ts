@@ -10,8 +10,25 @@ export type BackendRequest = 'auto' | BackendName;
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
 
 export type Command =
-  /** Start a fresh run (also used for reset): builds a trainer, runs format pretraining, then pauses. */
-  | { type: 'reset'; config: Config; backend: BackendRequest; failBackends?: BackendName[] }
+  /**
+   * Start a fresh run (also used for reset): builds a trainer, runs format pretraining, then pauses.
+   * `runId` names the run in the browser's saved runs (absent: not saved); `link` and `title` label it.
+   * `crashAtUpdate` is a test seam: that update fails as a lost GPU device would.
+   */
+  | {
+      type: 'reset';
+      config: Config;
+      backend: BackendRequest;
+      failBackends?: BackendName[];
+      runId?: string;
+      link?: string;
+      title?: string;
+      crashAtUpdate?: number;
+    }
+  /** Continue a saved run (a reload, the Runs list, or a new worker after a crash); then paused. */
+  | { type: 'restore'; runId: string; backend: BackendRequest; failBackends?: BackendName[] }
+  /** The run's label in the saved runs changed (a live setting, a title). */
+  | { type: 'label'; link: string; title: string }
   | { type: 'play' }
   | { type: 'pause' }
   /** Exactly one update, then paused. */
@@ -43,11 +60,28 @@ export type WorkerEvent =
       vocabulary?: string[];
     }
   | { type: 'metrics'; metrics: Metrics; samples: Sample[] }
+  /** A saved run is back in a trainer: the app shows its history and settings. */
+  | {
+      type: 'restored';
+      runId: string;
+      config: Config;
+      link: string;
+      title: string;
+      history: Metrics[];
+      samples: Sample[];
+    }
+  /**
+   * The backend failed in the middle of a run (a lost GPU device, say): the app starts a new worker
+   * on the next backend down and restores the run's last saved state.
+   */
+  | { type: 'backend-lost'; backend: BackendName | undefined; runId: string | undefined; message: string }
+  /** The run was saved at this update (the Runs list refreshes). */
+  | { type: 'saved'; runId: string; updates: number }
   /** Something the user should know: a fallback, a skipped update, a refused setting, a dead backend. */
   | { type: 'problem'; severity: 'warning' | 'error'; message: string }
   | { type: 'distribution'; prefix: string[]; tokens: string[]; policy: number[]; reference: number[] };
 
-const COMMAND_TYPES = new Set(['reset', 'play', 'pause', 'step', 'set', 'inspect', 'rerun']);
+const COMMAND_TYPES = new Set(['reset', 'restore', 'label', 'play', 'pause', 'step', 'set', 'inspect', 'rerun']);
 
 /** Structural check of a message arriving at the worker; anything else is ignored with a problem. */
 export function isCommand(message: unknown): message is Command {
@@ -59,6 +93,10 @@ export function isCommand(message: unknown): message is Command {
       return (
         typeof m.config === 'object' && m.config !== null && BACKEND_REQUESTS.includes(m.backend as BackendRequest)
       );
+    case 'restore':
+      return typeof m.runId === 'string' && BACKEND_REQUESTS.includes(m.backend as BackendRequest);
+    case 'label':
+      return typeof m.link === 'string' && typeof m.title === 'string';
     case 'set':
       return typeof m.key === 'string';
     case 'inspect':

@@ -2,9 +2,11 @@
 // samples, status and problems go out. Updates run back to back while playing, yielding to the
 // message queue between updates so pause, step and settings are handled promptly.
 import type { BackendChoice } from '../engine/backend';
-import { createTrainer, type Trainer } from '../engine/trainer';
+import { createTrainer, Trainer } from '../engine/trainer';
+import { loadRun } from '../store/runs';
 import { startBrowserBackend } from './browser-backend';
 import { isCommand, type Command, type RunState, type WorkerEvent } from './protocol';
+import { RunSaver } from './run-saver';
 
 const SFT_CHUNK = 10;
 
@@ -13,6 +15,10 @@ let trainer: Trainer | undefined;
 let backend: BackendChoice | undefined;
 let state: RunState = 'starting';
 let playing = false;
+/** The run's history and its saves to IndexedDB (undefined: this run is not saved). */
+let saver: RunSaver | undefined;
+/** Test seam: the update at which the backend "loses its device". */
+let crashAtUpdate: number | undefined;
 /** Serialises commands that touch the trainer (reset, step, inspect, the play loop's updates). */
 let queue: Promise<void> = Promise.resolve();
 
@@ -31,10 +37,21 @@ function problem(severity: 'warning' | 'error', message: string): void {
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+const newSaver = (runId: string, link: string, title: string) =>
+  new RunSaver(
+    runId,
+    link,
+    title,
+    (message) => problem('warning', message),
+    (updates) => post({ type: 'saved', runId, updates }),
+  );
+
 async function reset(command: Extract<Command, { type: 'reset' }>): Promise<void> {
   playing = false;
   trainer?.dispose();
   trainer = undefined;
+  saver = command.runId ? newSaver(command.runId, command.link ?? '', command.title ?? '') : undefined;
+  crashAtUpdate = command.crashAtUpdate;
   setState('starting');
   try {
     backend = await startBrowserBackend(command.backend, command.failBackends);
@@ -46,6 +63,47 @@ async function reset(command: Extract<Command, { type: 'reset' }>): Promise<void
     setState('failed');
     problem('error', `Could not start training: ${errorText(error)}. Try another backend and press Reset.`);
   }
+}
+
+/** Continues a saved run: its trainer state, history and samples; then paused (or its stages finish). */
+async function restore(command: Extract<Command, { type: 'restore' }>): Promise<void> {
+  playing = false;
+  trainer?.dispose();
+  trainer = undefined;
+  saver = undefined;
+  crashAtUpdate = undefined;
+  setState('starting');
+  const loaded = await loadRun(command.runId);
+  if (!loaded.ok) {
+    setState('failed');
+    problem('error', `${loaded.problem.message}. Press Reset to start a fresh run.`);
+    return;
+  }
+  const run = loaded.value;
+  try {
+    backend = await startBrowserBackend(command.backend, command.failBackends);
+    if (backend.fellBack) problem('warning', `Backend: ${backend.reason}.`);
+    trainer = Trainer.restore(run.snapshot);
+  } catch (error) {
+    setState('failed');
+    problem('error', `Could not continue the saved run: ${errorText(error)}. Press Reset to start a fresh run.`);
+    return;
+  }
+  saver = RunSaver.resume(
+    run,
+    (message) => problem('warning', message),
+    (updates) => post({ type: 'saved', runId: run.id, updates }),
+  );
+  post({
+    type: 'restored',
+    runId: run.id,
+    config: { ...trainer.settings },
+    link: run.link,
+    title: run.title,
+    history: run.history,
+    samples: run.samples,
+  });
+  await runStages(trainer);
 }
 
 /** Runs the stages before RL (SFT; the reward model for preference) in chunks, reporting each. */
@@ -66,18 +124,24 @@ async function runStages(t: Trainer): Promise<void> {
 async function update(): Promise<boolean> {
   if (!trainer || !trainer.pretrained) return false;
   try {
+    if (crashAtUpdate === trainer.update + 1) throw new Error('the device was lost (simulated by crashAt)');
     const result = await trainer.step();
     post({ type: 'metrics', metrics: result.metrics, samples: result.samples });
     if (result.divergence) problem('warning', result.divergence.message);
+    saver?.record(result.metrics, result.samples);
+    await saver?.maybeSave(trainer);
     return true;
   } catch (error) {
-    // A backend that dies mid-run (e.g. WebGPU device lost): stop, keep what is charted.
+    // A backend that dies mid-run (e.g. WebGPU device lost): stop; the app moves the run to a new
+    // worker on the next backend down and restores its last saved state.
     playing = false;
     setState('failed');
-    problem(
-      'error',
-      `The ${backend?.name ?? ''} backend stopped: ${errorText(error)}. Training is paused and your charts are kept; pick a backend and press Reset.`,
-    );
+    post({
+      type: 'backend-lost',
+      backend: backend?.name,
+      runId: saver?.runId,
+      message: `The ${backend?.name ?? ''} backend stopped: ${errorText(error)}.`,
+    });
     return false;
   }
 }
@@ -92,12 +156,20 @@ async function playLoop(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
   if (state === 'playing') setState('paused');
+  // Stopped: save what is new, so a reload continues from here.
+  queue = queue.then(() => (trainer && state !== 'failed' ? saver?.maybeSave(trainer, true) : undefined));
 }
 
 function handle(command: Command): void {
   switch (command.type) {
     case 'reset':
       queue = queue.then(() => reset(command));
+      break;
+    case 'restore':
+      queue = queue.then(() => restore(command));
+      break;
+    case 'label':
+      if (saver) Object.assign(saver, { link: command.link, title: command.title });
       break;
     case 'play':
       // Decided in the queue, after any reset sent before it: a play that follows a reset starts the
@@ -115,7 +187,10 @@ function handle(command: Command): void {
     case 'step':
       if (playing) return;
       queue = queue.then(async () => {
-        if (await update()) setState('paused');
+        if (await update()) {
+          setState('paused');
+          if (trainer) await saver?.maybeSave(trainer, true);
+        }
       });
       break;
     case 'set': {
