@@ -120,7 +120,7 @@ describe('settings of a run', () => {
     }
     const line = (key: string) => lines.find((l) => l.startsWith(`  ${key} `)) ?? '';
     expect(line('algorithm')).toMatch(/ reinforce \| actor-critic \| ppo; default ppo$/);
-    expect(line('batchSize')).toMatch(/ whole number 2…1024 episodes; default 64$/);
+    expect(line('batchSize')).toMatch(/ whole number 2…1024 episodes; default 128$/);
     expect(line('whitenAdvantages')).toMatch(/ true \| false; default true$/);
     expect(line('targetWord')).toMatch(/ \[a-p\]\+, at most 12 characters; default bad$/);
     // Grouped: `seed` sits under Run, after the RLHF knobs.

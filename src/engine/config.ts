@@ -272,7 +272,7 @@ const SCHEMA = [
     label: 'Batch size',
     group: 'optimisation',
     live: false,
-    default: 64,
+    default: 128,
     min: 2,
     max: 1024,
     integer: true,
