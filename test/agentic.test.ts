@@ -224,10 +224,11 @@ describe('when a tool pays', () => {
 
   it('calculator at toolCost 0.9 (a right answer with the tool is worth 0.1): the policy stops calling it', async () => {
     // At cost 0 the same seed calls the tool on ~99% of problems by update 250 (lesson 11, whose v1 link
-    // means β = 0.02 and no entropy bonus: the same here).
+    // means β = 0.02, no entropy bonus and batch 64: the same here).
     const trainer = createTrainer({
       task: 'calculator',
       learningRate: 0.002,
+      batchSize: 64,
       beta: 0.02,
       entropyCoef: 0,
       toolCost: 0.9,

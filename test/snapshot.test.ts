@@ -19,7 +19,7 @@ const REINFORCE = {
   sftSteps: 10,
   seed: 3,
 };
-// Half the default width and few comparisons: the reward model's refits dominate the time on cpu.
+// Half the default width and few comparisons: the reward model's refits dominate the time.
 const PREFERENCE = {
   task: 'preference',
   dModel: 16,
@@ -81,8 +81,8 @@ async function expectSameAfterReload(
   return expected;
 }
 
-describe('a saved and restored trainer continues identically (cpu)', () => {
-  beforeAll(() => startBackend('cpu'));
+describe('a saved and restored trainer continues identically (wasm)', () => {
+  beforeAll(() => startBackend('wasm'));
 
   it('(a) PPO on reverse: updates 7–12 after a reload at 6 equal an uninterrupted run', async () => {
     const rows = await expectSameAfterReload(PPO, 6, 6);

@@ -187,6 +187,7 @@ export const LESSONS: readonly Lesson[] = [
     ]),
     lesson:
       'With β = 0 the proxy over updates 296–300 is at least 0.3 above updates 1–5 (seeds 1–5: 0.53–0.59 where it held) while gold ends at least 0.05 below its peak (0.06–0.33); with β = 0.1 gold ends within 0.05 of its peak (0.00–0.03).',
+    heavy: true,
     updates: 300,
   },
   {
@@ -199,6 +200,7 @@ export const LESSONS: readonly Lesson[] = [
     link: '#v=1&task=guess&alphabetSize=16&contextLength=18&learningRate=0.002&maxNewTokens=16',
     lesson:
       'Mean turns over updates 131–150 are at most log2(16) + 2 = 6 and at least 0.5 below updates 1–10, and the mean score rises by at least 0.1 (turns 6.1–6.4 to 5.1–5.6, score 0.22–0.25 to 0.37–0.46 on seeds 1–5).',
+    heavy: true,
     updates: 150,
   },
   {
@@ -217,6 +219,7 @@ export const LESSONS: readonly Lesson[] = [
     ]),
     lesson:
       'With tools on, the mean score over updates 226–250 is at least 0.7 with at least 0.9 tool calls per episode, and at least 0.45 above tools off (on 4 of seeds 1–5: 0.72–0.99 with 0.99–1.00 calls, against 0.19–0.22; on seed 3 the policy adopts the tool late and reaches 0.40).',
+    heavy: true,
     updates: 250,
   },
   {
