@@ -11,6 +11,8 @@ import { beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import {
   assertSetupSucceeded,
   backendBadge,
+  button,
+  clickWhenEnabled,
   openApp,
   updateCount,
   waitForElement,
@@ -59,7 +61,10 @@ describe('offline', () => {
         responses.push({ url: response.url(), cached: response.fromServiceWorker() });
     });
     await page.reload({ waitUntil: 'load', timeout: 60_000 });
-    await waitForUpdateCount(page, 2);
+    // A reload continues the run paused (its hash no longer says autoplay): press Play.
+    const before = await updateCount(page);
+    await clickWhenEnabled(page, button(page, 'Play'), 'the Play button');
+    await waitForUpdateCount(page, Math.max(2, before + 1));
 
     expect((await backendBadge(page))?.text, 'backend badge').toContain('wasm');
     expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
