@@ -260,3 +260,11 @@ function expectPlainData(value: unknown, path: string): void {
   expect(Object.getPrototypeOf(value), path).toBe(Object.prototype);
   for (const [k, v] of Object.entries(value as object)) expectPlainData(v, `${path}.${k}`);
 }
+
+describe('a saved and restored trainer continues identically (cpu)', () => {
+  beforeAll(() => startBackend('cpu'));
+
+  it('PPO on reverse, batch 8: updates 4–6 after a reload at 3 equal an uninterrupted run', async () => {
+    await expectSameAfterReload({ ...PPO, batchSize: 8, sftSteps: 4 }, 3, 3);
+  });
+});
