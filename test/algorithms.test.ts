@@ -282,7 +282,7 @@ describe('one update on a hand-made rollout', () => {
    * returns optimizer steps, metrics, and whether the value head's weights moved.
    */
   async function runUpdate(settings: Record<string, unknown>) {
-    const config = configOf({ algorithm: 'ppo', batchSize: 4, learningRate: 0.01, ...settings });
+    const config = configOf({ algorithm: 'ppo', batchSize: 4, learningRate: 0.01, groupSize: 2, ...settings });
     const algorithm = ALGORITHM_REGISTRY[config.algorithm];
     const params = initParams(shape, 11);
     const time = shape.contextLength;

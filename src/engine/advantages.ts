@@ -89,6 +89,28 @@ export function explainedVariance(values: readonly number[], returns: readonly n
   return 1 - variance(returns.map((r, i) => r - values[i])) / varReturns;
 }
 
+/** GRPO's ε in (r − mean) / (std + ε), as TRL's GRPOTrainer (1e-4); a group of equal rewards gets 0. */
+export const GROUP_STD_EPSILON = 1e-4;
+
+/**
+ * GRPO's outcome advantages for one group's rewards (Shao et al. 2024, §4.1.2): Â_i = (r_i − mean(r)) /
+ * (std(r) + ε) with the unbiased std (TRL's GRPOTrainer); without `stdNorm`, Â_i = r_i − mean(r)
+ * (Dr. GRPO, Liu et al. 2025).
+ */
+export function groupAdvantages(rewards: readonly number[], stdNorm: boolean): number[] {
+  const m = mean(rewards);
+  const scale = stdNorm ? Math.sqrt(variance(rewards)) + GROUP_STD_EPSILON : 1;
+  return rewards.map((r) => (r - m) / scale);
+}
+
+/** RLOO's baselines (Kool et al. 2019; Ahmadian et al. 2024): b_i = mean of the other G − 1 rewards. */
+export function leaveOneOutBaselines(rewards: readonly number[]): number[] {
+  const n = rewards.length;
+  if (n < 2) return rewards.map(() => 0);
+  const total = rewards.reduce((a, b) => a + b, 0);
+  return rewards.map((r) => (total - r) / (n - 1));
+}
+
 /** Ziegler et al. 2019: β ← β·(1 + clip(KL/target − 1, −0.2, 0.2)·batchSize/horizon). */
 export function adaptiveBeta(beta: number, kl: number, klTarget: number, batchSize: number, horizon: number): number {
   const error = Math.min(0.2, Math.max(-0.2, kl / klTarget - 1));

@@ -26,11 +26,16 @@ export function inapplicable(key: ConfigKey, config: Config): string | undefined
   if (unread) return unread;
 
   switch (key) {
+    // trainer.ts repeats each prompt G times; without a prompt only grpo.ts and rloo.ts read the groups.
+    case 'groupSize':
+      return !ALGORITHM_SPECS[config.algorithm].usesGroups && !taskSpec(config.task).hasPrompt
+        ? 'Without a prompt a group of G responses is just G more samples, and only GRPO and RLOO compare the responses within a group.'
+        : undefined;
     // ppo.ts and losses.ts: one step from the weights that sampled the batch has ratio 1 and V = V_old.
     case 'clipEpsilon':
     case 'valueClip':
       return config.epochs === 1 && config.minibatches === 1
-        ? 'With 1 epoch of 1 minibatch PPO takes one step from the weights that sampled the batch: the ratio is 1 and no value has moved, so nothing is clipped.'
+        ? 'With 1 epoch of 1 minibatch PPO or GRPO takes one step from the weights that sampled the batch: the ratio is 1 and no value has moved, so nothing is clipped.'
         : undefined;
     // ppo.ts checks approx-KL after an epoch, before the next one.
     case 'targetKl':

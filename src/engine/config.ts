@@ -193,6 +193,18 @@ const SCHEMA = [
       .map((spec) => spec.help)
       .join('; ')}.`,
   }),
+  num({
+    key: 'groupSize',
+    label: 'Group size G',
+    group: 'algorithm',
+    live: false,
+    default: 1,
+    min: 1,
+    max: 64,
+    integer: true,
+    unit: 'responses/prompt',
+    help: 'Each update draws batchSize / G prompts and samples G responses to each (tasks without a prompt: G independent samples per group). GRPO and RLOO compare the responses within a group, so they need G ≥ 2; the batch size must be a multiple of G.',
+  }),
   choice({
     key: 'baseline',
     label: 'Baseline',
@@ -231,6 +243,22 @@ const SCHEMA = [
     live: true,
     default: true,
     help: "Rescale advantages over the batch's action tokens. REINFORCE: divide by their std only, so the baseline still decides the sign. Actor-critic and PPO: subtract the mean and divide by the std (as CleanRL). Value targets keep their scale.",
+  }),
+  bool({
+    key: 'lengthNorm',
+    label: 'Length normalisation',
+    group: 'algorithm',
+    live: true,
+    default: true,
+    help: 'GRPO: average each response’s token losses over its own length (Shao et al. 2024); off: divide by maxNewTokens instead, as Dr. GRPO (Liu et al. 2025), so a long wrong answer is not penalised less per token.',
+  }),
+  bool({
+    key: 'stdNorm',
+    label: 'Divide by group std',
+    group: 'algorithm',
+    live: true,
+    default: true,
+    help: 'GRPO: Â = (r − mean of the group) / (std of the group + 1e-4); off: Â = r − mean, as Dr. GRPO (Liu et al. 2025), so nearly-solved and nearly-failed prompts do not weigh more.',
   }),
   num({
     key: 'valueCoef',
@@ -300,7 +328,7 @@ const SCHEMA = [
     min: 0,
     max: 10,
     integer: false,
-    help: 'Per-token reward penalty β·KL for drifting from the frozen reference policy.',
+    help: 'Per-token reward penalty β·KL for drifting from the frozen reference policy (GRPO: β·k3 in its loss instead, per token).',
   }),
   choice({
     key: 'klEstimator',
@@ -696,6 +724,22 @@ function repairCrossFieldRules(c: Config, problems: Problem[]): void {
       message: `Context length (contextLength): ${c.contextLength} is too short for <bos>, prompt, <sep> and ${c.maxNewTokens} new tokens; using ${need}.`,
     });
     c.contextLength = need;
+  }
+  // Group algorithms (GRPO, RLOO) compare a response with the others to the same prompt.
+  if (ALGORITHM_SPECS[c.algorithm].usesGroups && c.groupSize < 2) {
+    problems.push({
+      key: 'groupSize',
+      message: `Group size G (groupSize): ${c.algorithm} compares each response with the others to its prompt, so it needs G ≥ 2; using 2.`,
+    });
+    c.groupSize = 2;
+  }
+  if (c.batchSize % c.groupSize !== 0) {
+    const batch = Math.max(c.groupSize, c.batchSize - (c.batchSize % c.groupSize));
+    problems.push({
+      key: 'batchSize',
+      message: `Batch size (batchSize): ${c.batchSize} is not a multiple of the group size ${c.groupSize} (batchSize / G prompts, G responses each); using ${batch}.`,
+    });
+    c.batchSize = batch;
   }
   if (c.minibatches > c.batchSize) {
     problems.push({

@@ -7,6 +7,7 @@ import type { Rollout } from './rollout';
 import type { Task } from './tasks';
 
 export interface Episode {
+  /** Its row in the rollout; with groups of G, rows g·G … g·G + G − 1 answer the same prompt (byGroup). */
   row: number;
   prompt: number[];
   /** Action tokens, <eos> included when emitted. */
@@ -32,6 +33,10 @@ export interface Episode {
   returns: number[];
 }
 
+/**
+ * One episode per row of the rollout. `beta` is the KL penalty put into the rewards (0 for an algorithm
+ * that puts the KL in its loss).
+ */
 export function buildEpisodes(r: Rollout, task: Task, beta: number, estimator: KlEstimator): Episode[] {
   return r.prompts.map((prompt, row) => {
     const response = r.responses[row];
@@ -83,4 +88,21 @@ export function scaleAcrossBatch(episodes: Episode[]): void {
   // 0 + 1e-8 would turn an advantage of 1 into 1e8, so it keeps its advantages as they are.
   if (std === 0) return;
   for (const e of episodes) e.advantages = e.advantages.map((a) => a / (std + 1e-8));
+}
+
+/** Which group of G responses to one prompt an episode belongs to: the trainer lays groups on adjacent rows. */
+export function groupOf(e: Pick<Episode, 'row'>, groupSize: number): number {
+  return Math.floor(e.row / groupSize);
+}
+
+/** The episodes by group of `groupSize` responses to the same prompt, in group order. */
+export function byGroup(episodes: readonly Episode[], groupSize: number): Episode[][] {
+  const groups = new Map<number, Episode[]>();
+  for (const e of episodes) {
+    const g = groupOf(e, groupSize);
+    const group = groups.get(g);
+    if (group) group.push(e);
+    else groups.set(g, [e]);
+  }
+  return [...groups.keys()].sort((a, b) => a - b).map((g) => groups.get(g) as Episode[]);
 }

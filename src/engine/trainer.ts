@@ -333,8 +333,12 @@ export class Trainer {
     const started = performance.now();
 
     // 1. Prompts and a batch of responses sampled on the device.
+    // batchSize / G prompts, each repeated G times on adjacent rows (G = 1: one prompt per row, as before).
     const promptRng = new Random(deriveSeed(config.seed, SEED_STREAMS.prompts, update));
-    const prompts = Array.from({ length: config.batchSize }, () => this.task.prompt(promptRng));
+    const groupSize = config.groupSize;
+    const prompts = Array.from({ length: config.batchSize / groupSize }, () => this.task.prompt(promptRng)).flatMap(
+      (prompt) => Array.from({ length: groupSize }, () => [...prompt]),
+    );
     const rolloutSettings = {
       batchSize: config.batchSize,
       maxNewTokens: config.maxNewTokens,
@@ -353,10 +357,12 @@ export class Trainer {
       : await rollout(this.policy, reference, this.shape, prompts, rolloutSettings, this.rewardModelStage?.rewardModel);
     const rolledOut = performance.now();
 
-    // 2. Scores, per-token KL penalties and advantages on the CPU.
+    // 2. Scores, per-token KL penalties and advantages on the CPU. An algorithm with the KL in its loss
+    //    (GRPO) gets rewards without it.
     const beta = this.beta;
-    const episodes = buildEpisodes(batch, this.task, beta, config.klEstimator);
     const algorithm = ALGORITHM_REGISTRY[config.algorithm];
+    const rewardBeta = algorithm.spec.klInReward ? beta : 0;
+    const episodes = buildEpisodes(batch, this.task, rewardBeta, config.klEstimator);
     algorithm.computeAdvantages(episodes, config, this.algorithmState);
     if (this.options.injectNaNAtUpdate === update)
       for (const e of episodes) e.advantages = e.advantages.map(() => Number.NaN);
@@ -371,6 +377,7 @@ export class Trainer {
       optimizer: this.optimizer,
       metrics,
       shuffleSeed: deriveSeed(config.seed, SEED_STREAMS.shuffle, update),
+      beta,
     };
     await algorithm.update(ctx, batch, episodes);
     const device = await metrics.read();

@@ -22,6 +22,8 @@ export interface UpdateContext {
   metrics: DeviceAverages;
   /** Seed for this update's minibatch shuffles. */
   shuffleSeed: number;
+  /** This update's KL coefficient (adaptive β moves it); `config.beta` when not given. */
+  beta?: number;
 }
 
 /** An algorithm = how advantages are made + how the weights are updated from them. */
@@ -52,13 +54,18 @@ export interface BatchTensors {
   returns: Tensor2D;
 }
 
-export function batchTensors(r: Rollout, episodes: readonly Episode[]): BatchTensors {
+/** A batch of episodes with the frozen reference's log-probs of the actions (GRPO's KL in the loss). */
+export interface EpisodeBatch extends BatchTensors {
+  refLogp: Tensor2D;
+}
+
+export function batchTensors(r: Rollout, episodes: readonly Episode[]): EpisodeBatch {
   const rows = episodes.length;
   const t = r.time;
   const tokens = new Int32Array(rows * t);
   const mask = new Int32Array(rows * t);
-  const planes = { oldLogp: 0, oldValues: 1, advantages: 2, returns: 3 } as const;
-  const floats = Array.from({ length: 4 }, () => new Float32Array(rows * t));
+  const planes = { oldLogp: 0, oldValues: 1, advantages: 2, returns: 3, refLogp: 4 } as const;
+  const floats = Array.from({ length: 5 }, () => new Float32Array(rows * t));
   let count = 0;
   episodes.forEach((e, i) => {
     tokens.set(r.tokens.subarray(e.row * t, (e.row + 1) * t), i * t);
@@ -68,6 +75,7 @@ export function batchTensors(r: Rollout, episodes: readonly Episode[]): BatchTen
       floats[planes.oldValues][i * t + p] = e.values[k];
       floats[planes.advantages][i * t + p] = e.advantages[k];
       floats[planes.returns][i * t + p] = e.returns[k];
+      floats[planes.refLogp][i * t + p] = e.refLogp[k];
       count++;
     });
   });
@@ -79,6 +87,7 @@ export function batchTensors(r: Rollout, episodes: readonly Episode[]): BatchTen
       mask: tf.cast(tf.tensor2d(mask, [rows, t], 'int32'), 'bool') as Tensor2D,
       count,
       oldLogp: tf.tensor2d(floats[planes.oldLogp], [rows, t]),
+      refLogp: tf.tensor2d(floats[planes.refLogp], [rows, t]),
       oldValues: tf.tensor2d(floats[planes.oldValues], [rows, t]),
       advantages: tf.tensor2d(floats[planes.advantages], [rows, t]),
       returns: tf.tensor2d(floats[planes.returns], [rows, t]),
@@ -86,14 +95,14 @@ export function batchTensors(r: Rollout, episodes: readonly Episode[]): BatchTen
   });
 }
 
-export function disposeBatch(b: BatchTensors): void {
-  for (const t of [b.tokens, b.next, b.mask, b.oldLogp, b.oldValues, b.advantages, b.returns]) t.dispose();
+export function disposeBatch(b: EpisodeBatch): void {
+  for (const t of [b.tokens, b.next, b.mask, b.oldLogp, b.refLogp, b.oldValues, b.advantages, b.returns]) t.dispose();
 }
 
 /** The current policy on a batch: log π(a_t) and V [rows, T], and the full log-softmax [rows, T, V]. */
 export function evaluate(
   ctx: Pick<UpdateContext, 'config' | 'params' | 'shape'>,
-  b: BatchTensors,
+  b: Pick<BatchTensors, 'tokens' | 'next'>,
 ): { logp: Tensor2D; values: Tensor2D; logSoftmax: Tensor3D } {
   const out = forward(ctx.params, ctx.shape, b.tokens, ctx.config.temperature);
   const { logp, logSoftmax } = tokenLogProbs(out.logits, b.next);
@@ -104,7 +113,7 @@ export function evaluate(
  * The entropy bonus −c_e · mean entropy as a list of loss terms: empty when c_e = 0, since a zero-weight
  * term would still cost its forward and backward kernels every step.
  */
-export function entropyBonus(coef: number, logSoftmax: Tensor3D, b: BatchTensors): Scalar[] {
+export function entropyBonus(coef: number, logSoftmax: Tensor3D, b: Pick<BatchTensors, 'mask' | 'count'>): Scalar[] {
   if (coef === 0) return [];
   return [tf.mul(-coef, maskedMean(entropy(logSoftmax), b.mask, b.count)) as Scalar];
 }
@@ -139,7 +148,7 @@ export function stepOnBatch(
   ctx: UpdateContext,
   rollout: Rollout,
   episodes: readonly Episode[],
-  lossOf: (batch: BatchTensors) => Loss,
+  lossOf: (batch: EpisodeBatch) => Loss,
 ): void {
   const batch = batchTensors(rollout, episodes);
   try {

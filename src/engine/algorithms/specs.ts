@@ -13,15 +13,30 @@ export interface AlgorithmSpec<Name extends string = string> {
   readonly hasCritic: boolean;
   /** Settings this algorithm never reads, each with the one-sentence reason shown beside it. */
   readonly ignores: Partial<Readonly<Record<ConfigKey, string>>>;
+  /** The per-token −β·KL goes into the rewards (false: the algorithm puts β·KL in its loss instead). */
+  readonly klInReward: boolean;
+  /** Its advantages compare the G responses of a prompt with each other, so it needs groupSize ≥ 2. */
+  readonly usesGroups: boolean;
 }
 
 const PPO_ONLY = {
-  clipEpsilon: 'Only PPO clips the probability ratio.',
+  clipEpsilon: 'Only PPO and GRPO clip the probability ratio.',
   valueClip: 'Only PPO clips the value loss.',
-  epochs: 'Only PPO takes several passes over a batch; REINFORCE and actor-critic take one optimizer step per update.',
-  minibatches: 'Only PPO splits a batch into minibatches; REINFORCE and actor-critic take one step on the whole batch.',
-  targetKl: 'Only PPO can stop its epochs early.',
+  epochs:
+    'Only PPO and GRPO take several passes over a batch; REINFORCE, actor-critic and RLOO take one optimizer step per update.',
+  minibatches:
+    'Only PPO and GRPO split a batch into minibatches; REINFORCE, actor-critic and RLOO take one step on the whole batch.',
+  targetKl: 'Only PPO and GRPO can stop their epochs early.',
 } as const;
+
+const GRPO_ONLY = {
+  lengthNorm: 'Only GRPO averages its loss over each response’s own length.',
+  stdNorm: 'Only GRPO divides its advantages by the group’s standard deviation.',
+} as const;
+
+const NO_CRITIC = 'trains no critic, so there is no value loss to weigh.';
+const NO_GAE = 'takes one return per response, not GAE, so λ has no role.';
+const NO_BASELINE = 'Only REINFORCE subtracts a chosen baseline; GRPO and RLOO subtract the other responses’ rewards.';
 
 const reinforce: AlgorithmSpec<'reinforce'> = {
   name: 'reinforce',
@@ -29,9 +44,12 @@ const reinforce: AlgorithmSpec<'reinforce'> = {
   hasCritic: false,
   ignores: {
     ...PPO_ONLY,
+    ...GRPO_ONLY,
     lambda: 'REINFORCE uses Monte-Carlo returns, not GAE, so λ has no role.',
     valueCoef: 'REINFORCE trains no critic, so there is no value loss to weigh.',
   },
+  klInReward: true,
+  usesGroups: false,
 };
 
 const actorCritic: AlgorithmSpec<'actor-critic'> = {
@@ -40,8 +58,11 @@ const actorCritic: AlgorithmSpec<'actor-critic'> = {
   hasCritic: true,
   ignores: {
     ...PPO_ONLY,
+    ...GRPO_ONLY,
     baseline: 'Only REINFORCE subtracts a baseline; actor-critic and PPO subtract the learned value (GAE).',
   },
+  klInReward: true,
+  usesGroups: false,
 };
 
 const ppo: AlgorithmSpec<'ppo'> = {
@@ -49,11 +70,47 @@ const ppo: AlgorithmSpec<'ppo'> = {
   help: 'PPO (clipped surrogate)',
   hasCritic: true,
   ignores: {
+    ...GRPO_ONLY,
     baseline: 'Only REINFORCE subtracts a baseline; actor-critic and PPO subtract the learned value (GAE).',
   },
+  klInReward: true,
+  usesGroups: false,
 };
 
-export const ALGORITHM_SPECS = { reinforce, 'actor-critic': actorCritic, ppo } as const;
+// Dr. GRPO (Liu et al. 2025) is GRPO with lengthNorm and stdNorm both off: no preset, two switches.
+const grpo: AlgorithmSpec<'grpo'> = {
+  name: 'grpo',
+  help: 'GRPO (no critic: each response is scored against its group of G, PPO’s clip, KL in the loss; Dr. GRPO = lengthNorm and stdNorm off)',
+  hasCritic: false,
+  ignores: {
+    valueClip: 'GRPO trains no critic, so there is no value to clip.',
+    valueCoef: `GRPO ${NO_CRITIC}`,
+    lambda: `GRPO ${NO_GAE}`,
+    gamma: 'GRPO rewards the whole response with its score, so there is nothing to discount.',
+    baseline: NO_BASELINE,
+    whitenAdvantages: 'GRPO normalises advantages within each group instead (stdNorm).',
+  },
+  klInReward: false,
+  usesGroups: true,
+};
+
+const rloo: AlgorithmSpec<'rloo'> = {
+  name: 'rloo',
+  help: 'RLOO (REINFORCE on whole responses, each baselined by the mean reward of the other G − 1 in its group)',
+  hasCritic: false,
+  ignores: {
+    ...PPO_ONLY,
+    ...GRPO_ONLY,
+    valueCoef: `RLOO ${NO_CRITIC}`,
+    lambda: `RLOO ${NO_GAE}`,
+    gamma: 'RLOO sums a response’s rewards undiscounted into one return.',
+    baseline: NO_BASELINE,
+  },
+  klInReward: true,
+  usesGroups: true,
+};
+
+export const ALGORITHM_SPECS = { reinforce, 'actor-critic': actorCritic, ppo, grpo, rloo } as const;
 
 export type AlgorithmName = keyof typeof ALGORITHM_SPECS;
 

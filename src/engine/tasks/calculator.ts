@@ -86,6 +86,7 @@ export const calculator: TaskSpec<'calculator'> = {
       'A calculator response has a fixed layout: a tool turn, four reply slots, then up to three digits and <eos>.',
   },
   usesRewardModel: false,
+  hasPrompt: true,
   promptTokens: () => 6,
   minAnswer: () => CALCULATOR_TURNS.reduce((n, t) => n + t.actions + t.observations, 0) - 1,
   vocabulary: calculatorVocabulary,

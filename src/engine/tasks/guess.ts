@@ -64,6 +64,7 @@ export const guess: TaskSpec<'guess'> = {
     scoring: 'Guess is scored by how many turns the search took.',
   },
   usesRewardModel: false,
+  hasPrompt: true,
   // The hidden letter travels in the episode's prompt array but is not written into the buffer.
   promptTokens: () => 0,
   minAnswer: () => 1,

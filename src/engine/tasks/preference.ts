@@ -70,6 +70,7 @@ export const preference: TaskSpec<'preference'> = {
     scoring: 'Preference is scored by the reward model (and the hidden human’s gold), not against one answer.',
   },
   usesRewardModel: true,
+  hasPrompt: false,
   promptTokens: () => 0,
   minAnswer: () => IDEAL_LENGTH,
   vocabulary: letterVocabulary,

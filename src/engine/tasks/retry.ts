@@ -102,6 +102,7 @@ export const retry: TaskSpec<'retry'> = {
       'A retry response has a fixed layout: two attempts of prompt-length letters and <eos>, with two feedback tokens between.',
   },
   usesRewardModel: false,
+  hasPrompt: true,
   promptTokens: (c) => c.promptLength,
   minAnswer: (c) => 2 * c.promptLength + 3,
   vocabulary: (c) => retryVocabulary(alphabet(c.alphabetSize), c.promptLength),

@@ -28,6 +28,7 @@ export const reverse: TaskSpec<'reverse'> = {
   name: 'reverse',
   help: 'reverse: the prompt backwards',
   usesRewardModel: false,
+  hasPrompt: true,
   promptTokens: (c) => c.promptLength,
   minAnswer: (c) => c.promptLength,
   vocabulary: letterVocabulary,

@@ -29,6 +29,7 @@ export const sort: TaskSpec<'sort'> = {
   name: 'sort',
   help: 'sort: the prompt in alphabetical order',
   usesRewardModel: false,
+  hasPrompt: true,
   promptTokens: (c) => c.promptLength,
   minAnswer: (c) => c.promptLength,
   vocabulary: letterVocabulary,

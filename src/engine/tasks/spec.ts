@@ -17,6 +17,8 @@ export interface TaskSpec<Name extends string = string> {
   readonly ignores?: Partial<Readonly<Record<ConfigKey, string>>>;
   /** True when the task is scored by a reward model learnt from comparisons (the RLHF pipeline). */
   readonly usesRewardModel: boolean;
+  /** Episodes draw a prompt (guess's hidden letter counts, though the policy never sees it). */
+  readonly hasPrompt: boolean;
   /** Prompt tokens between <bos> and <sep> (0: every episode starts from <bos> <sep>). */
   promptTokens(config: Config): number;
   /** The shortest response the task needs, less its final token (agentic tasks: the whole turn layout). */

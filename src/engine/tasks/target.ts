@@ -30,6 +30,7 @@ export const target: TaskSpec<'target'> = {
   owns: { keys: ['targetWord'], reason: 'Only the target task rewards a fixed word.' },
   ignores: { promptLength: 'The target task has no prompt: every episode starts from <bos> <sep>.' },
   usesRewardModel: false,
+  hasPrompt: false,
   promptTokens: () => 0,
   minAnswer: (c) => c.targetWord.length,
   vocabulary: letterVocabulary,
