@@ -36,7 +36,9 @@ export class RunSaver {
   record(metrics: Metrics, samples: Sample[]): void {
     // A re-run of RL starts its update count over: its history starts over too.
     const last = this.history.at(-1);
-    this.history = last && metrics.update <= last.update ? [metrics] : [...this.history, metrics];
+    // Appended in place: a copy per update would cost O(updates) each time over a long run.
+    if (last && metrics.update <= last.update) this.history = [metrics];
+    else this.history.push(metrics);
     this.samples = samples;
   }
 

@@ -19,20 +19,10 @@
 import { ALGORITHM_SPECS } from './specs';
 import { groupAdvantages } from '../advantages';
 import { byGroup } from '../episodes';
-import { Random } from '../random';
 import { tf, type Scalar, type Tensor } from '../tf';
-import {
-  EpochKl,
-  entropyBonus,
-  evaluate,
-  shuffledMinibatches,
-  stepOnBatch,
-  type Algorithm,
-  type EpisodeBatch,
-  type Loss,
-  type UpdateContext,
-} from './common';
+import { entropyBonus, evaluate, type Algorithm, type EpisodeBatch, type Loss, type UpdateContext } from './common';
 import { maskedMean, sumOf } from './losses';
+import { clippedEpochs } from './ppo';
 
 export const grpo: Algorithm = {
   spec: ALGORITHM_SPECS['grpo'],
@@ -51,18 +41,8 @@ export const grpo: Algorithm = {
     }
   },
 
-  async update(ctx, rollout, episodes) {
-    // 2. As PPO: epochs of shuffled minibatches, stopping early once approx-KL passes 1.5 × target.
-    const { epochs, minibatches, targetKl } = ctx.config;
-    const rng = new Random(ctx.shuffleSeed);
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const kl = new EpochKl(targetKl > 0);
-      for (const minibatch of shuffledMinibatches(episodes, minibatches, rng)) {
-        stepOnBatch(ctx, rollout, minibatch, (batch) => kl.watch(grpoLoss(ctx, batch)));
-      }
-      if (targetKl > 0 && (await kl.read()) > 1.5 * targetKl) break;
-    }
-  },
+  // 2. As PPO: epochs of shuffled minibatches, stopping early once approx-KL passes 1.5 × target.
+  update: (ctx, rollout, episodes) => clippedEpochs(ctx, rollout, episodes, (batch) => grpoLoss(ctx, batch)),
 };
 
 /** GRPO's loss on one minibatch with the current weights: the total and the terms reported as metrics. */

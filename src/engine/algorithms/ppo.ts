@@ -12,8 +12,9 @@
 //     compares the last minibatch's KL with 1 × target_kl.
 import { ALGORITHM_SPECS } from './specs';
 import { gae } from '../advantages';
-import { whitenAcrossBatch } from '../episodes';
+import { whitenAcrossBatch, type Episode } from '../episodes';
 import { Random } from '../random';
+import type { Rollout } from '../rollout';
 import { tf } from '../tf';
 import {
   EpochKl,
@@ -23,6 +24,7 @@ import {
   stepOnBatch,
   type Algorithm,
   type BatchTensors,
+  type EpisodeBatch,
   type Loss,
   type UpdateContext,
 } from './common';
@@ -38,18 +40,29 @@ export const ppo: Algorithm = {
     if (config.whitenAdvantages) whitenAcrossBatch(episodes);
   },
 
-  async update(ctx, rollout, episodes) {
-    const { epochs, minibatches, targetKl } = ctx.config;
-    const rng = new Random(ctx.shuffleSeed);
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const kl = new EpochKl(targetKl > 0);
-      for (const minibatch of shuffledMinibatches(episodes, minibatches, rng)) {
-        stepOnBatch(ctx, rollout, minibatch, (batch) => kl.watch(ppoLoss(ctx, batch)));
-      }
-      if (targetKl > 0 && (await kl.read()) > 1.5 * targetKl) break;
-    }
-  },
+  update: (ctx, rollout, episodes) => clippedEpochs(ctx, rollout, episodes, (batch) => ppoLoss(ctx, batch)),
 };
+
+/**
+ * PPO's optimisation loop, shared with GRPO: for each epoch, one optimizer step on `loss` per shuffled
+ * minibatch; then stop early once the epoch's mean approx-KL passes 1.5 × targetKl.
+ */
+export async function clippedEpochs(
+  ctx: UpdateContext,
+  rollout: Rollout,
+  episodes: Episode[],
+  loss: (batch: EpisodeBatch) => Loss,
+): Promise<void> {
+  const { epochs, minibatches, targetKl } = ctx.config;
+  const rng = new Random(ctx.shuffleSeed);
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    const kl = new EpochKl(targetKl > 0);
+    for (const minibatch of shuffledMinibatches(episodes, minibatches, rng)) {
+      stepOnBatch(ctx, rollout, minibatch, (batch) => kl.watch(loss(batch)));
+    }
+    if (targetKl > 0 && (await kl.read()) > 1.5 * targetKl) break;
+  }
+}
 
 /** PPO's loss on one minibatch with the current weights: the total and the terms reported as metrics. */
 export function ppoLoss(ctx: Pick<UpdateContext, 'config' | 'params' | 'shape'>, batch: BatchTensors) {

@@ -1,6 +1,7 @@
 // One interface for every token-level task. A task turns randomness into prompts, knows the expected
 // answer, scores a response, and writes well-formed but unsolved responses for format pretraining.
 import type { Config, TaskName } from '../config';
+import type { TaskSpec } from './spec';
 import type { Random } from '../random';
 import { alphabet, EOS, Vocabulary } from '../tokens';
 
@@ -104,4 +105,35 @@ export function formatDemoOfLength(vocab: Vocabulary, length: number, rng: Rando
 /** The vocabulary of a task made of letters only: `alphabetSize` letters after the special tokens. */
 export function letterVocabulary(config: Pick<Config, 'alphabetSize'>): Vocabulary {
   return new Vocabulary(alphabet(config.alphabetSize));
+}
+
+/**
+ * A task whose prompt is `promptLength` random letters and whose answer is a function of it (reverse,
+ * sort), with its spec: everything but the name, the help and the function is the same for all of them.
+ */
+export function promptTransformTask<Name extends string>(
+  name: Name,
+  help: string,
+  answerOf: (prompt: readonly number[]) => number[],
+): TaskSpec<Name> {
+  const create = (vocab: Vocabulary, settings: TaskSettings): Task => ({
+    // Name is one of the registry's names; only the registry's type knows which (it is derived from the specs).
+    name: name as string as TaskName,
+    vocab,
+    actions: lettersAndEos(vocab),
+    prompt: (rng) => randomLetters(vocab, settings.promptLength, rng),
+    expected: answerOf,
+    score: (prompt, response) => scoreResponse(response, answerOf(prompt), settings.scoring, settings.maxNewTokens),
+    formatDemo: (prompt, rng) => formatDemoOfLength(vocab, prompt.length, rng),
+  });
+  return {
+    name,
+    help,
+    usesRewardModel: false,
+    hasPrompt: true,
+    promptTokens: (c) => c.promptLength,
+    minAnswer: (c) => c.promptLength,
+    vocabulary: letterVocabulary,
+    create,
+  };
 }
