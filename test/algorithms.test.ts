@@ -37,6 +37,7 @@ function episode(rewards: number[], values: number[] = rewards.map(() => 0)): Ep
     prompt: [],
     response: [],
     score: 0,
+    outcome: 0,
     gold: 0,
     observed: rewards.map(() => false),
     positions: rewards.map((_, t) => t),

@@ -3,6 +3,7 @@
 // samples) wherever `inapplicable` says it applies, and must change nothing where it says it does not.
 // On wasm: its 364 runs take 26 s of CPU there against 110 s on cpu (measured; both backends pass).
 import { beforeAll, describe, expect, it } from 'vitest';
+import { klInReward } from '../src/engine/algorithms/specs';
 import { inapplicable, presence } from '../src/engine/applicability';
 import {
   ALGORITHMS,
@@ -72,17 +73,31 @@ const KNOBS: Record<ConfigKey, Knob> = {
   gamma: { other: () => 0.5 },
   lambda: { other: () => 0.5 },
   whitenAdvantages: { other: (c) => !c.whitenAdvantages },
-  lengthNorm: { other: (c) => !c.lengthNorm },
+  lossAgg: { other: () => 'token', more: ['constant'] },
+  // At ratio 1 (the first minibatch) both levels give the same gradient; the second minibatch differs.
+  ratioLevel: { other: () => 'sequence' },
+  rewardNorm: { other: (c) => !c.rewardNorm },
   stdNorm: { other: (c) => !c.stdNorm },
   valueCoef: { other: () => 2 },
   entropyCoef: { other: () => 0.5 },
   learningRate: { other: () => 0.01 },
+  // The rate moves after update 1, so update 2 differs. At lr 0.003 update 1's approx-KL is 3e-4 to
+  // 2.7e-3 on every pair tried (measured): below ½× the default target 0.008 (the rate rises 1.5×) and
+  // above 2× the other, 1e-4 (it halves).
+  adaptiveLr: { other: (c) => !c.adaptiveLr },
+  lrKlTarget: {
+    other: () => 1e-4,
+    given: { adaptiveLr: true, learningRate: 0.003 },
+    deadUnder: [{ adaptiveLr: false }],
+  },
   batchSize: { other: () => 12 },
   // Small enough that every gradient is clipped.
   maxGradNorm: { other: () => 0.01 },
   // The policy is the reference at update 1 (KL 0), so β shows from update 2.
   beta: { other: () => 0.5 },
   klEstimator: { other: () => 'k3' },
+  // Flips between the reward and the loss whatever the algorithm's own place (auto).
+  klIn: { other: (c) => (klInReward(c) ? 'loss' : 'reward'), deadUnder: [{ beta: 0 }] },
   // A short horizon makes adaptive β's first step large.
   adaptiveKl: { other: () => true, given: { klHorizon: 16 }, deadUnder: [{ beta: 0 }] },
   // At update 1 KL is 0, below any target, so β's first step is −20% whatever the target; the target
@@ -98,11 +113,15 @@ const KNOBS: Record<ConfigKey, Knob> = {
   klHorizon: { other: () => 16, given: { adaptiveKl: true }, deadUnder: [{ adaptiveKl: false }, { beta: 0 }] },
   // Tight enough that the second minibatch's ratio leaves [1 − ε, 1 + ε].
   clipEpsilon: { other: () => 0.01, echoes: ['policy/clipfrac'], deadUnder: [{ epochs: 1, minibatches: 1 }] },
+  // DAPO's asymmetric clip, tight enough that the second minibatch's ratio passes 1 + ε_high.
+  clipEpsilonHigh: { other: () => 0.01, echoes: ['policy/clipfrac'], deadUnder: [{ epochs: 1, minibatches: 1 }] },
   valueClip: { other: () => 0.001, echoes: ['value/clipfrac'], deadUnder: [{ epochs: 1, minibatches: 1 }] },
   epochs: { other: () => 2 },
   minibatches: { other: () => 1 },
   // So small that the first epoch's approx-KL passes 1.5× it and the second epoch is skipped.
   targetKl: { other: () => 1e-6, given: { epochs: 2 }, deadUnder: [{ epochs: 1 }] },
+  // Ten times tighter than the default: TRPO's step (and so update 2's samples) shrinks.
+  maxKl: { other: () => 0.001, echoes: ['trpo/kl'] },
   temperature: { other: () => 2 },
   // Room for 2 more tokens without the context length being repaired.
   maxNewTokens: { other: (c) => c.maxNewTokens + 2, given: { contextLength: 24 } },
@@ -298,10 +317,14 @@ describe('applicability', () => {
     expect(deadKeys(c)).toEqual([
       'targetWord',
       'baseline',
-      'lengthNorm',
+      'lossAgg',
       'stdNorm',
+      'ratioLevel',
+      'lrKlTarget',
       'klTarget',
       'klHorizon',
+      'clipEpsilonHigh',
+      'maxKl',
       'demonstrations',
       'comparisons',
       'labelNoise',
@@ -329,16 +352,21 @@ describe('applicability', () => {
       'promptLength',
       'targetWord',
       'lambda',
-      'lengthNorm',
+      'lossAgg',
       'stdNorm',
+      'ratioLevel',
       'valueCoef',
+      'adaptiveLr',
+      'lrKlTarget',
       'klTarget',
       'klHorizon',
       'clipEpsilon',
+      'clipEpsilonHigh',
       'valueClip',
       'epochs',
       'minibatches',
       'targetKl',
+      'maxKl',
       'maxNewTokens',
       'demonstrations',
       'comparisons',

@@ -38,6 +38,7 @@ describe('GRPO advantages (plain numbers)', () => {
       prompt: [],
       response: [],
       score,
+      outcome: score,
       gold: score,
       observed: [],
       positions: Array.from({ length: tokens }, (_, t) => t),
@@ -103,7 +104,7 @@ describe('GRPO on the device', () => {
    * GRPO's loss on two responses of 3 and 2 action tokens, where the old log-probs are the current ones
    * (ratio exactly 1: the first step of an update) and each reference log-prob is logp − δ.
    */
-  function lossOnTinyBatch(lengthNorm: boolean) {
+  function lossOnTinyBatch(settings: Record<string, unknown>, oldOffsets: readonly number[] = []) {
     const shape: ModelShape = { vocabSize: 8, dModel: 8, nLayers: 1, nHeads: 1, contextLength: 6 };
     const params = initParams(shape, 3);
     const { config } = validate({
@@ -112,7 +113,7 @@ describe('GRPO on the device', () => {
       entropyCoef: 0,
       clipEpsilon: 0.2,
       maxNewTokens: 5,
-      lengthNorm,
+      ...settings,
     });
     // Decision positions: row 0 chose tokens 3, 4, 5 at positions 2, 3, 4; row 1 tokens 3, 4 at 2, 3.
     const mask = [0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0];
@@ -128,7 +129,11 @@ describe('GRPO on the device', () => {
         next,
         mask: tf.cast(tf.tensor2d(mask, [2, 6], 'int32'), 'bool') as Tensor2D,
         count: 5,
-        oldLogp: logp,
+        // log π_old = log π − offset: the ratio π/π_old is e^offset (1 where no offset is given).
+        oldLogp: tf.tensor2d(
+          current.map((l, i) => l - (oldOffsets[i] ?? 0)),
+          [2, 6],
+        ),
         refLogp: tf.tensor2d(
           current.map((l, i) => l - deltas[i]),
           [2, 6],
@@ -148,9 +153,9 @@ describe('GRPO on the device', () => {
     return { total, policy, approxKl, clipfrac };
   }
 
-  it('ratio 1, lengthNorm on: −mean advantage + β·(each response’s mean k3), averaged over responses', () => {
+  it('ratio 1, lossAgg response: −mean advantage + β·(each response’s mean k3), averaged over responses', () => {
     const before = tf.memory().numTensors;
-    const { total, policy, approxKl, clipfrac } = lossOnTinyBatch(true);
+    const { total, policy, approxKl, clipfrac } = lossOnTinyBatch({ lossAgg: 'response' });
     // Response 0: (1/3)·Σ(−1.5 + 0.1·k3) over δ = 0.1, −0.2, 0.3; response 1: (1/2)·Σ(0.5 + 0.1·k3) over δ = 0.5, 0.
     const r0 = (3 * -1.5 + 0.1 * (k3(0.1) + k3(-0.2) + k3(0.3))) / 3;
     const r1 = (2 * 0.5 + 0.1 * (k3(0.5) + k3(0))) / 2;
@@ -162,14 +167,54 @@ describe('GRPO on the device', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('ratio 1, lengthNorm off (Dr. GRPO): every response’s token sum over maxNewTokens = 5', () => {
-    const { total, policy } = lossOnTinyBatch(false);
+  it('ratio 1, lossAgg constant (Dr. GRPO): every response’s token sum over maxNewTokens = 5', () => {
+    const { total, policy } = lossOnTinyBatch({ lossAgg: 'constant' });
     const r0 = (3 * -1.5 + 0.1 * (k3(0.1) + k3(-0.2) + k3(0.3))) / 5;
     const r1 = (2 * 0.5 + 0.1 * (k3(0.5) + k3(0))) / 5;
     // The longer response's advantage now weighs 3/5 against the shorter one's 2/5.
     expect(policy).toBeCloseTo((-4.5 / 5 + 1 / 5) / 2, 6);
     expect(total).toBeCloseTo((r0 + r1) / 2, 5);
     expect(total).toBeCloseTo(-0.3482641, 5);
+  });
+
+  it('ratio 1, lossAgg token (DAPO): every action token of the batch counts once', () => {
+    const { total, policy } = lossOnTinyBatch({ lossAgg: 'token' });
+    // 3 tokens at −1.5 and 2 at +0.5 over 5 tokens: the longer response weighs 3/5.
+    expect(policy).toBeCloseTo((3 * -1.5 + 2 * 0.5) / 5, 6);
+    expect(total).toBeCloseTo((3 * -1.5 + 2 * 0.5 + 0.1 * (k3(0.1) + k3(-0.2) + k3(0.3) + k3(0.5) + k3(0))) / 5, 5);
+  });
+
+  // Ratios e^0.3, e^−0.3, 1 on response 0 (Â = 1.5) and e^0.3, e^−0.05 on response 1 (Â = −0.5).
+  const offsets = [0, 0, 0.3, -0.3, 0, 0, 0, 0, 0.3, -0.05, 0, 0];
+  const r = (x: number) => Math.exp(x);
+
+  it('clip-high (DAPO): ratios clip at 1 + ε_high = 1.28 instead of 1.2; the low side stays at 0.8', () => {
+    const symmetric = lossOnTinyBatch({ beta: 0, lossAgg: 'response' }, offsets);
+    const high = lossOnTinyBatch({ beta: 0, lossAgg: 'response', clipEpsilonHigh: 0.28 }, offsets);
+    // Â > 0: −Â·min(ratio, clip); e^−0.3 = 0.741 < 0.8 stays unclipped (the pessimistic side).
+    // Â < 0: −Â·max(ratio, clip); e^0.3 passes the clip, so the unclipped ratio counts.
+    const response1 = (0.5 * r(0.3) + 0.5 * r(-0.05)) / 2;
+    const expected = (upper: number) => ((-1.5 * upper - 1.5 * r(-0.3) - 1.5) / 3 + response1) / 2;
+    expect(symmetric.policy).toBeCloseTo(expected(1.2), 6);
+    expect(high.policy).toBeCloseTo(expected(1.28), 6);
+    // Outside [0.8, 1.28] (or [0.8, 1.2]): e^0.3 twice and e^−0.3, 3 of 5 tokens.
+    expect(high.clipfrac).toBeCloseTo(0.6, 6);
+    expect(symmetric.clipfrac).toBeCloseTo(0.6, 6);
+  });
+
+  it('ratioLevel sequence (GSPO): one ratio per response, the geometric mean of its token ratios, clipped once', () => {
+    const { policy, total } = lossOnTinyBatch({ beta: 0, lossAgg: 'response', ratioLevel: 'sequence' }, offsets);
+    // s_0 = exp((0.3 − 0.3 + 0)/3) = 1; s_1 = exp((0.3 − 0.05)/2) = e^0.125 = 1.133, inside [0.8, 1.2].
+    const expected = (-1.5 * 1 + 0.5 * r(0.125)) / 2;
+    expect(policy).toBeCloseTo(expected, 6);
+    expect(total).toBeCloseTo(expected, 6);
+  });
+
+  it('klIn reward: GRPO leaves β·k3 out of its loss', () => {
+    const inLoss = lossOnTinyBatch({ lossAgg: 'response' });
+    const inReward = lossOnTinyBatch({ lossAgg: 'response', klIn: 'reward' });
+    expect(inReward.total).toBeCloseTo(inReward.policy, 6);
+    expect(inLoss.total - inLoss.policy).toBeGreaterThan(1e-3);
   });
 
   it('groups: batchSize / G prompts, each on G adjacent rows; the KL stays out of GRPO’s reward', async () => {
@@ -206,9 +251,9 @@ describe('GRPO learns and does not leak (wasm)', () => {
   // Dr. GRPO with the default β = 0.05: its unnormalised advantages (scores differ by ~0.2 within a
   // group) are small beside the KL term, so it plateaus near 0.8 on target; with β = 0 (as the paper)
   // it solves target like GRPO: 15, 15, 13 updates on seeds 1–3 (15, 23 on seeds 4–5).
-  it('Dr. GRPO (lengthNorm and stdNorm off) with β = 0: target within 23 updates on seed 1', async () => {
+  it('Dr. GRPO (lossAgg constant, stdNorm off) with β = 0: target within 23 updates on seed 1', async () => {
     const config = { task: 'target', algorithm: 'grpo', groupSize: 8, batchSize: 64, seed: 1 };
-    const run = await trainUntil({ ...config, lengthNorm: false, stdNorm: false, beta: 0 }, 0.9, 23);
+    const run = await trainUntil({ ...config, lossAgg: 'constant', stdNorm: false, beta: 0 }, 0.9, 23);
     expect(run.reachedAt).toBeDefined();
   });
 

@@ -456,23 +456,30 @@ describe('versioned defaults: a link keeps its meaning when a default changes', 
     gamma: 1,
     lambda: 0.95,
     whitenAdvantages: true,
-    lengthNorm: true,
+    lossAgg: 'response',
     stdNorm: true,
+    ratioLevel: 'token',
+    rewardNorm: false,
     valueCoef: 0.5,
     entropyCoef: 0,
     learningRate: 0.003,
+    adaptiveLr: false,
+    lrKlTarget: 0.008,
     batchSize: 64,
     maxGradNorm: 1,
     beta: 0.02,
     klEstimator: 'k1',
+    klIn: 'auto',
     adaptiveKl: false,
     klTarget: 1,
     klHorizon: 10000,
     clipEpsilon: 0.2,
+    clipEpsilonHigh: 0,
     valueClip: 0.2,
     epochs: 4,
     minibatches: 4,
     targetKl: 0,
+    maxKl: 0.05,
     temperature: 1,
     maxNewTokens: 5,
     sftSteps: 60,
@@ -489,6 +496,16 @@ describe('versioned defaults: a link keeps its meaning when a default changes', 
 
   /** v2 (learning rate, β and entropy bonus changed), frozen when v3 began. */
   const V2_DEFAULTS = { ...V1_DEFAULTS, learningRate: 0.001, beta: 0.05, entropyCoef: 0.01 };
+
+  it('a renamed setting still reads: lengthNorm=false is lossAgg=constant (Dr. GRPO), lengthNorm=true the default', () => {
+    const off = decodeOk('#v=3&algorithm=grpo&groupSize=8&lengthNorm=false');
+    expect(off.config.lossAgg).toBe('constant');
+    expect(off.notices).toEqual([]);
+    expect(decodeOk('#v=3&lengthNorm=true').config.lossAgg).toBe('response');
+    expect(encodeLink(off.config)).toBe('#v=3&algorithm=grpo&groupSize=8&lossAgg=constant');
+    // A value the old switch never had is read as the new setting's value, with the usual notice.
+    expect(decodeLink('#v=3&lengthNorm=maybe').notices.join(' ')).toMatch(/lossAgg/);
+  });
 
   it('new links are written as v=3', () => {
     expect(LINK_VERSION).toBe(3);

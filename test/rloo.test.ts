@@ -25,6 +25,7 @@ function episode(row: number, rewards: number[], positions = rewards.map((_, t) 
     prompt: [],
     response: [],
     score: 0,
+    outcome: 0,
     gold: 0,
     observed: positions.map(() => false),
     positions,

@@ -3,7 +3,7 @@
 // weights: the loss terms, the gradient and the forward pass on whichever backend is running, read
 // back for comparison. Used by the unit tests (cpu vs wasm) and the browser self-test (webgl, webgpu).
 import { ppoLoss } from './algorithms/ppo';
-import type { BatchTensors } from './algorithms/common';
+import type { EpisodeBatch } from './algorithms/common';
 import { validate } from './config';
 import { forward, initParams } from './model';
 import { disposeParams } from './params';
@@ -32,7 +32,7 @@ export function maxAbsDifference(a: readonly number[], b: readonly number[]): nu
 }
 
 /** The fixed batch: 16 episodes of the default task with random responses and training targets. */
-function fixedBatch(seed: number): { batch: BatchTensors; config: ReturnType<typeof validate>['config'] } {
+function fixedBatch(seed: number): { batch: EpisodeBatch; config: ReturnType<typeof validate>['config'] } {
   // Entropy bonus on so its gradient is compared too.
   const { config } = validate({ entropyCoef: 0.01 });
   const task = createTask(config);
@@ -69,6 +69,8 @@ function fixedBatch(seed: number): { batch: BatchTensors; config: ReturnType<typ
       mask: tf.cast(tf.tensor2d(mask, [rows, time], 'int32'), 'bool') as tf.Tensor2D,
       count,
       oldLogp: tf.tensor2d(oldLogp, [rows, time]),
+      // PPO keeps its KL in the reward here, so its loss never reads these.
+      refLogp: tf.tensor2d(oldLogp, [rows, time]),
       oldValues: tf.tensor2d(oldValues, [rows, time]),
       advantages: tf.tensor2d(advantages, [rows, time]),
       returns: tf.tensor2d(returns, [rows, time]),

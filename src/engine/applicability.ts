@@ -33,6 +33,7 @@ export function inapplicable(key: ConfigKey, config: Config): string | undefined
         : undefined;
     // ppo.ts and losses.ts: one step from the weights that sampled the batch has ratio 1 and V = V_old.
     case 'clipEpsilon':
+    case 'clipEpsilonHigh':
     case 'valueClip':
       return config.epochs === 1 && config.minibatches === 1
         ? 'With 1 epoch of 1 minibatch PPO or GRPO takes one step from the weights that sampled the batch: the ratio is 1 and no value has moved, so nothing is clipped.'
@@ -47,6 +48,12 @@ export function inapplicable(key: ConfigKey, config: Config): string | undefined
     case 'klHorizon':
       if (!config.adaptiveKl) return 'Only adaptive β steers KL towards a target.';
       return config.beta === 0 ? 'Adaptive β scales β, and from β = 0 it stays 0.' : undefined;
+    // losses.ts klLossTerms and grpo.ts: β = 0 leaves the KL out of the loss and the reward alike.
+    case 'klIn':
+      return config.beta === 0 ? 'With β = 0 there is no KL term to place: the KL is only observed.' : undefined;
+    // trainer.ts reads lrKlTarget only for the KL-adaptive learning rate.
+    case 'lrKlTarget':
+      return config.adaptiveLr ? undefined : 'Only the KL-adaptive learning rate steers towards this target.';
     // trainer.ts: the demonstrations feed SFT (stage 1) only.
     case 'demonstrations':
       return config.sftSteps === 0

@@ -9,10 +9,16 @@ export { ALGORITHMS, TASKS, type AlgorithmName, type TaskName };
 export const KL_ESTIMATORS = ['k1', 'k3'] as const;
 export const BASELINES = ['none', 'moving-average', 'batch-mean'] as const;
 export const SCORINGS = ['dense', 'sparse'] as const;
+export const LOSS_AGGREGATIONS = ['response', 'token', 'constant'] as const;
+export const RATIO_LEVELS = ['token', 'sequence'] as const;
+export const KL_PLACEMENTS = ['auto', 'reward', 'loss'] as const;
 
 export type KlEstimator = (typeof KL_ESTIMATORS)[number];
 export type BaselineKind = (typeof BASELINES)[number];
 export type Scoring = (typeof SCORINGS)[number];
+export type LossAggregation = (typeof LOSS_AGGREGATIONS)[number];
+export type RatioLevel = (typeof RATIO_LEVELS)[number];
+export type KlPlacement = (typeof KL_PLACEMENTS)[number];
 
 /** The settings' groups, in the order the panel shows them, with their titles. */
 export const FIELD_GROUPS = [
@@ -20,7 +26,7 @@ export const FIELD_GROUPS = [
   { id: 'algorithm', title: 'Algorithm' },
   { id: 'optimisation', title: 'Optimisation' },
   { id: 'kl', title: 'KL to the reference' },
-  { id: 'ppo', title: 'PPO' },
+  { id: 'ppo', title: 'PPO, GRPO and TRPO steps' },
   { id: 'sampling', title: 'Sampling' },
   { id: 'rlhf', title: 'RLHF pipeline' },
   { id: 'agent', title: 'Agent environment' },
@@ -244,13 +250,14 @@ const SCHEMA = [
     default: true,
     help: "Rescale advantages over the batch's action tokens. REINFORCE: divide by their std only, so the baseline still decides the sign. Actor-critic and PPO: subtract the mean and divide by the std (as CleanRL). Value targets keep their scale.",
   }),
-  bool({
-    key: 'lengthNorm',
-    label: 'Length normalisation',
+  choice({
+    key: 'lossAgg',
+    label: 'Loss aggregation',
     group: 'algorithm',
     live: true,
-    default: true,
-    help: 'GRPO: average each response’s token losses over its own length (Shao et al. 2024); off: divide by maxNewTokens instead, as Dr. GRPO (Liu et al. 2025), so a long wrong answer is not penalised less per token.',
+    default: 'response',
+    choices: LOSS_AGGREGATIONS,
+    help: 'GRPO: how token losses become one number. response: mean over each response’s own length, then over responses (Shao et al. 2024); token: every token of the batch counts once (DAPO); constant: each response’s sum over maxNewTokens, as Dr. GRPO (Liu et al. 2025), so a long wrong answer is not penalised less per token.',
   }),
   bool({
     key: 'stdNorm',
@@ -259,6 +266,23 @@ const SCHEMA = [
     live: true,
     default: true,
     help: 'GRPO: Â = (r − mean of the group) / (std of the group + 1e-4); off: Â = r − mean, as Dr. GRPO (Liu et al. 2025), so nearly-solved and nearly-failed prompts do not weigh more.',
+  }),
+  choice({
+    key: 'ratioLevel',
+    label: 'Importance ratio',
+    group: 'algorithm',
+    live: true,
+    default: 'token',
+    choices: RATIO_LEVELS,
+    help: 'GRPO: token: one ratio π/π_old per token, clipped per token; sequence: one per response, the geometric mean of its token ratios, clipped once (GSPO, Zheng et al. 2025).',
+  }),
+  bool({
+    key: 'rewardNorm',
+    label: 'Normalise rewards',
+    group: 'algorithm',
+    live: true,
+    default: false,
+    help: 'Score each response as (score − running mean) / running std over every score seen so far (the seed’s “batch normalisation” of rewards), before the KL penalty: the reward keeps one scale whatever the task’s.',
   }),
   num({
     key: 'valueCoef',
@@ -295,6 +319,27 @@ const SCHEMA = [
     log: true,
     help: 'Adam step size.',
   }),
+  bool({
+    key: 'adaptiveLr',
+    label: 'KL-adaptive learning rate',
+    group: 'optimisation',
+    live: true,
+    default: false,
+    help: 'PPO and GRPO: after each update, halve the learning rate when its approx-KL was above 2× the LR KL target and raise it 1.5× when below ½×, within 1e-6 to 1e-2 (the schedule of rl_games and Isaac Gym’s PPO, which divides by 1.5).',
+  }),
+  num({
+    key: 'lrKlTarget',
+    label: 'LR KL target',
+    group: 'optimisation',
+    live: true,
+    default: 0.008,
+    min: 0.0001,
+    max: 1,
+    integer: false,
+    log: true,
+    unit: 'nats/token',
+    help: 'KL-adaptive learning rate: the approx-KL per update it steers towards (rl_games’ kl_threshold 0.008).',
+  }),
   num({
     key: 'batchSize',
     label: 'Batch size',
@@ -328,7 +373,7 @@ const SCHEMA = [
     min: 0,
     max: 10,
     integer: false,
-    help: 'Per-token reward penalty β·KL for drifting from the frozen reference policy (GRPO: β·k3 in its loss instead, per token).',
+    help: 'The weight of the KL to the frozen reference policy: a per-token reward penalty β·KL, or β·k3 in the loss (see “KL goes into”). 0: the KL is only observed.',
   }),
   choice({
     key: 'klEstimator',
@@ -338,6 +383,15 @@ const SCHEMA = [
     default: 'k1',
     choices: KL_ESTIMATORS,
     help: 'k1 = log π − log π_ref (unbiased, can be negative); k3 = e^−k1 + k1 − 1 (never negative).',
+  }),
+  choice({
+    key: 'klIn',
+    label: 'KL goes into',
+    group: 'kl',
+    live: true,
+    default: 'auto',
+    choices: KL_PLACEMENTS,
+    help: 'reward: −β·KL on every token’s reward (the RLHF way: Ziegler et al. 2019, Ouyang et al. 2022); loss: β·k3 per token added to the loss (GRPO’s way); auto: the algorithm’s own (GRPO the loss, the others the reward).',
   }),
   bool({
     key: 'adaptiveKl',
@@ -385,6 +439,17 @@ const SCHEMA = [
     help: 'PPO: the probability ratio is clipped to [1−ε, 1+ε].',
   }),
   num({
+    key: 'clipEpsilonHigh',
+    label: 'Clip ε high',
+    group: 'ppo',
+    live: true,
+    default: 0,
+    min: 0,
+    max: 1,
+    integer: false,
+    help: 'GRPO: the upper clip, ratio ≤ 1 + ε_high, so a rare token can still rise (DAPO’s clip-higher, 0.28); 0 = the same as clip ε.',
+  }),
+  num({
     key: 'valueClip',
     label: 'Value clip',
     group: 'ppo',
@@ -404,7 +469,7 @@ const SCHEMA = [
     min: 1,
     max: 16,
     integer: true,
-    help: 'PPO: passes over each batch.',
+    help: 'PPO and GRPO: passes over each batch; TRPO: passes of critic fitting after its one policy step.',
   }),
   num({
     key: 'minibatches',
@@ -415,7 +480,7 @@ const SCHEMA = [
     min: 1,
     max: 64,
     integer: true,
-    help: 'PPO: each epoch splits the shuffled batch into this many optimizer steps.',
+    help: 'PPO and GRPO (TRPO’s critic too): each epoch splits the shuffled batch into this many optimizer steps.',
   }),
   num({
     key: 'targetKl',
@@ -428,6 +493,19 @@ const SCHEMA = [
     integer: false,
     unit: 'nats/token',
     help: 'PPO: stop the epochs early once approx-KL exceeds 1.5× this (0 = never).',
+  }),
+  num({
+    key: 'maxKl',
+    label: 'Trust region δ',
+    group: 'ppo',
+    live: true,
+    default: 0.05,
+    min: 0.0001,
+    max: 1,
+    integer: false,
+    log: true,
+    unit: 'nats/token',
+    help: 'TRPO: the largest mean KL(π_old ‖ π_new) per action token one update may take. Spinning Up’s 0.01 (made for robot control) leaves the default reverse run near its start after 100 updates, so the default here is larger.',
   }),
   // Sampling
   num({

@@ -14,6 +14,8 @@ export interface Episode {
   response: number[];
   /** The training score: the task's score, or the reward model's when the run has one. */
   score: number;
+  /** The score as the rewards see it: the score, or with rewardNorm its running-normalised value. */
+  outcome: number;
   /** The task's own score (the hidden human's verdict for preference), whatever the training score. */
   gold: number;
   /** Per response token: written by the environment (an observation), not chosen by the policy. */
@@ -37,7 +39,16 @@ export interface Episode {
  * One episode per row of the rollout. `beta` is the KL penalty put into the rewards (0 for an algorithm
  * that puts the KL in its loss).
  */
-export function buildEpisodes(r: Rollout, task: Task, beta: number, estimator: KlEstimator): Episode[] {
+export function buildEpisodes(
+  r: Rollout,
+  task: Task,
+  beta: number,
+  estimator: KlEstimator,
+  outcomesOf: (scores: number[]) => number[] = (scores) => scores,
+): Episode[] {
+  const golds = r.prompts.map((prompt, row) => task.score(prompt, r.responses[row]));
+  const scores = r.rewardScores ? Array.from(r.rewardScores) : golds;
+  const outcomes = outcomesOf(scores);
   return r.prompts.map((prompt, row) => {
     const response = r.responses[row];
     // Observation tokens are context: only the policy's own tokens get log-probs, KL and rewards.
@@ -47,13 +58,14 @@ export function buildEpisodes(r: Rollout, task: Task, beta: number, estimator: K
     const refLogp = at(r.refLogp);
     const kl = klPerToken(oldLogp, refLogp, estimator);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    const gold = task.score(prompt, response);
-    const score = r.rewardScores ? r.rewardScores[row] : gold;
+    const gold = golds[row];
+    const score = scores[row];
     return {
       row,
       prompt,
       response,
       score,
+      outcome: outcomes[row],
       gold,
       observed: r.observed?.[row] ?? response.map(() => false),
       positions,
@@ -64,7 +76,7 @@ export function buildEpisodes(r: Rollout, task: Task, beta: number, estimator: K
       kl,
       klK1Sum: sum(klPerToken(oldLogp, refLogp, 'k1')),
       klK3Sum: sum(klPerToken(oldLogp, refLogp, 'k3')),
-      rewards: tokenRewards(kl, beta, score),
+      rewards: tokenRewards(kl, beta, outcomes[row]),
       advantages: [],
       returns: [],
     };

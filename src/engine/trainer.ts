@@ -3,6 +3,7 @@
 //   -> advantages -> optimizer steps -> one metrics read-back.
 // Used by the CLI, the tests and the app's worker alike.
 import { ALGORITHM_REGISTRY } from './algorithms';
+import { klInReward } from './algorithms/specs';
 import type { AlgorithmState, UpdateContext } from './algorithms/common';
 import { adaptiveBeta, mean } from './advantages';
 import { coerce, FIELD_BY_KEY, validate, type Config, type Problem } from './config';
@@ -23,6 +24,7 @@ import { checkSnapshot, SNAPSHOT_FORMAT, type SnapshotSizes, type TrainerSnapsho
 import { createTask, taskSpec, type Task } from './tasks';
 import { tf } from './tf';
 import { PAD } from './tokens';
+import { klAdaptiveLearningRate, normaliseScores } from './training-practices';
 import { updateMetrics } from './update-metrics';
 
 /** A decoded episode for the inspector. Arrays are per action token. */
@@ -360,9 +362,19 @@ export class Trainer {
     // 2. Scores, per-token KL penalties and advantages on the CPU. An algorithm with the KL in its loss
     //    (GRPO) gets rewards without it.
     const beta = this.beta;
+    const learningRate = config.adaptiveLr
+      ? (this.algorithmState.learningRate ?? config.learningRate)
+      : config.learningRate;
     const algorithm = ALGORITHM_REGISTRY[config.algorithm];
-    const rewardBeta = algorithm.spec.klInReward ? beta : 0;
-    const episodes = buildEpisodes(batch, this.task, rewardBeta, config.klEstimator);
+    const rewardBeta = klInReward(config) ? beta : 0;
+    const state = this.algorithmState;
+    const episodes = buildEpisodes(
+      batch,
+      this.task,
+      rewardBeta,
+      config.klEstimator,
+      config.rewardNorm ? (scores) => normaliseScores(scores, state) : undefined,
+    );
     algorithm.computeAdvantages(episodes, config, this.algorithmState);
     if (this.options.injectNaNAtUpdate === update)
       for (const e of episodes) e.advantages = e.advantages.map(() => Number.NaN);
@@ -378,6 +390,7 @@ export class Trainer {
       metrics,
       shuffleSeed: deriveSeed(config.seed, SEED_STREAMS.shuffle, update),
       beta,
+      learningRate,
     };
     await algorithm.update(ctx, batch, episodes);
     const device = await metrics.read();
@@ -395,13 +408,21 @@ export class Trainer {
     if (config.adaptiveKl && !divergence) {
       this.beta = adaptiveBeta(this.beta, klPerResponse, config.klTarget, config.batchSize, config.klHorizon);
     }
+    if (config.adaptiveLr && !divergence && Number.isFinite(device['policy/approx_kl'])) {
+      this.algorithmState.learningRate = klAdaptiveLearningRate(
+        learningRate,
+        device['policy/approx_kl'],
+        config.lrKlTarget,
+      );
+    }
     const result: StepResult = {
       metrics: updateMetrics(episodes, device, {
         update,
         episodes: this.episodes,
         elapsedS: (performance.now() - this.startedAt) / 1000,
         beta,
-        learningRate: config.learningRate,
+        learningRate,
+        rewardNorm: config.rewardNorm,
         started,
         rolledOut,
         finished,
@@ -438,6 +459,8 @@ export class Trainer {
     this.config = config;
     // A new β replaces the adaptive controller's current value too.
     if (key === 'beta') this.beta = config.beta;
+    // A new learning rate (or switching the adaptive rate on or off) restarts the adaptive rate from it.
+    if (key === 'learningRate' || key === 'adaptiveLr') delete this.algorithmState.learningRate;
     return undefined;
   }
 

@@ -15,7 +15,10 @@ export interface UpdateFacts {
   elapsedS: number;
   /** β this update's rewards were computed with. */
   beta: number;
+  /** The learning rate this update's steps used (the KL-adaptive rate moves it). */
   learningRate: number;
+  /** Scores were normalised by running statistics (rewardNorm): reward/normalised is their batch mean. */
+  rewardNorm: boolean;
   /** Milliseconds: the update's start, the end of its rollout, the end of its optimizer steps. */
   started: number;
   rolledOut: number;
@@ -47,6 +50,7 @@ export function updateMetrics(
     'reward/score': scoreMean,
     'reward/score_std': Math.sqrt(mean(scores.map((s) => (s - scoreMean) ** 2))),
     'reward/total': mean(episodes.map((e) => e.rewards.reduce((a, b) => a + b, 0))),
+    'reward/normalised': facts.rewardNorm ? mean(episodes.map((e) => e.outcome)) : Number.NaN,
     'kl/ref': mean(episodes.map((e) => e.klK1Sum)),
     'kl/ref_k3': mean(episodes.map((e) => e.klK3Sum)),
     'kl/beta': facts.beta,

@@ -30,6 +30,14 @@ export function defaultsOfVersion(version: number): Config {
   return config;
 }
 
+/**
+ * Settings that were renamed, with how their old values read: a link shared before the rename keeps
+ * its meaning. (GRPO's lengthNorm switch became lossAgg, which has a third way, DAPO's per token.)
+ */
+export const RENAMED_SETTINGS: Readonly<Record<string, { key: string; values: Readonly<Record<string, string>> }>> = {
+  lengthNorm: { key: 'lossAgg', values: { true: 'response', false: 'constant' } },
+};
+
 /** Short names people type in links; the canonical name is always the schema key. */
 export const KEY_ALIASES: Readonly<Record<string, string>> = {
   algo: 'algorithm',
@@ -182,7 +190,8 @@ function decode(link: unknown): DecodedLink {
     const rawKey = eq >= 0 ? part.slice(0, eq) : part;
     const rawValue = eq >= 0 ? part.slice(eq + 1) : '';
     const name = percentDecode(rawKey);
-    const key = canonicalKey(name.text);
+    const renamed = Object.hasOwn(RENAMED_SETTINGS, name.text) ? RENAMED_SETTINGS[name.text] : undefined;
+    const key = renamed ? renamed.key : canonicalKey(name.text);
     if (key === undefined) {
       if (!unknownSeen.has(name.text)) {
         unknownSeen.add(name.text);
@@ -194,8 +203,9 @@ function decode(link: unknown): DecodedLink {
     if (value.broken && !isCut && brokenCount++ < maxListed) {
       encoding.push(`${settingName(key)}: "${quote(rawValue)}" has broken percent-encoding; read as typed.`);
     }
+    const text = renamed && Object.hasOwn(renamed.values, value.text) ? renamed.values[value.text] : value.text;
     const previous = entries.get(key);
-    entries.set(key, { value: value.text, bare: eq < 0, count: (previous?.count ?? 0) + 1, cut: isCut });
+    entries.set(key, { value: text, bare: eq < 0, count: (previous?.count ?? 0) + 1, cut: isCut });
   }
   if (unknownCount > maxListed) {
     unknown.push(`${unknownCount - maxListed} more unknown settings were ignored.`);

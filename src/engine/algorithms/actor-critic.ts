@@ -7,7 +7,7 @@ import { gae } from '../advantages';
 import { whitenAcrossBatch } from '../episodes';
 import { tf } from '../tf';
 import { entropyBonus, evaluate, stepOnBatch, type Algorithm } from './common';
-import { policyGradientLoss, sumOf, valueLoss } from './losses';
+import { klLossTerms, policyGradientLoss, sumOf, valueLoss } from './losses';
 
 export const actorCritic: Algorithm = {
   spec: ALGORITHM_SPECS['actor-critic'],
@@ -26,7 +26,12 @@ export const actorCritic: Algorithm = {
       const { logp, values, logSoftmax } = evaluate(ctx, batch);
       const policyLoss = policyGradientLoss(logp, batch);
       const criticLoss = valueLoss(values, batch);
-      const total = sumOf(policyLoss, tf.mul(valueCoef, criticLoss), ...entropyBonus(entropyCoef, logSoftmax, batch));
+      const total = sumOf(
+        policyLoss,
+        tf.mul(valueCoef, criticLoss),
+        ...klLossTerms(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
+        ...entropyBonus(entropyCoef, logSoftmax, batch),
+      );
       return { total, report: { 'loss/policy': policyLoss, 'loss/value': criticLoss } };
     });
   },

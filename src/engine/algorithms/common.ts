@@ -24,6 +24,8 @@ export interface UpdateContext {
   shuffleSeed: number;
   /** This update's KL coefficient (adaptive β moves it); `config.beta` when not given. */
   beta?: number;
+  /** This update's learning rate (the KL-adaptive rate moves it); `config.learningRate` when not given. */
+  learningRate?: number;
 }
 
 /** An algorithm = how advantages are made + how the weights are updated from them. */
@@ -40,6 +42,12 @@ export interface Algorithm {
 export interface AlgorithmState {
   /** REINFORCE's moving-average baseline; undefined before the first batch. */
   movingAverageReturn?: number;
+  /** rewardNorm's running statistics of every score seen: count, mean, sum of squared deviations. */
+  scoreCount?: number;
+  scoreMean?: number;
+  scoreM2?: number;
+  /** The KL-adaptive learning rate's current value; the learningRate setting until it first moves. */
+  learningRate?: number;
 }
 
 /** Tensors of one (mini)batch of episodes, each array shaped [rows, contextLength]. */
@@ -136,7 +144,11 @@ export function optimizerStep(ctx: UpdateContext, lossFn: () => Loss): void {
     for (const [, t] of report) tf.keep(t);
     return out.total;
   }, [ctx.params.flat]);
-  const norm = ctx.optimizer.apply(grads[ctx.params.flat.name], ctx.config.learningRate, ctx.config.maxGradNorm);
+  const norm = ctx.optimizer.apply(
+    grads[ctx.params.flat.name],
+    ctx.learningRate ?? ctx.config.learningRate,
+    ctx.config.maxGradNorm,
+  );
   ctx.metrics.add('optim/grad_norm', norm);
   ctx.metrics.add('loss/total', value);
   for (const [name, t] of report) ctx.metrics.add(name, t);

@@ -3,7 +3,9 @@
 // action. Means are over action tokens only; masking uses tf.where so an infinite value at a masked
 // position cannot leak in as NaN.
 import { tf, type Scalar, type Tensor } from '../tf';
-import type { BatchTensors } from './common';
+import type { Config } from '../config';
+import type { BatchTensors, EpisodeBatch } from './common';
+import { klInReward } from './specs';
 
 // Re-exported for sft.ts, which imports them from here; the rollout and the algorithms use log-probs.ts.
 
@@ -85,4 +87,26 @@ export function bradleyTerry(chosen: Tensor, rejected: Tensor): { loss: Scalar; 
     loss: tf.mean(tf.softplus(tf.neg(margin))) as Scalar,
     accuracy: tf.mean(tf.cast(tf.greater(margin, 0), 'float32')) as Scalar,
   };
+}
+
+/** Whether β·KL belongs in this run's loss (the klIn setting; see specs.ts). */
+export function klInLoss(config: Pick<Config, 'algorithm' | 'klIn'>): boolean {
+  return !klInReward(config);
+}
+
+/**
+ * The KL to the reference as a loss term, for runs whose KL is in the loss (klIn): β·mean over action
+ * tokens of k3 = π_ref/π − log(π_ref/π) − 1 on the current policy (Schulman 2020; GRPO's eq. 4). Empty
+ * when the KL is in the reward or β = 0, so it costs no kernels then. GRPO aggregates its own.
+ */
+export function klLossTerms(
+  config: Pick<Config, 'algorithm' | 'klIn'>,
+  beta: number,
+  logp: Tensor,
+  batch: Pick<EpisodeBatch, 'refLogp' | 'mask' | 'count'>,
+): Scalar[] {
+  if (beta <= 0 || !klInLoss(config)) return [];
+  const refLogRatio = tf.where(batch.mask, tf.sub(batch.refLogp, logp), tf.zerosLike(logp));
+  const k3 = tf.sub(tf.sub(tf.exp(refLogRatio), refLogRatio), 1);
+  return [tf.mul(beta, maskedMean(k3, batch.mask, batch.count)) as Scalar];
 }

@@ -28,7 +28,7 @@ import {
   type Loss,
   type UpdateContext,
 } from './common';
-import { clippedSurrogate, clippedValueLoss, sumOf } from './losses';
+import { clippedSurrogate, clippedValueLoss, klLossTerms, sumOf } from './losses';
 
 export const ppo: Algorithm = {
   spec: ALGORITHM_SPECS['ppo'],
@@ -65,12 +65,17 @@ export async function clippedEpochs(
 }
 
 /** PPO's loss on one minibatch with the current weights: the total and the terms reported as metrics. */
-export function ppoLoss(ctx: Pick<UpdateContext, 'config' | 'params' | 'shape'>, batch: BatchTensors) {
+export function ppoLoss(ctx: Pick<UpdateContext, 'config' | 'params' | 'shape' | 'beta'>, batch: EpisodeBatch) {
   const { clipEpsilon, valueClip, valueCoef, entropyCoef } = ctx.config;
   const { logp, values, logSoftmax } = evaluate(ctx, batch);
   const surrogate = clippedSurrogate(logp, batch, clipEpsilon);
   const critic = clippedValueLoss(values, batch, valueClip);
-  const total = sumOf(surrogate.loss, tf.mul(valueCoef, critic.loss), ...entropyBonus(entropyCoef, logSoftmax, batch));
+  const total = sumOf(
+    surrogate.loss,
+    tf.mul(valueCoef, critic.loss),
+    ...klLossTerms(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
+    ...entropyBonus(entropyCoef, logSoftmax, batch),
+  );
   return {
     total,
     report: {

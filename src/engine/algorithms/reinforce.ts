@@ -9,7 +9,7 @@ import { ALGORITHM_SPECS } from './specs';
 import { discountedReturns, mean } from '../advantages';
 import { scaleAcrossBatch } from '../episodes';
 import { entropyBonus, evaluate, stepOnBatch, type Algorithm } from './common';
-import { policyGradientLoss, sumOf } from './losses';
+import { klLossTerms, policyGradientLoss, sumOf } from './losses';
 
 /** How fast the moving-average baseline follows the batch's mean return. */
 const MOVING_AVERAGE_RATE = 0.1;
@@ -42,7 +42,11 @@ export const reinforce: Algorithm = {
     stepOnBatch(ctx, rollout, episodes, (batch) => {
       const { logp, logSoftmax } = evaluate(ctx, batch);
       const policyLoss = policyGradientLoss(logp, batch);
-      const total = sumOf(policyLoss, ...entropyBonus(ctx.config.entropyCoef, logSoftmax, batch));
+      const total = sumOf(
+        policyLoss,
+        ...klLossTerms(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
+        ...entropyBonus(ctx.config.entropyCoef, logSoftmax, batch),
+      );
       return { total, report: { 'loss/policy': policyLoss } };
     });
   },

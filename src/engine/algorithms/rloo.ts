@@ -13,7 +13,7 @@ import { leaveOneOutBaselines, whiten } from '../advantages';
 import { byGroup } from '../episodes';
 import { tf, type Scalar } from '../tf';
 import { entropyBonus, evaluate, stepOnBatch, type Algorithm } from './common';
-import { sumOf } from './losses';
+import { klLossTerms, sumOf } from './losses';
 
 export const rloo: Algorithm = {
   spec: ALGORITHM_SPECS['rloo'],
@@ -43,7 +43,11 @@ export const rloo: Algorithm = {
       const rows = batch.tokens.shape[0];
       const weighted = tf.mul(batch.advantages, logp);
       const policyLoss = tf.neg(tf.div(tf.sum(tf.where(batch.mask, weighted, tf.zerosLike(weighted))), rows)) as Scalar;
-      const total = sumOf(policyLoss, ...entropyBonus(ctx.config.entropyCoef, logSoftmax, batch));
+      const total = sumOf(
+        policyLoss,
+        ...klLossTerms(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
+        ...entropyBonus(ctx.config.entropyCoef, logSoftmax, batch),
+      );
       return { total, report: { 'loss/policy': policyLoss } };
     });
   },

@@ -3,7 +3,7 @@
 // settings it ignores and why (the panel disables those with the reason). The update itself is the
 // algorithm's own file; index.ts maps each name here to it, and fails to compile if one is missing.
 // A new algorithm: its file, its entry here, its line in index.ts.
-import type { ConfigKey } from '../config';
+import type { Config, ConfigKey } from '../config';
 
 export interface AlgorithmSpec<Name extends string = string> {
   readonly name: Name;
@@ -23,15 +23,28 @@ const PPO_ONLY = {
   clipEpsilon: 'Only PPO and GRPO clip the probability ratio.',
   valueClip: 'Only PPO clips the value loss.',
   epochs:
-    'Only PPO and GRPO take several passes over a batch; REINFORCE, actor-critic and RLOO take one optimizer step per update.',
+    'Only PPO, GRPO and TRPO (for its critic) take several passes over a batch; REINFORCE, actor-critic and RLOO take one optimizer step per update.',
   minibatches:
-    'Only PPO and GRPO split a batch into minibatches; REINFORCE, actor-critic and RLOO take one step on the whole batch.',
+    'Only PPO, GRPO and TRPO (for its critic) split a batch into minibatches; REINFORCE, actor-critic and RLOO take one step on the whole batch.',
   targetKl: 'Only PPO and GRPO can stop their epochs early.',
 } as const;
 
+const TRPO_ONLY = {
+  maxKl: 'Only TRPO bounds each step by a KL trust region.',
+} as const;
+
 const GRPO_ONLY = {
-  lengthNorm: 'Only GRPO averages its loss over each response’s own length.',
+  lossAgg: 'Only GRPO chooses how its token losses are averaged; the others take the mean over action tokens.',
   stdNorm: 'Only GRPO divides its advantages by the group’s standard deviation.',
+  ratioLevel: 'Only GRPO can take one importance ratio per response.',
+  clipEpsilonHigh: 'Only GRPO has an asymmetric clip.',
+} as const;
+
+/** The KL-adaptive learning rate reads the approx-KL of an update's own steps, which only PPO and GRPO measure. */
+const NO_STEP_KL = {
+  adaptiveLr:
+    'Only PPO and GRPO measure how far their own steps moved the policy (approx-KL), which the KL-adaptive learning rate steers by.',
+  lrKlTarget: 'Only PPO and GRPO steer their learning rate by approx-KL.',
 } as const;
 
 const NO_CRITIC = 'trains no critic, so there is no value loss to weigh.';
@@ -43,6 +56,8 @@ const reinforce: AlgorithmSpec<'reinforce'> = {
   help: 'REINFORCE (Monte-Carlo policy gradient)',
   hasCritic: false,
   ignores: {
+    ...NO_STEP_KL,
+    ...TRPO_ONLY,
     ...PPO_ONLY,
     ...GRPO_ONLY,
     lambda: 'REINFORCE uses Monte-Carlo returns, not GAE, so λ has no role.',
@@ -57,6 +72,8 @@ const actorCritic: AlgorithmSpec<'actor-critic'> = {
   help: 'actor-critic (GAE with a learned value)',
   hasCritic: true,
   ignores: {
+    ...NO_STEP_KL,
+    ...TRPO_ONLY,
     ...PPO_ONLY,
     ...GRPO_ONLY,
     baseline: 'Only REINFORCE subtracts a baseline; actor-critic and PPO subtract the learned value (GAE).',
@@ -70,6 +87,7 @@ const ppo: AlgorithmSpec<'ppo'> = {
   help: 'PPO (clipped surrogate)',
   hasCritic: true,
   ignores: {
+    ...TRPO_ONLY,
     ...GRPO_ONLY,
     baseline: 'Only REINFORCE subtracts a baseline; actor-critic and PPO subtract the learned value (GAE).',
   },
@@ -77,12 +95,13 @@ const ppo: AlgorithmSpec<'ppo'> = {
   usesGroups: false,
 };
 
-// Dr. GRPO (Liu et al. 2025) is GRPO with lengthNorm and stdNorm both off: no preset, two switches.
+// Dr. GRPO (Liu et al. 2025) is GRPO with lossAgg constant and stdNorm off: no algorithm of its own, two switches.
 const grpo: AlgorithmSpec<'grpo'> = {
   name: 'grpo',
-  help: 'GRPO (no critic: each response is scored against its group of G, PPO’s clip, KL in the loss; Dr. GRPO = lengthNorm and stdNorm off)',
+  help: 'GRPO (no critic: each response is scored against its group of G, PPO’s clip, KL in the loss; Dr. GRPO = loss aggregation constant and std division off)',
   hasCritic: false,
   ignores: {
+    ...TRPO_ONLY,
     valueClip: 'GRPO trains no critic, so there is no value to clip.',
     valueCoef: `GRPO ${NO_CRITIC}`,
     lambda: `GRPO ${NO_GAE}`,
@@ -99,6 +118,8 @@ const rloo: AlgorithmSpec<'rloo'> = {
   help: 'RLOO (REINFORCE on whole responses, each baselined by the mean reward of the other G − 1 in its group)',
   hasCritic: false,
   ignores: {
+    ...NO_STEP_KL,
+    ...TRPO_ONLY,
     ...PPO_ONLY,
     ...GRPO_ONLY,
     valueCoef: `RLOO ${NO_CRITIC}`,
@@ -110,8 +131,34 @@ const rloo: AlgorithmSpec<'rloo'> = {
   usesGroups: true,
 };
 
-export const ALGORITHM_SPECS = { reinforce, 'actor-critic': actorCritic, ppo, grpo, rloo } as const;
+const trpo: AlgorithmSpec<'trpo'> = {
+  name: 'trpo',
+  help: 'TRPO (the natural-gradient step of largest gain whose mean KL to the old policy stays ≤ δ, found by conjugate gradient and a line search; the critic is fitted afterwards)',
+  hasCritic: true,
+  ignores: {
+    ...NO_STEP_KL,
+    ...GRPO_ONLY,
+    clipEpsilon: 'TRPO bounds its step by the KL trust region δ instead of clipping the ratio.',
+    valueCoef:
+      'TRPO fits its critic on the value loss alone, after the policy step, so there is nothing to weigh it against.',
+    valueClip: 'Only PPO clips the value loss.',
+    targetKl: 'TRPO takes one step, bounded by δ, so there are no epochs to stop early.',
+    baseline: 'Only REINFORCE subtracts a baseline; actor-critic, PPO and TRPO subtract the learned value (GAE).',
+  },
+  klInReward: true,
+  usesGroups: false,
+};
+
+export const ALGORITHM_SPECS = { reinforce, 'actor-critic': actorCritic, ppo, trpo, grpo, rloo } as const;
 
 export type AlgorithmName = keyof typeof ALGORITHM_SPECS;
 
 export const ALGORITHMS = Object.keys(ALGORITHM_SPECS) as readonly AlgorithmName[];
+
+/**
+ * Whether this run's −β·KL goes into the per-token rewards (true) or β·k3 into the loss (false): the
+ * klIn setting, where `auto` is the algorithm's own choice (GRPO: the loss; the others: the reward).
+ */
+export function klInReward(config: Pick<Config, 'algorithm' | 'klIn'>): boolean {
+  return config.klIn === 'auto' ? ALGORITHM_SPECS[config.algorithm].klInReward : config.klIn === 'reward';
+}
