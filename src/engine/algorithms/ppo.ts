@@ -23,7 +23,6 @@ import {
   shuffledMinibatches,
   stepOnBatch,
   type Algorithm,
-  type BatchTensors,
   type EpisodeBatch,
   type Loss,
   type UpdateContext,
