@@ -119,7 +119,7 @@ describe('settings of a run', () => {
       expect(lines[at + 1].trim()).toBe(field.help);
     }
     const line = (key: string) => lines.find((l) => l.startsWith(`  ${key} `)) ?? '';
-    expect(line('algorithm')).toMatch(/ reinforce \| actor-critic \| ppo \| grpo \| rloo; default ppo$/);
+    expect(line('algorithm')).toMatch(/ reinforce \| actor-critic \| ppo \| trpo \| grpo \| rloo; default ppo$/);
     expect(line('batchSize')).toMatch(/ whole number 2…1024 episodes; default 128$/);
     expect(line('whitenAdvantages')).toMatch(/ true \| false; default true$/);
     expect(line('targetWord')).toMatch(/ \[a-p\]\+, at most 12 characters; default bad$/);

@@ -81,13 +81,17 @@ describe('trainer on the wasm backend', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('reports every metric name of docs/reference.md §5 each update, finite for PPO (rm/* only with a reward model)', async () => {
+  it('reports every metric name of docs/reference.md §5 each update, finite for PPO (rm/* only with a reward model, trpo/* only for TRPO, reward/normalised only with rewardNorm)', async () => {
     const trainer = createTrainer(SMALL);
     await trainer.step();
     const { metrics } = await trainer.step();
     trainer.dispose();
     expect(Object.keys(metrics).sort()).toEqual([...METRIC_NAMES].sort());
-    for (const name of METRIC_NAMES) expect(Number.isFinite(metrics[name]), name).toBe(!name.startsWith('rm/'));
+    const notForThisRun = (name: string) =>
+      name.startsWith('rm/') || name.startsWith('trpo/') || name === 'reward/normalised';
+    for (const name of METRIC_NAMES) expect(Number.isFinite(metrics[name]), name).toBe(!notForThisRun(name));
+    // The KL the whole update moved the policy, estimated after its last step.
+    expect(metrics['policy/update_kl']).toBeGreaterThan(0);
     // Without a reward model the training score is the task's own score.
     expect(metrics['reward/gold']).toBe(metrics['reward/score']);
     expect(metrics.update).toBe(2);

@@ -16,6 +16,7 @@ export const METRIC_NAMES = [
   'loss/value',
   'policy/entropy',
   'policy/approx_kl',
+  'policy/update_kl',
   'policy/clipfrac',
   'value/clipfrac',
   'trpo/kl',

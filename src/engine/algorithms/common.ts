@@ -213,3 +213,24 @@ export class EpochKl {
     return kl;
   }
 }
+
+/**
+ * How far the whole update moved the policy: the k3 estimate of KL(π_old ‖ π_new) per action token,
+ * (r − 1) − log r with r = π_new(a)/π_old(a) on the batch's own sampled actions (a ~ π_old, so the
+ * estimate is unbiased), after the last optimizer step. One forward pass; added to the update's
+ * metrics as policy/update_kl, read back with them.
+ */
+export function addUpdateKl(ctx: UpdateContext, rollout: Rollout, episodes: readonly Episode[]): void {
+  const batch = batchTensors(rollout, episodes);
+  try {
+    const kl = tf.tidy(() => {
+      const { logp } = evaluate(ctx, batch);
+      const logRatio = tf.where(batch.mask, tf.sub(logp, batch.oldLogp), tf.zerosLike(logp));
+      return maskedMean(tf.sub(tf.sub(tf.exp(logRatio), 1), logRatio), batch.mask, batch.count);
+    });
+    ctx.metrics.add('policy/update_kl', kl);
+    kl.dispose();
+  } finally {
+    disposeBatch(batch);
+  }
+}
