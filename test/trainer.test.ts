@@ -88,7 +88,11 @@ describe('trainer on the wasm backend', () => {
     trainer.dispose();
     expect(Object.keys(metrics).sort()).toEqual([...METRIC_NAMES].sort());
     const notForThisRun = (name: string) =>
-      name.startsWith('rm/') || name.startsWith('trpo/') || name === 'reward/normalised';
+      name.startsWith('rm/') ||
+      name.startsWith('trpo/') ||
+      name === 'reward/normalised' ||
+      // Defined while some answer scores below 1: at update 2 of this small run, all but a few do.
+      name === 'episode/failed_length';
     for (const name of METRIC_NAMES) expect(Number.isFinite(metrics[name]), name).toBe(!notForThisRun(name));
     // The KL the whole update moved the policy, estimated after its last step.
     expect(metrics['policy/update_kl']).toBeGreaterThan(0);

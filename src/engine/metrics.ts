@@ -24,6 +24,7 @@ export const METRIC_NAMES = [
   'trpo/accepted',
   'value/explained_variance',
   'episode/length',
+  'episode/failed_length',
   'episode/eos_rate',
   'episode/turns',
   'episode/tool_calls',

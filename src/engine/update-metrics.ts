@@ -62,6 +62,9 @@ export function updateMetrics(
         )
       : Number.NaN,
     'episode/length': actionTokens / episodes.length,
+    // The length of the answers that were not exactly right (NaN when every one was): what Dr. GRPO's
+    // length bias is about.
+    'episode/failed_length': mean(episodes.filter((e) => e.score < 1).map((e) => e.positions.length)),
     'episode/turns': mean(stats.map((t) => t.turns)),
     'episode/tool_calls': mean(stats.map((t) => t.toolCalls)),
     'episode/eos_rate': mean(episodes.map((e) => (e.response.at(-1) === EOS ? 1 : 0))),

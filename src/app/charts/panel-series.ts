@@ -22,6 +22,7 @@ export const EXTRA_CHARTS: readonly { metric: MetricName; title: string; yLabel:
   { metric: 'reward/normalised', title: 'Normalised reward (batch mean)', yLabel: 'running z-score' },
   { metric: 'value/explained_variance', title: 'Explained variance', yLabel: 'fraction of return variance' },
   { metric: 'episode/length', title: 'Episode length', yLabel: 'tokens' },
+  { metric: 'episode/failed_length', title: 'Length of wrong answers', yLabel: 'tokens (answers scoring below 1)' },
   { metric: 'episode/eos_rate', title: '<eos> rate', yLabel: 'share of responses ending in <eos>' },
   { metric: 'optim/lr', title: 'Learning rate', yLabel: 'step size' },
   { metric: 'episode/turns', title: 'Turns per episode', yLabel: 'turns' },
