@@ -88,12 +88,11 @@ describe('trainer on the wasm backend', () => {
     trainer.dispose();
     expect(Object.keys(metrics).sort()).toEqual([...METRIC_NAMES].sort());
     const notForThisRun = (name: string) =>
-      name.startsWith('rm/') ||
-      name.startsWith('trpo/') ||
-      name === 'reward/normalised' ||
-      // Defined while some answer scores below 1: at update 2 of this small run, all but a few do.
-      name === 'episode/failed_length';
+      name.startsWith('rm/') || name.startsWith('trpo/') || name === 'reward/normalised';
     for (const name of METRIC_NAMES) expect(Number.isFinite(metrics[name]), name).toBe(!notForThisRun(name));
+    // At update 2 most answers are still wrong: their mean length is between 1 and maxNewTokens.
+    expect(metrics['episode/failed_length']).toBeGreaterThanOrEqual(1);
+    expect(metrics['episode/failed_length']).toBeLessThanOrEqual(5);
     // The KL the whole update moved the policy, estimated after its last step.
     expect(metrics['policy/update_kl']).toBeGreaterThan(0);
     // Without a reward model the training score is the task's own score.
