@@ -1,13 +1,20 @@
-"""PyTorch reference for one PPO update of the engine on the default preset, for `npm run bench`.
+"""PyTorch reference for one PPO or GRPO update of the engine on the default preset, for `npm run bench`.
 
-It does the same work as Trainer.step() with algorithm "ppo": the same pre-LN transformer
-(src/engine/model.ts), a rollout with one full forward per sampled token (no KV cache, Gumbel-max),
-the reverse task's dense score, a k1 KL penalty against a frozen reference, GAE, whitening, and
-4 epochs x 4 minibatches of clipped-surrogate + clipped-value + entropy loss, grad-norm clip and Adam.
-Random numbers come from torch, so runs are not bit-identical to the engine's; the work is the same.
+It does the same work as Trainer.step() with the same settings (bench/index.ts passes the same values to
+both sides): the same pre-LN transformer (src/engine/model.ts), format pretraining, a rollout with one
+full forward per sampled token (no KV cache, Gumbel-max), the reverse task's dense score, then
+  ppo  (algorithms/ppo.ts): a k1 KL penalty against the frozen reference in the reward, GAE, whitening,
+       epochs x minibatches of clipped-surrogate + clipped-value - entropy loss;
+  grpo (algorithms/grpo.ts): batch/G prompts, each answered G times on adjacent rows; the score alone as
+       reward; one advantage per response (r - mean(group)) / (unbiased std(group) + 1e-4); no critic;
+       epochs x minibatches of clipped surrogate + beta*k3 to the reference per token, averaged over each
+       response's own tokens then over responses, - entropy;
+each optimizer step with grad-norm clip and Adam, and after the last step one forward for the update's
+KL (as the engine's policy/update_kl). Random numbers come from torch, so runs are not bit-identical to
+the engine's; the work is the same. Defaults are the engine's (link version 3).
 
   OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 bench/ppo_reference.py --warmup 2 --updates 10
-  /usr/bin/python3 bench/ppo_reference.py --learn 150   # untimed: mean score per 10 updates
+  /usr/bin/python3 bench/ppo_reference.py --algorithm grpo --group 8 --learn 60   # untimed: mean score per 10 updates
 """
 
 import argparse
@@ -20,17 +27,23 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# The default preset (src/engine/config.ts) and the vocabulary (src/engine/tokens.ts).
+# The default preset's fixed shape (src/engine/config.ts) and the vocabulary (src/engine/tokens.ts).
 PAD, BOS, SEP, EOS = 0, 1, 2, 3
 VOCAB = 4 + 5  # special tokens + alphabet of 5 letters
 PROMPT_LENGTH, MAX_NEW_TOKENS, CONTEXT = 3, 5, 10
 RESPONSE_START = PROMPT_LENGTH + 2  # <bos> prompt <sep>
 D_MODEL, N_LAYERS, N_HEADS = 32, 1, 2
-BATCH, EPOCHS, MINIBATCHES = 64, 4, 4
-LEARNING_RATE, MAX_GRAD_NORM, ADAM_BETAS, ADAM_EPS = 0.003, 1.0, (0.9, 0.999), 1e-5
-CLIP, VALUE_CLIP, VALUE_COEF, ENTROPY_COEF = 0.2, 0.2, 0.5, 0.0
-GAMMA, LAMBDA, BETA, TEMPERATURE = 1.0, 0.95, 0.02, 1.0
+MAX_GRAD_NORM, ADAM_BETAS, ADAM_EPS = 1.0, (0.9, 0.999), 1e-5
+CLIP, VALUE_CLIP, VALUE_COEF = 0.2, 0.2, 0.5
+GAMMA, LAMBDA, TEMPERATURE = 1.0, 0.95, 1.0
 SFT_STEPS = 60
+GROUP_STD_EPSILON = 1e-4  # advantages.ts, as TRL's GRPOTrainer
+
+# The settings bench/index.ts may change, with the engine's link-version-3 defaults (src/share/link.ts);
+# main() overwrites them from the command line.
+BATCH, EPOCHS, MINIBATCHES = 128, 4, 4
+LEARNING_RATE, BETA, ENTROPY_COEF = 0.001, 0.05, 0.01
+ALGORITHM, GROUP = 'ppo', 1
 
 
 class Block(nn.Module):
@@ -138,8 +151,8 @@ def reverse_score(prompt, response):
     return matches / max(length, len(expected), 1)
 
 
-def advantages(prompts, tokens, old_logp, ref_logp, values):
-    """Scores, per-token k1 KL penalty, GAE and whitening, on [batch, time] with a mask of action positions."""
+def scores_and_mask(prompts, tokens):
+    """Each response's score, and a [batch, time] mask of its action positions."""
     # A response runs through its first <eos>, or MAX_NEW_TOKENS tokens (rollout.ts responseOf).
     window = tokens[:, RESPONSE_START : RESPONSE_START + MAX_NEW_TOKENS].tolist()
     responses = [row[: row.index(EOS) + 1] if EOS in row else row for row in window]
@@ -149,6 +162,12 @@ def advantages(prompts, tokens, old_logp, ref_logp, values):
     position = torch.arange(CONTEXT)
     first, end = RESPONSE_START - 1, RESPONSE_START - 1 + lengths[:, None]
     mask = ((position >= first) & (position < end)).float()
+    return scores, mask, lengths
+
+
+def ppo_advantages(prompts, tokens, old_logp, ref_logp, values):
+    """Scores, per-token k1 KL penalty, GAE and whitening, on [batch, time] with a mask of action positions."""
+    scores, mask, lengths = scores_and_mask(prompts, tokens)
     rewards = -BETA * (old_logp - ref_logp) * mask
     rewards[torch.arange(BATCH), RESPONSE_START - 2 + lengths] += scores
     values = values * mask  # V after the last action is 0
@@ -165,6 +184,14 @@ def advantages(prompts, tokens, old_logp, ref_logp, values):
     return mask, advantage, returns, scores
 
 
+def grpo_advantages(prompts, tokens):
+    """GRPO: the score alone is the reward; (r - mean) / (unbiased std + 1e-4) over each group of G adjacent rows."""
+    scores, mask, _ = scores_and_mask(prompts, tokens)
+    groups = scores.view(-1, GROUP)
+    normalised = (groups - groups.mean(1, keepdim=True)) / (groups.std(1, keepdim=True) + GROUP_STD_EPSILON)
+    return mask, normalised.reshape(-1, 1) * mask, scores  # on every action token of the response
+
+
 def make_optimizer(policy):
     # torch adds eps after bias correction, the engine before: the same work, a hair different numerically.
     return torch.optim.Adam(policy.parameters(), lr=LEARNING_RATE, betas=ADAM_BETAS, eps=ADAM_EPS)
@@ -178,12 +205,23 @@ def optimizer_step(policy, optimizer, loss):
     return norm
 
 
+def minibatches():
+    """One epoch's shuffled minibatches: exactly MINIBATCHES slices of the batch (common.ts minibatchRows)."""
+    order = torch.randperm(BATCH)
+    m = max(1, min(MINIBATCHES, BATCH))
+    return [order[(i * BATCH) // m : ((i + 1) * BATCH) // m] for i in range(m)]
+
+
+def entropy_bonus(log_softmax, m, count):
+    # As the engine: a zero-weight term is not computed at all.
+    return -ENTROPY_COEF * (entropy(log_softmax) * m).sum() / count if ENTROPY_COEF != 0 else 0.0
+
+
 def ppo_epochs(policy, optimizer, tokens, mask, old_logp, old_values, advantage, returns):
     # Side metrics are summed as tensors and read once at the end, as DeviceAverages does.
     totals = torch.zeros(7)
-    size = math.ceil(BATCH / MINIBATCHES)
     for _ in range(EPOCHS):
-        for rows in torch.randperm(BATCH).split(size):
+        for rows in minibatches():
             m, adv, old_v, ret = mask[rows], advantage[rows], old_values[rows], returns[rows]
             count = m.sum().clamp(min=1)
             logits, values = policy(tokens[rows])
@@ -196,9 +234,7 @@ def ppo_epochs(policy, optimizer, tokens, mask, old_logp, old_values, advantage,
             clipped_values = old_v + delta.clamp(-VALUE_CLIP, VALUE_CLIP)
             worst = torch.max((values - ret) ** 2, (clipped_values - ret) ** 2)
             value_loss = 0.5 * (worst * m).sum() / count
-            loss = policy_loss + VALUE_COEF * value_loss
-            if ENTROPY_COEF != 0:  # as the engine: a zero-weight term is not computed at all
-                loss = loss - ENTROPY_COEF * (entropy(log_softmax) * m).sum() / count
+            loss = policy_loss + VALUE_COEF * value_loss + entropy_bonus(log_softmax, m, count)
             norm = optimizer_step(policy, optimizer, loss)
             with torch.no_grad():
                 clipfrac = (((ratio - 1).abs() > CLIP).float() * m).sum() / count
@@ -208,14 +244,59 @@ def ppo_epochs(policy, optimizer, tokens, mask, old_logp, old_values, advantage,
     return (totals / (EPOCHS * MINIBATCHES)).tolist()
 
 
-def ppo_update(policy, reference, optimizer):
+def grpo_epochs(policy, optimizer, tokens, mask, old_logp, ref_logp, advantage):
+    """GRPO's loss (grpo.ts, lossAgg 'response'): per token max(-A*ratio, -A*clip(ratio)) + beta*k3, averaged
+    over each response's own action tokens, then over the minibatch's responses; minus c_e * mean entropy."""
+    totals = torch.zeros(5)
+    for _ in range(EPOCHS):
+        for rows in minibatches():
+            m, adv = mask[rows], advantage[rows]
+            count = m.sum().clamp(min=1)
+            weights = 1 / (len(rows) * m.sum(1, keepdim=True).clamp(min=1))  # 1 / (responses * |o_i|)
+            logits, _ = policy(tokens[rows])  # the value head is computed in the same pass but not trained
+            logp, log_softmax = log_probs(logits, tokens[rows])
+            log_ratio = (logp - old_logp[rows]) * m
+            ratio = log_ratio.exp()
+            surrogate = torch.max(-adv * ratio, -adv * ratio.clamp(1 - CLIP, 1 + CLIP))
+            policy_loss = (surrogate * m * weights).sum()
+            loss = policy_loss + entropy_bonus(log_softmax, m, count)
+            if BETA > 0:  # k3 to the reference on the current policy, in the loss; none in the reward
+                ref_log_ratio = (ref_logp[rows] - logp) * m
+                k3 = ref_log_ratio.exp() - ref_log_ratio - 1
+                loss = loss + BETA * (k3 * m * weights).sum()
+            norm = optimizer_step(policy, optimizer, loss)
+            with torch.no_grad():
+                clipfrac = (((ratio - 1).abs() > CLIP).float() * m).sum() / count
+                approx_kl = (((ratio - 1) - log_ratio) * m).sum() / count
+                totals += torch.stack([loss, policy_loss, norm, clipfrac, approx_kl])
+    return (totals / (EPOCHS * MINIBATCHES)).tolist()
+
+
+@torch.no_grad()
+def update_kl(policy, tokens, mask, old_logp):
+    """The engine's policy/update_kl: k3 of KL(old || new) per action token after the last step, one forward."""
+    log_ratio = (log_probs(policy(tokens)[0], tokens)[0] - old_logp) * mask
+    return ((log_ratio.exp() - 1 - log_ratio) * mask).sum().item() / mask.sum().clamp(min=1).item()
+
+
+def training_prompts():
+    """BATCH / GROUP prompts, each repeated GROUP times on adjacent rows (trainer.ts step)."""
+    return random_letters(BATCH // GROUP).repeat_interleave(GROUP, dim=0)
+
+
+def update(policy, reference, optimizer):
     """One timed update; returns (rollout ms, optimize ms, mean score)."""
     started = time.perf_counter()
-    prompts = random_letters(BATCH)
+    prompts = training_prompts()
     tokens, old_logp, ref_logp, values, _ = rollout(policy, reference, prompts)
     rolled_out = time.perf_counter()
-    mask, advantage, returns, scores = advantages(prompts, tokens, old_logp, ref_logp, values)
-    ppo_epochs(policy, optimizer, tokens, mask, old_logp, values, advantage, returns)
+    if ALGORITHM == 'grpo':
+        mask, advantage, scores = grpo_advantages(prompts, tokens)
+        grpo_epochs(policy, optimizer, tokens, mask, old_logp, ref_logp, advantage)
+    else:
+        mask, advantage, returns, scores = ppo_advantages(prompts, tokens, old_logp, ref_logp, values)
+        ppo_epochs(policy, optimizer, tokens, mask, old_logp, values, advantage, returns)
+    update_kl(policy, tokens, mask, old_logp)
     finished = time.perf_counter()
     return (rolled_out - started) * 1000, (finished - rolled_out) * 1000, scores.mean().item()
 
@@ -233,19 +314,81 @@ def format_pretrain(policy, steps):
         optimizer_step(policy, optimizer, -(logp * mask).sum() / mask.sum())
 
 
+def settings():
+    """Every setting this script uses, under the engine's config names, so bench/pytorch.ts can check that
+    both sides ran the same work (a changed engine default shows up as a mismatch, not a wrong ratio)."""
+    return {
+        'task': 'reverse',
+        'scoring': 'dense',
+        'alphabetSize': VOCAB - 4,
+        'promptLength': PROMPT_LENGTH,
+        'maxNewTokens': MAX_NEW_TOKENS,
+        'contextLength': CONTEXT,
+        'dModel': D_MODEL,
+        'nLayers': N_LAYERS,
+        'nHeads': N_HEADS,
+        'algorithm': ALGORITHM,
+        'groupSize': GROUP,
+        'batchSize': BATCH,
+        'learningRate': LEARNING_RATE,
+        'beta': BETA,
+        'entropyCoef': ENTROPY_COEF,
+        'epochs': EPOCHS,
+        'minibatches': MINIBATCHES,
+        'maxGradNorm': MAX_GRAD_NORM,
+        'clipEpsilon': CLIP,
+        'clipEpsilonHigh': 0,
+        'valueClip': VALUE_CLIP,
+        'valueCoef': VALUE_COEF,
+        'gamma': GAMMA,
+        'lambda': LAMBDA,
+        'temperature': TEMPERATURE,
+        'sftSteps': SFT_STEPS,
+        'klEstimator': 'k1',
+        'klIn': 'auto',
+        'whitenAdvantages': True,
+        'lossAgg': 'response',
+        'stdNorm': True,
+        'ratioLevel': 'token',
+        'rewardNorm': False,
+        'adaptiveLr': False,
+        'adaptiveKl': False,
+        'targetKl': 0,
+    }
+
+
 def median(xs):
     return sorted(xs)[len(xs) // 2]  # the same (upper) median as bench/node.ts
 
 
 def main():
+    global BATCH, EPOCHS, MINIBATCHES, LEARNING_RATE, BETA, ENTROPY_COEF, ALGORITHM, GROUP
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--updates', type=int, default=10)
     parser.add_argument('--learn', type=int, default=0, help='instead: N untimed updates, mean score per 10')
     parser.add_argument('--seed', type=int, default=1)
+    parser.add_argument('--algorithm', choices=['ppo', 'grpo'], default=ALGORITHM)
+    parser.add_argument('--group', type=int, default=None, help='responses per prompt (default: 1, grpo 8)')
+    parser.add_argument('--batch', type=int, default=BATCH)
+    parser.add_argument('--lr', type=float, default=LEARNING_RATE)
+    parser.add_argument('--beta', type=float, default=BETA)
+    parser.add_argument('--entropy-coef', type=float, default=ENTROPY_COEF)
+    parser.add_argument('--epochs', type=int, default=EPOCHS)
+    parser.add_argument('--minibatches', type=int, default=MINIBATCHES)
     args = parser.parse_args()
+    group = args.group if args.group is not None else (8 if args.algorithm == 'grpo' else 1)
     if args.updates < 1 or args.warmup < 0:
         parser.error('--updates must be at least 1 and --warmup at least 0')
+    if group < 1 or args.batch < 1 or args.batch % group != 0:
+        parser.error('--batch must be a positive multiple of --group')
+    if args.algorithm == 'grpo' and group < 2:
+        parser.error('grpo compares the responses to a prompt, so it needs --group 2 or more')
+    if args.epochs < 1 or args.minibatches < 1:
+        parser.error('--epochs and --minibatches must be at least 1')
+    BATCH, EPOCHS, MINIBATCHES = args.batch, args.epochs, args.minibatches
+    LEARNING_RATE, BETA, ENTROPY_COEF = args.lr, args.beta, args.entropy_coef
+    ALGORITHM, GROUP = args.algorithm, group
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
 
@@ -256,22 +399,24 @@ def main():
 
     if args.learn > 0:
         scores = []
-        for update in range(1, args.learn + 1):
-            scores.append(ppo_update(policy, reference, optimizer)[2])
-            if update % 10 == 0:
-                print(f'update {update}: mean score {sum(scores[-10:]) / len(scores[-10:]):.3f}', flush=True)
+        for n in range(1, args.learn + 1):
+            scores.append(update(policy, reference, optimizer)[2])
+            if n % 10 == 0:
+                print(f'update {n}: mean score {sum(scores[-10:]) / len(scores[-10:]):.3f}', flush=True)
         return
 
     for _ in range(args.warmup):
-        ppo_update(policy, reference, optimizer)
+        update(policy, reference, optimizer)
     rollout_ms, optimize_ms, update_ms = [], [], []
     for _ in range(args.updates):
-        r, o, _ = ppo_update(policy, reference, optimizer)
+        r, o, _ = update(policy, reference, optimizer)
         rollout_ms.append(r)
         optimize_ms.append(o)
         update_ms.append(r + o)
     result = {
         'torch': torch.__version__,
+        'algorithm': ALGORITHM,
+        'settings': settings(),
         'updateMs': median(update_ms),
         'rolloutMs': median(rollout_ms),
         'optimizeMs': median(optimize_ms),

@@ -54,8 +54,9 @@ describe('trainer on the cpu backend', () => {
 describe('trainer on the wasm backend', () => {
   beforeAll(() => startBackend('wasm'));
 
-  it.each(ALGORITHMS)('%s keeps tf.memory().numTensors equal at update 10 and update 200', async (algorithm) => {
-    // targetKl and adaptive KL on, so the early-stop and adaptive paths are covered too.
+  it.each(ALGORITHMS)('%s keeps tf.memory().numTensors equal at update 10 and update 100', async (algorithm) => {
+    // targetKl, adaptive KL, reward normalisation and the KL-adaptive learning rate on, so those paths
+    // are covered too.
     const trainer = createTrainer({
       algorithm,
       batchSize: 8,
@@ -63,9 +64,11 @@ describe('trainer on the wasm backend', () => {
       minibatches: 2,
       targetKl: 0.01,
       adaptiveKl: true,
+      rewardNorm: true,
+      adaptiveLr: true,
     });
     let atTen = -1;
-    for (let update = 1; update <= 200; update++) {
+    for (let update = 1; update <= 100; update++) {
       await trainer.step();
       if (update === 10) atTen = tf.memory().numTensors;
     }
