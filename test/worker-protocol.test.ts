@@ -63,6 +63,19 @@ describe('UI state from worker events', () => {
     expect([state.history.length, state.distribution]).toEqual([0, undefined]);
   });
 
+  it('drops a late update of the run a reset replaced, so the new run starts empty (and can autoplay)', () => {
+    const state = new PlaygroundState();
+    state.runId = 'old';
+    applyEvent(state, { type: 'metrics', runId: 'old', metrics: metrics(180, 1.0), samples: [] });
+    // The app resets: a new run id, cleared charts; the update in flight then reports.
+    state.runId = 'new';
+    state.clearRun();
+    applyEvent(state, { type: 'metrics', runId: 'old', metrics: metrics(181, 1.5), samples: [] });
+    expect(state.history).toEqual([]);
+    applyEvent(state, { type: 'metrics', runId: 'new', metrics: metrics(1, 2.0), samples: [] });
+    expect(state.history.map((m) => m.update)).toEqual([1]);
+  });
+
   it('keeps at most 5 notices, newest last', () => {
     const state = new PlaygroundState();
     for (let i = 0; i < 8; i++) state.addNotice('warning', `n${i}`);

@@ -161,6 +161,8 @@ export function applyEvent(state: PlaygroundState, event: WorkerEvent): void {
       if (event.vocabulary) state.vocabulary = event.vocabulary;
       break;
     case 'metrics':
+      // A late update of the run a reset replaced: it is not the new run's first update.
+      if (event.runId !== undefined && state.runId !== undefined && event.runId !== state.runId) break;
       state.appendMetrics(event.metrics, event.samples);
       break;
     case 'restored':

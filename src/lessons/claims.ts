@@ -306,6 +306,23 @@ export const CLAIMS: Readonly<Record<string, Claim>> = {
 
   // Mode collapse: after each arm first solves the task (5-update mean ≥ 0.9), the worst 100-update
   // window of its score, and the entropy, <eos> rate and KL in that window.
+  'grpo-vs-ppo': ([ppo, grpo], { updates: n }) => {
+    const [a, b] = [updatesTo(ppo, 0.9), updatesTo(grpo, 0.9)];
+    const klPpo = over(ppo, 'policy/update_kl', 1, n);
+    const klGrpo = over(grpo, 'policy/update_kl', 1, n);
+    const noCritic = grpo.history.every((m) => Number.isNaN(m['loss/value']));
+    return result(
+      'grpo-vs-ppo',
+      { 'PPO: 0.9 at': a, 'GRPO: 0.9 at': b, 'PPO: update KL': klPpo, 'GRPO: update KL': klGrpo },
+      [
+        cond(`both reach 0.9 within ${n}`, a <= n && b <= n),
+        cond('GRPO within 1.3× PPO’s updates', b <= 1.3 * a),
+        cond('GRPO trains no value head', noCritic),
+        cond('GRPO update KL < ½ PPO’s', klGrpo < klPpo / 2),
+      ],
+    );
+  },
+
   'mode-collapse': ([plain, stabilised], { updates: n }) => {
     const worst = (run: ArmRun) => {
       const at = reachedAt(run, 0.9) ?? n;
@@ -343,6 +360,11 @@ export const CLAIMS: Readonly<Record<string, Claim>> = {
     );
   },
 };
+
+/** The updates to a 5-update mean of 0.9, or Infinity when it is never reached (so comparisons fail). */
+function updatesTo(run: ArmRun, threshold: number): number {
+  return reachedAt(run, threshold) ?? Number.POSITIVE_INFINITY;
+}
 
 /** The lesson's claim measured on its arms' runs; throws for a lesson without an entry in CLAIMS. */
 export function judge(arms: readonly ArmRun[], context: ClaimContext): ClaimResult {

@@ -238,6 +238,22 @@ export const LESSONS: readonly Lesson[] = [
     heavy: true,
     updates: 800,
   },
+  {
+    name: 'grpo-vs-ppo',
+    title: '13 · GRPO: no critic, the group is the baseline',
+    summary:
+      'GRPO samples 8 answers to each prompt and scores each against the other 7: the advantage is (score − group mean) / group std, with no value network at all, so the value-loss chart stays empty. ' +
+      'PPO learns a critic to get its baseline; both then take the same clipped steps. ' +
+      'On reversing, both reach a score of 0.9 in about the same number of updates; pick "KL moved by the update" as the extra chart: GRPO moves the policy less per update, because every group whose 8 answers all scored the same has advantage 0.',
+    ...compare([
+      { label: 'PPO (critic)', link: '#v=3' },
+      { label: 'GRPO, groups of 8', link: '#v=3&algorithm=grpo&groupSize=8' },
+    ]),
+    lesson:
+      'Both reach a 5-update mean score of 0.9 within 40 updates, GRPO within 1.3× the updates PPO needs and without a value head, and GRPO’s mean update KL is below half of PPO’s (PPO 23–29 updates, GRPO 22–28; update KL 0.056–0.109 against 0.012–0.015 nats per token, seeds 1–5).',
+    heavy: true,
+    updates: 40,
+  },
 ];
 
 export const PRESETS: readonly Preset[] = [

@@ -59,7 +59,11 @@ export type WorkerEvent =
       stageProgress?: number;
       vocabulary?: string[];
     }
-  | { type: 'metrics'; metrics: Metrics; samples: Sample[] }
+  /**
+   * One update of run `runId`. An update in flight when a reset arrives still finishes and reports: its
+   * run id tells the app it belongs to the run it left, not to the new one.
+   */
+  | { type: 'metrics'; runId?: string; metrics: Metrics; samples: Sample[] }
   /** A saved run is back in a trainer: the app shows its history and settings. */
   | {
       type: 'restored';

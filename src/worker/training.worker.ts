@@ -126,7 +126,7 @@ async function update(): Promise<boolean> {
   try {
     if (crashAtUpdate === trainer.update + 1) throw new Error('the device was lost (simulated by crashAt)');
     const result = await trainer.step();
-    post({ type: 'metrics', metrics: result.metrics, samples: result.samples });
+    post({ type: 'metrics', runId: saver?.runId, metrics: result.metrics, samples: result.samples });
     if (result.divergence) problem('warning', result.divergence.message);
     saver?.record(result.metrics, result.samples);
     await saver?.maybeSave(trainer);
