@@ -9,7 +9,7 @@ full forward per sampled token (no KV cache, Gumbel-max), the reverse task's den
        reward; one advantage per response (r - mean(group)) / (unbiased std(group) + 1e-4); no critic;
        epochs x minibatches of clipped surrogate + beta*k3 to the reference per token, averaged over each
        response's own tokens then over responses, - entropy;
-each optimizer step with grad-norm clip and Adam, and after the last step one forward for the update's
+each optimizer step with grad-norm clip and Adam, and one forward before the first step and one after the last for the update's
 KL (as the engine's policy/update_kl). Random numbers come from torch, so runs are not bit-identical to
 the engine's; the work is the same. Defaults are the engine's (link version 3).
 
@@ -273,10 +273,18 @@ def grpo_epochs(policy, optimizer, tokens, mask, old_logp, ref_logp, advantage):
 
 
 @torch.no_grad()
-def update_kl(policy, tokens, mask, old_logp):
-    """The engine's policy/update_kl: k3 of KL(old || new) per action token after the last step, one forward."""
-    log_ratio = (log_probs(policy(tokens)[0], tokens)[0] - old_logp) * mask
-    return ((log_ratio.exp() - 1 - log_ratio) * mask).sum().item() / mask.sum().clamp(min=1).item()
+@torch.no_grad()
+def distributions(policy, tokens):
+    """The engine's measureUpdateKl, first half: the policy's log-softmax before the update, one forward."""
+    return log_probs(policy(tokens)[0], tokens)[1]
+
+
+@torch.no_grad()
+def update_kl(policy, tokens, mask, old_log_softmax):
+    """Its second half, policy/update_kl: exact KL(old || new) over the vocabulary per action token."""
+    new_log_softmax = distributions(policy, tokens)
+    per_token = (old_log_softmax.exp() * (old_log_softmax - new_log_softmax)).sum(-1)
+    return ((per_token * mask).sum() / mask.sum().clamp(min=1)).item()
 
 
 def training_prompts():
@@ -290,13 +298,14 @@ def update(policy, reference, optimizer):
     prompts = training_prompts()
     tokens, old_logp, ref_logp, values, _ = rollout(policy, reference, prompts)
     rolled_out = time.perf_counter()
+    old_log_softmax = distributions(policy, tokens)
     if ALGORITHM == 'grpo':
         mask, advantage, scores = grpo_advantages(prompts, tokens)
         grpo_epochs(policy, optimizer, tokens, mask, old_logp, ref_logp, advantage)
     else:
         mask, advantage, returns, scores = ppo_advantages(prompts, tokens, old_logp, ref_logp, values)
         ppo_epochs(policy, optimizer, tokens, mask, old_logp, values, advantage, returns)
-    update_kl(policy, tokens, mask, old_logp)
+    update_kl(policy, tokens, mask, old_log_softmax)
     finished = time.perf_counter()
     return (rolled_out - started) * 1000, (finished - rolled_out) * 1000, scores.mean().item()
 

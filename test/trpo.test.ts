@@ -137,6 +137,9 @@ describe('TRPO runs (wasm)', () => {
         const { metrics } = await trainer.step();
         kls.push(metrics['trpo/kl']);
         accepted += metrics['trpo/accepted'];
+        // The trainer's own measure of the update (before and after, exact) agrees with the line
+        // search's: the critic's steps after it moved only the value head.
+        if (metrics['trpo/accepted'] === 1) expect(metrics['policy/update_kl']).toBeCloseTo(metrics['trpo/kl'], 6);
         expect(metrics['trpo/line_search_steps']).toBeGreaterThanOrEqual(0);
       }
     } finally {

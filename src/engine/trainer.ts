@@ -4,7 +4,7 @@
 // Used by the CLI, the tests and the app's worker alike.
 import { ALGORITHM_REGISTRY } from './algorithms';
 import { klInReward } from './algorithms/specs';
-import { addUpdateKl, type AlgorithmState, type UpdateContext } from './algorithms/common';
+import { measureUpdateKl, type AlgorithmState, type UpdateContext } from './algorithms/common';
 import { adaptiveBeta, mean } from './advantages';
 import { coerce, FIELD_BY_KEY, validate, type Config, type Problem } from './config';
 import { buildEpisodes, type Episode } from './episodes';
@@ -392,8 +392,12 @@ export class Trainer {
       beta,
       learningRate,
     };
-    await algorithm.update(ctx, batch, episodes);
-    addUpdateKl(ctx, batch, episodes);
+    const finishUpdateKl = measureUpdateKl(ctx, batch, episodes);
+    try {
+      await algorithm.update(ctx, batch, episodes);
+    } finally {
+      finishUpdateKl();
+    }
     const device = await metrics.read();
     const finished = performance.now();
     const divergence = this.findDivergence(device, update);

@@ -215,22 +215,28 @@ export class EpochKl {
 }
 
 /**
- * How far the whole update moved the policy: the k3 estimate of KL(π_old ‖ π_new) per action token,
- * (r − 1) − log r with r = π_new(a)/π_old(a) on the batch's own sampled actions (a ~ π_old, so the
- * estimate is unbiased), after the last optimizer step. One forward pass; added to the update's
- * metrics as policy/update_kl, read back with them.
+ * How far the whole update moved the policy: the mean over the batch's action tokens of the exact
+ * KL(π_old(·|s) ‖ π_new(·|s)) over the vocabulary, reported as policy/update_kl. `measureUpdateKl`
+ * keeps the old distributions (one forward pass before the update) and returns the function that
+ * compares them with the new ones (one forward pass after it), adding the metric to the update's
+ * read-back. Exact rather than sampled: a k3 estimate on the sampled actions is dominated by the rare
+ * token whose probability an update multiplies (measured: 4.5× the exact value on a TRPO update).
  */
-export function addUpdateKl(ctx: UpdateContext, rollout: Rollout, episodes: readonly Episode[]): void {
+export function measureUpdateKl(ctx: UpdateContext, rollout: Rollout, episodes: readonly Episode[]): () => void {
   const batch = batchTensors(rollout, episodes);
-  try {
-    const kl = tf.tidy(() => {
-      const { logp } = evaluate(ctx, batch);
-      const logRatio = tf.where(batch.mask, tf.sub(logp, batch.oldLogp), tf.zerosLike(logp));
-      return maskedMean(tf.sub(tf.sub(tf.exp(logRatio), 1), logRatio), batch.mask, batch.count);
-    });
-    ctx.metrics.add('policy/update_kl', kl);
-    kl.dispose();
-  } finally {
-    disposeBatch(batch);
-  }
+  const oldLogSoftmax = tf.tidy(() => evaluate(ctx, batch).logSoftmax);
+  return () => {
+    try {
+      const kl = tf.tidy(() => {
+        const { logSoftmax } = evaluate(ctx, batch);
+        const perToken = tf.sum(tf.mul(tf.exp(oldLogSoftmax), tf.sub(oldLogSoftmax, logSoftmax)), 2);
+        return maskedMean(perToken, batch.mask, batch.count);
+      });
+      ctx.metrics.add('policy/update_kl', kl);
+      kl.dispose();
+    } finally {
+      oldLogSoftmax.dispose();
+      disposeBatch(batch);
+    }
+  };
 }
