@@ -62,6 +62,8 @@ export interface ChoiceField<K extends string = ConfigKey, C extends string = st
   kind: 'choice';
   default: NoInfer<C>;
   choices: readonly C[];
+  /** A sentence per choice, shown under the picker for the chosen one. */
+  choiceHelp?: Readonly<Partial<Record<string, string>>>;
 }
 
 export interface BooleanField<K extends string = ConfigKey> extends FieldBase<K> {
@@ -195,6 +197,7 @@ const SCHEMA = [
     live: false,
     default: 'ppo',
     choices: ALGORITHMS,
+    choiceHelp: Object.fromEntries(Object.values(ALGORITHM_SPECS).map((spec) => [spec.name, spec.summary])),
     help: `How the policy learns from its samples: ${Object.values(ALGORITHM_SPECS)
       .map((spec) => spec.help)
       .join('; ')}.`,

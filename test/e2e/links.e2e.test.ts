@@ -81,6 +81,21 @@ describe('preset links', () => {
     await app.screenshot();
   });
 
+  test('a TRPO link: the picker says what TRPO does, δ is a control, the clip is not used, its metrics are chartable', async () => {
+    const app = await openApp('link-trpo', '?backend=wasm#v=3&algorithm=trpo');
+    const { page } = app;
+    expect(await page.locator('#control-algorithm').inputValue()).toBe('trpo');
+    expect(await page.getByTestId('choice-help-algorithm').textContent()).toMatch(
+      /mean KL to the old policy is at most δ/,
+    );
+    expect(await page.locator('#control-maxKl').isEnabled()).toBe(true);
+    expect(await page.locator('#control-clipEpsilon').isDisabled()).toBe(true);
+    const extraCharts = await page.locator('select option').allTextContents();
+    expect(extraCharts).toEqual(expect.arrayContaining(['TRPO step KL (≤ δ)', 'KL moved by the update']));
+    expect(app.errors.console).toEqual([]);
+    expect(app.errors.page).toEqual([]);
+  });
+
   test('a link opened in an open tab applies like a fresh load; the run it replaces is pinned, and Back returns to it', async () => {
     const app = await openApp('link-open-tab', '?backend=wasm#v=2&autoplay=1');
     const { page } = app;

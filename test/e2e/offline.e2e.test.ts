@@ -80,7 +80,8 @@ describe('offline', () => {
 
   test('a new deployment shows "A new version is available — Reload", keeps training until clicked, then takes over', async () => {
     const { dir, server } = await serveCopy();
-    const app = await openApp('offline-update', '?backend=wasm#v=2&autoplay=1', server.url);
+    // A small model and batch: training in the background leaves the cores to the service worker.
+    const app = await openApp('offline-update', '?backend=wasm#v=3&dModel=16&batchSize=16&autoplay=1', server.url);
     const { page } = app;
     await waitForController(page);
     await waitForUpdateCount(page, 1);

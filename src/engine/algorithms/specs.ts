@@ -9,6 +9,8 @@ export interface AlgorithmSpec<Name extends string = string> {
   readonly name: Name;
   /** One clause of the `algorithm` setting's help. */
   readonly help: string;
+  /** One sentence for a student: what this algorithm does differently (shown under the algorithm picker). */
+  readonly summary: string;
   /** The value head is trained as a critic and used in the advantages; value loss and explained variance are reported. */
   readonly hasCritic: boolean;
   /** Settings this algorithm never reads, each with the one-sentence reason shown beside it. */
@@ -54,6 +56,8 @@ const NO_BASELINE = 'Only REINFORCE subtracts a chosen baseline; GRPO and RLOO s
 const reinforce: AlgorithmSpec<'reinforce'> = {
   name: 'reinforce',
   help: 'REINFORCE (Monte-Carlo policy gradient)',
+  summary:
+    'Pushes up every token of the answers that beat a baseline, by how much they beat it: one gradient step per batch, no critic.',
   hasCritic: false,
   ignores: {
     ...NO_STEP_KL,
@@ -70,6 +74,8 @@ const reinforce: AlgorithmSpec<'reinforce'> = {
 const actorCritic: AlgorithmSpec<'actor-critic'> = {
   name: 'actor-critic',
   help: 'actor-critic (GAE with a learned value)',
+  summary:
+    'Learns a value for every prefix and judges each token against it (GAE), instead of judging whole answers: one step per batch.',
   hasCritic: true,
   ignores: {
     ...NO_STEP_KL,
@@ -85,6 +91,8 @@ const actorCritic: AlgorithmSpec<'actor-critic'> = {
 const ppo: AlgorithmSpec<'ppo'> = {
   name: 'ppo',
   help: 'PPO (clipped surrogate)',
+  summary:
+    'Actor-critic that reuses each batch for several epochs of steps, clipping the probability ratio π/π_old so no step strays far.',
   hasCritic: true,
   ignores: {
     ...TRPO_ONLY,
@@ -98,6 +106,8 @@ const ppo: AlgorithmSpec<'ppo'> = {
 // Dr. GRPO (Liu et al. 2025) is GRPO with lossAgg constant and stdNorm off: no algorithm of its own, two switches.
 const grpo: AlgorithmSpec<'grpo'> = {
   name: 'grpo',
+  summary:
+    'No critic: each answer is judged against the other answers to the same prompt (its group), then PPO’s clipped steps, with the KL in the loss.',
   help: 'GRPO (no critic: each response is scored against its group of G, PPO’s clip, KL in the loss; Dr. GRPO = loss aggregation constant and std division off)',
   hasCritic: false,
   ignores: {
@@ -115,6 +125,8 @@ const grpo: AlgorithmSpec<'grpo'> = {
 
 const rloo: AlgorithmSpec<'rloo'> = {
   name: 'rloo',
+  summary:
+    'No critic: REINFORCE on whole answers, each judged against the mean reward of the other answers to its prompt (leave one out).',
   help: 'RLOO (REINFORCE on whole responses, each baselined by the mean reward of the other G − 1 in its group)',
   hasCritic: false,
   ignores: {
@@ -133,6 +145,8 @@ const rloo: AlgorithmSpec<'rloo'> = {
 
 const trpo: AlgorithmSpec<'trpo'> = {
   name: 'trpo',
+  summary:
+    'Actor-critic with one natural-gradient step per batch, shrunk until the mean KL to the old policy is at most δ: a hard trust region where PPO clips.',
   help: 'TRPO (the natural-gradient step of largest gain whose mean KL to the old policy stays ≤ δ, found by conjugate gradient and a line search; the critic is fitted afterwards)',
   hasCritic: true,
   ignores: {
