@@ -26,7 +26,9 @@ import {
 import type { Page } from 'playwright-core';
 
 /** The backend for tests about the UI rather than a backend: fast and the same on every machine. */
-const WASM = '?backend=wasm';
+// A quarter of the default batch and fewer format steps: these tests are about the controls, not the
+// learning, and a smaller run leaves the 2 cores to the browser and the other test files.
+const WASM = '?backend=wasm#v=3&batchSize=32&sftSteps=20';
 
 /** Backend start + format pretraining, until Play is enabled. */
 const READY_TIMEOUT = 120_000;
