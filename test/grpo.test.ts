@@ -33,7 +33,9 @@ describe('GRPO advantages (plain numbers)', () => {
   });
 
   it('computeAdvantages: each group on its own, the response’s advantage on every action token', () => {
-    const episode = (row: number, score: number, tokens: number): Episode => ({
+    // Rewards as the trainer builds them with the KL out of the reward (GRPO's own place): 0 on every
+    // token but the last, which carries the score; `penalty` is a per-token −β·KL when klIn = reward.
+    const episode = (row: number, score: number, tokens: number, penalty = 0): Episode => ({
       row,
       prompt: [],
       response: [],
@@ -49,8 +51,7 @@ describe('GRPO advantages (plain numbers)', () => {
       kl: [],
       klK1Sum: 0,
       klK3Sum: 0,
-      // A KL penalty here would be the reward's; GRPO reads the score alone.
-      rewards: Array.from({ length: tokens }, () => -7),
+      rewards: Array.from({ length: tokens }, (_, t) => penalty + (t === tokens - 1 ? score : 0)),
       advantages: [],
       returns: [],
     });
@@ -62,6 +63,15 @@ describe('GRPO advantages (plain numbers)', () => {
       [[0.5], [-0.5, -0.5], [0, 0, 0], [0], [-0.1, -0.1], [-0.1, -0.1, -0.1], [-0.1], [0.3, 0.3]].map((xs) =>
         xs.map((x) => expect.closeTo(x, 12)),
       ),
+    );
+    // With klIn = reward the KL penalty is in the rewards and moves the advantages: a −0.1 per token on
+    // the 3-token response of group 0 (row 2) lowers its reward from 0.5 to 0.2, so the group's mean
+    // falls to (1 + 0 + 0.2 + 0.5)/4 = 0.425.
+    const penalised = [1, 0, 0.5, 0.5].map((s, row) => episode(row, s, 1 + (row % 3), row === 2 ? -0.1 : 0));
+    const withKl = validate({ algorithm: 'grpo', groupSize: 4, batchSize: 4, stdNorm: false, klIn: 'reward' }).config;
+    grpo.computeAdvantages(penalised, withKl, {});
+    expect(penalised.map((e) => e.advantages[0])).toEqual(
+      [0.575, -0.425, -0.225, 0.075].map((x) => expect.closeTo(x, 12)),
     );
   });
 });

@@ -503,6 +503,11 @@ describe('versioned defaults: a link keeps its meaning when a default changes', 
     expect(off.notices).toEqual([]);
     expect(decodeOk('#v=3&lengthNorm=true').config.lossAgg).toBe('response');
     expect(encodeLink(off.config)).toBe('#v=3&algorithm=grpo&groupSize=8&lossAgg=constant');
+    expect(decodeOk('#v=3&lengthNorm=0').config.lossAgg).toBe('constant');
+    // Saved runs and CLI settings go through validate, which reads the old name too.
+    expect(validate({ lengthNorm: false }).config.lossAgg).toBe('constant');
+    expect(validate({ lengthNorm: false }).problems).toEqual([]);
+    expect(validate({ lengthNorm: false, lossAgg: 'token' }).config.lossAgg).toBe('token');
     // A value the old switch never had is read as the new setting's value, with the usual notice.
     expect(decodeLink('#v=3&lengthNorm=maybe').notices.join(' ')).toMatch(/lossAgg/);
   });

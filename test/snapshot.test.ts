@@ -208,6 +208,17 @@ describe('a saved and restored trainer continues identically (wasm)', () => {
     expect(actual).toEqual(expected.slice(3));
   });
 
+  it('a run saved before lengthNorm became lossAgg restores, reading lengthNorm: false as lossAgg constant', async () => {
+    const trainer = createTrainer({ ...PPO, sftSteps: 2 });
+    await run(trainer, 1);
+    const snapshot = await trainer.snapshot();
+    trainer.dispose();
+    const { lossAgg: _dropped, ...older } = snapshot.config;
+    const restored = Trainer.restore({ ...snapshot, config: { ...older, lengthNorm: false } });
+    expect(restored.settings.lossAgg).toBe('constant');
+    restored.dispose();
+  });
+
   it('(f) a snapshot of another format, with bad settings or a short array throws a clear message and leaks nothing', async () => {
     const trainer = createTrainer({ ...PPO, sftSteps: 2 });
     await run(trainer, 1);

@@ -38,6 +38,11 @@ describe('KL-adaptive learning rate (plain numbers)', () => {
     expect(klAdaptiveLearningRate(0.009, 0, 0.008)).toBe(ADAPTIVE_LR_BOUNDS.max);
     expect(klAdaptiveLearningRate(1.5e-6, 1, 0.008)).toBe(ADAPTIVE_LR_BOUNDS.min);
     expect(klAdaptiveLearningRate(0.001, Number.NaN, 0.008)).toBe(0.001);
+    // A rate set above the bounds is kept while the KL is in the band or low.
+    expect(klAdaptiveLearningRate(0.05, 0.008, 0.008)).toBe(0.05);
+    expect(klAdaptiveLearningRate(0.05, 0, 0.008)).toBe(0.05);
+    // A move lands inside the bounds.
+    expect(klAdaptiveLearningRate(0.05, 1, 0.008)).toBe(0.01);
   });
 });
 

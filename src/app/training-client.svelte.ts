@@ -172,6 +172,8 @@ export function applyEvent(state: PlaygroundState, event: WorkerEvent): void {
       state.samples = event.samples;
       break;
     case 'saved':
+      // A save of the run a reset replaced says nothing about the current one.
+      if (state.runId !== undefined && event.runId !== state.runId) break;
       state.savedUpdate = event.updates;
       break;
     case 'backend-lost':

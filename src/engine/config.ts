@@ -684,6 +684,39 @@ export function requiredContextLength(c: Config): number {
   return 2 + promptTokens(c) + c.maxNewTokens;
 }
 
+/**
+ * Settings that were renamed, with how their old values read, so a link, a saved run or a CLI setting
+ * written before the rename keeps its meaning. (GRPO's lengthNorm switch became lossAgg, which has a
+ * third way, DAPO's per token.)
+ */
+export const RENAMED_SETTINGS: Readonly<Record<string, { key: ConfigKey; values: Readonly<Record<string, string>> }>> =
+  {
+    lengthNorm: {
+      key: 'lossAgg',
+      values: { true: 'response', false: 'constant', '1': 'response', '0': 'constant' },
+    },
+  };
+
+/** The value a renamed setting's old value reads as (unknown values pass through, to be validated). */
+export function renamedValue(oldKey: string, value: unknown): unknown {
+  const text = String(value);
+  const map = RENAMED_SETTINGS[oldKey].values;
+  return Object.hasOwn(map, text) ? map[text] : value;
+}
+
+/** Old keys become their new names (the new key wins when both are given). */
+function migrateRenamed(input: Record<string, unknown>): Record<string, unknown> {
+  const renamed = Object.keys(input).filter((key) => Object.hasOwn(RENAMED_SETTINGS, key));
+  if (renamed.length === 0) return input;
+  const out = { ...input };
+  for (const key of renamed) {
+    const target = RENAMED_SETTINGS[key].key;
+    if (!(target in out)) out[target] = renamedValue(key, input[key]);
+    delete out[key];
+  }
+  return out;
+}
+
 export interface Problem {
   key: string;
   message: string;
@@ -697,9 +730,10 @@ export function validate(raw: unknown, defaults: Config = defaultConfig()): { co
   const problems: Problem[] = [];
   // `defaults`: what a missing or bad value becomes (an older link's defaults, for instance).
   const config = { ...defaults } as unknown as Record<string, unknown>;
-  const input: Record<string, unknown> =
-    raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
-  if (input !== raw && raw !== undefined) {
+  const input: Record<string, unknown> = migrateRenamed(
+    raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {},
+  );
+  if ((raw === null || typeof raw !== 'object' || Array.isArray(raw)) && raw !== undefined) {
     problems.push({ key: '', message: 'Configuration is not an object; using defaults.' });
   }
   for (const key of Object.keys(input)) {

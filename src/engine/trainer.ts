@@ -392,11 +392,12 @@ export class Trainer {
       beta,
       learningRate,
     };
-    const finishUpdateKl = measureUpdateKl(ctx, batch, episodes);
+    const updateKl = measureUpdateKl(ctx, batch, episodes);
     try {
       await algorithm.update(ctx, batch, episodes);
+      updateKl.finish();
     } finally {
-      finishUpdateKl();
+      updateKl.dispose();
     }
     const device = await metrics.read();
     const finished = performance.now();

@@ -29,12 +29,14 @@ export const ADAPTIVE_LR_BOUNDS = { min: 1e-6, max: 1e-2 } as const;
 
 /**
  * adaptiveLr: the next update's learning rate from this update's approx-KL: halved above 2× the
- * target, ×1.5 below ½×, kept otherwise, and always within ADAPTIVE_LR_BOUNDS. (rl_games and Isaac
+ * target, ×1.5 below ½×, kept otherwise; a move stays within ADAPTIVE_LR_BOUNDS. (rl_games and Isaac
  * Gym divide by 1.5 rather than 2; a non-finite KL leaves the rate as it is.)
  */
 export function klAdaptiveLearningRate(learningRate: number, approxKl: number, target: number): number {
-  let next = learningRate;
-  if (approxKl > 2 * target) next = learningRate / 2;
-  else if (approxKl < target / 2) next = learningRate * 1.5;
-  return Math.min(ADAPTIVE_LR_BOUNDS.max, Math.max(ADAPTIVE_LR_BOUNDS.min, next));
+  const clamp = (lr: number) => Math.min(ADAPTIVE_LR_BOUNDS.max, Math.max(ADAPTIVE_LR_BOUNDS.min, lr));
+  // The bounds apply to a move: a rate set outside them (the setting allows up to 0.1) is kept while
+  // the KL stays in the target's band, and a move never goes the wrong way.
+  if (approxKl > 2 * target) return Math.min(learningRate, clamp(learningRate / 2));
+  if (approxKl < target / 2) return Math.max(learningRate, clamp(learningRate * 1.5));
+  return learningRate;
 }

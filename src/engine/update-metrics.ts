@@ -41,6 +41,7 @@ export function updateMetrics(
   const scores = episodes.map((e) => e.score);
   const scoreMean = mean(scores);
   const actionTokens = episodes.reduce((n, e) => n + e.positions.length, 0);
+  const failedLengths = episodes.filter((e) => e.score < 1).map((e) => e.positions.length);
   const stats = episodes.map((e) => facts.environment?.stats(e.prompt, e.response) ?? { turns: 1, toolCalls: 0 });
   const updateMs = facts.finished - facts.started;
   const fromRollout: Partial<Metrics> = {
@@ -64,7 +65,7 @@ export function updateMetrics(
     'episode/length': actionTokens / episodes.length,
     // The length of the answers that were not exactly right (NaN when every one was): what Dr. GRPO's
     // length bias is about.
-    'episode/failed_length': mean(episodes.filter((e) => e.score < 1).map((e) => e.positions.length)),
+    'episode/failed_length': failedLengths.length > 0 ? mean(failedLengths) : Number.NaN,
     'episode/turns': mean(stats.map((t) => t.turns)),
     'episode/tool_calls': mean(stats.map((t) => t.toolCalls)),
     'episode/eos_rate': mean(episodes.map((e) => (e.response.at(-1) === EOS ? 1 : 0))),

@@ -2,7 +2,15 @@
 // Keys are config-schema names (a few short aliases are accepted); only non-defaults are written.
 // Decoding never throws, whatever it is handed: every unknown key, bad value, duplicate, broken escape or
 // oversized link becomes a short notice naming the setting, and a safe value (default, clamp or repair).
-import { defaultConfig, FIELD_BY_KEY, FIELDS, validate, type Config } from '../engine/config';
+import {
+  defaultConfig,
+  FIELD_BY_KEY,
+  FIELDS,
+  RENAMED_SETTINGS,
+  renamedValue,
+  validate,
+  type Config,
+} from '../engine/config';
 
 export const LINK_VERSION = 3;
 
@@ -29,14 +37,6 @@ export function defaultsOfVersion(version: number): Config {
   for (let v = LINK_VERSION - 1; v >= version; v--) Object.assign(config, EARLIER_DEFAULTS[v] ?? {});
   return config;
 }
-
-/**
- * Settings that were renamed, with how their old values read: a link shared before the rename keeps
- * its meaning. (GRPO's lengthNorm switch became lossAgg, which has a third way, DAPO's per token.)
- */
-export const RENAMED_SETTINGS: Readonly<Record<string, { key: string; values: Readonly<Record<string, string>> }>> = {
-  lengthNorm: { key: 'lossAgg', values: { true: 'response', false: 'constant' } },
-};
 
 /** Short names people type in links; the canonical name is always the schema key. */
 export const KEY_ALIASES: Readonly<Record<string, string>> = {
@@ -203,7 +203,7 @@ function decode(link: unknown): DecodedLink {
     if (value.broken && !isCut && brokenCount++ < maxListed) {
       encoding.push(`${settingName(key)}: "${quote(rawValue)}" has broken percent-encoding; read as typed.`);
     }
-    const text = renamed && Object.hasOwn(renamed.values, value.text) ? renamed.values[value.text] : value.text;
+    const text = renamed ? String(renamedValue(name.text, value.text)) : value.text;
     const previous = entries.get(key);
     entries.set(key, { value: text, bare: eq < 0, count: (previous?.count ?? 0) + 1, cut: isCut });
   }

@@ -217,16 +217,21 @@ export class EpochKl {
 /**
  * How far the whole update moved the policy: the mean over the batch's action tokens of the exact
  * KL(π_old(·|s) ‖ π_new(·|s)) over the vocabulary, reported as policy/update_kl. `measureUpdateKl`
- * keeps the old distributions (one forward pass before the update) and returns the function that
- * compares them with the new ones (one forward pass after it), adding the metric to the update's
- * read-back. Exact rather than sampled: a k3 estimate on the sampled actions is dominated by the rare
+ * keeps the old distributions (one forward pass before the update); `finish` compares them with the
+ * new ones (one forward pass after it) and adds the metric to the update's read-back; `dispose` frees
+ * what it kept, whether or not the update finished. Exact rather than sampled: a k3 estimate on the sampled actions is dominated by the rare
  * token whose probability an update multiplies (measured: 4.5× the exact value on a TRPO update).
  */
-export function measureUpdateKl(ctx: UpdateContext, rollout: Rollout, episodes: readonly Episode[]): () => void {
+export function measureUpdateKl(
+  ctx: UpdateContext,
+  rollout: Rollout,
+  episodes: readonly Episode[],
+): { finish(): void; dispose(): void } {
   const batch = batchTensors(rollout, episodes);
   const oldLogSoftmax = tf.tidy(() => evaluate(ctx, batch).logSoftmax);
-  return () => {
-    try {
+  let disposed = false;
+  return {
+    finish() {
       const kl = tf.tidy(() => {
         const { logSoftmax } = evaluate(ctx, batch);
         const perToken = tf.sum(tf.mul(tf.exp(oldLogSoftmax), tf.sub(oldLogSoftmax, logSoftmax)), 2);
@@ -234,9 +239,12 @@ export function measureUpdateKl(ctx: UpdateContext, rollout: Rollout, episodes: 
       });
       ctx.metrics.add('policy/update_kl', kl);
       kl.dispose();
-    } finally {
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
       oldLogSoftmax.dispose();
       disposeBatch(batch);
-    }
+    },
   };
 }

@@ -1,7 +1,8 @@
 // Group Relative Policy Optimization (Shao et al. 2024, DeepSeekMath §4.1), outcome supervision.
 // Sources per rule:
 //   groups: G responses o_1…o_G sampled for each prompt (the groupSize setting)      (§4.1.1, eq. 3)
-//   reward: r_i = the task's score of response i (normalised with rewardNorm); the KL is NOT in the reward        (§4.1.1: "instead of
+//   reward: r_i = the task's score of response i (normalised with rewardNorm); the KL is NOT in the reward
+//     (with klIn = reward it is: r_i − β·Σ_t KL_t, and the loss has no KL term)        (§4.1.1: "instead of
 //     adding KL penalty in the reward, GRPO regularizes by directly adding the KL divergence ... to the loss")
 //   advantage on every action token of response i:                                   (§4.1.2)
 //     Â_i = (r_i − mean(r_group)) / (std(r_group) + ε)   (unbiased std, ε = 1e-4 as TRL's GRPOTrainer)
@@ -34,15 +35,14 @@ export const grpo: Algorithm = {
   spec: ALGORITHM_SPECS['grpo'],
 
   computeAdvantages(episodes, config) {
-    // 1. Each group's outcome rewards → one advantage per response, on all of its action tokens.
+    // 1. Each group's rewards → one advantage per response, on all of its action tokens. A response's
+    //    reward is its summed token rewards: the outcome alone, or minus β·KL when klIn puts the KL there.
     for (const group of byGroup(episodes, config.groupSize)) {
-      const advantages = groupAdvantages(
-        group.map((e) => e.outcome),
-        config.stdNorm,
-      );
+      const rewards = group.map((e) => e.rewards.reduce((a, b) => a + b, 0));
+      const advantages = groupAdvantages(rewards, config.stdNorm);
       group.forEach((e, i) => {
         e.advantages = e.positions.map(() => advantages[i]);
-        e.returns = e.positions.map(() => e.outcome);
+        e.returns = e.positions.map(() => rewards[i]);
       });
     }
   },

@@ -75,7 +75,7 @@ function addNumber(metrics: UpdateContext['metrics'], name: MetricName, value: n
   scalar.dispose();
 }
 
-/** What one trust-region step did: its KL, how many times it halved (×0.8), whether it was taken. */
+/** What one trust-region step did: its KL, how many times it shrank (×0.8), whether it was taken. */
 export interface TrustRegionStep {
   accepted: boolean;
   /** Backtracking steps before the accepted one (BACKTRACK_STEPS when none was accepted). */
@@ -92,13 +92,19 @@ export async function trustRegionStep(
 ): Promise<TrustRegionStep> {
   const { maxKl } = ctx.config;
   const flat = ctx.params.flat;
-  const batch = batchTensors(rollout, episodes);
   const start = flat.clone();
-  const oldLogSoftmax = tf.tidy(() => evaluate(ctx, batch).logSoftmax);
+  // Everything made below is freed in `finally`, and on any exit without an accepted step the weights
+  // go back to θ_old (an exception mid-way would otherwise leave them at θ_old ± h·v or a trial step).
   const kept: Tensor[] = [];
+  let batch: EpisodeBatch | undefined;
+  let accepted = false;
   try {
+    batch = batchTensors(rollout, episodes);
+    const b = batch;
+    const oldLogSoftmax = tf.tidy(() => evaluate(ctx, b).logSoftmax);
+    kept.push(oldLogSoftmax);
     // 1. g = ∇L at θ_old (the loss is −L, so g is minus its gradient); the loss at θ_old for the search.
-    const { value: lossAtStart, grads } = tf.variableGrads(() => surrogateLoss(ctx, batch).total, [flat]);
+    const { value: lossAtStart, grads } = tf.variableGrads(() => surrogateLoss(ctx, b).total, [flat]);
     kept.push(lossAtStart);
     const g = tf.neg(grads[flat.name]) as Tensor1D;
     tf.dispose(grads);
@@ -109,9 +115,7 @@ export async function trustRegionStep(
 
     // 2–3. x ≈ (F + damping)⁻¹ g and the full step s, with no read-back.
     const fvp = (v: Tensor1D) =>
-      tf.tidy(
-        () => tf.add(fisherVectorProduct(ctx, batch, oldLogSoftmax, start, v), tf.mul(CG_DAMPING, v)) as Tensor1D,
-      );
+      tf.tidy(() => tf.add(fisherVectorProduct(ctx, b, oldLogSoftmax, start, v), tf.mul(CG_DAMPING, v)) as Tensor1D);
     const x = conjugateGradient(fvp, g, CG_ITERATIONS);
     kept.push(x);
     const fx = fvp(x);
@@ -123,21 +127,23 @@ export async function trustRegionStep(
     for (let k = 0; k < BACKTRACK_STEPS; k++) {
       tf.tidy(() => flat.assign(tf.add(start, tf.mul(BACKTRACK_COEF ** k, fullStep))));
       const trial = tf.tidy(() => {
-        const loss = surrogateLoss(ctx, batch);
-        return tf.stack([meanKl(ctx, batch, oldLogSoftmax), loss.total, lossAtStart]);
+        const loss = surrogateLoss(ctx, b);
+        return tf.stack([meanKl(ctx, b, oldLogSoftmax), loss.total, lossAtStart]);
       });
+      kept.push(trial);
       const [kl, loss, before] = await trial.data();
-      trial.dispose();
       if (kl <= maxKl && loss <= before) {
+        // The surrogate's total at the accepted weights (with its KL and entropy terms, as the others' loss/policy).
         addNumber(ctx.metrics, 'loss/policy', loss);
-        return { accepted: true, backtracks: k, kl };
+        accepted = true;
+        return { accepted, backtracks: k, kl };
       }
     }
-    flat.assign(start);
-    return { accepted: false, backtracks: BACKTRACK_STEPS, kl: 0 };
+    return { accepted, backtracks: BACKTRACK_STEPS, kl: 0 };
   } finally {
-    tf.dispose([start, oldLogSoftmax, ...kept]);
-    disposeBatch(batch);
+    if (!accepted) flat.assign(start);
+    tf.dispose([start, ...kept]);
+    if (batch) disposeBatch(batch);
   }
 }
 
@@ -201,18 +207,23 @@ export function conjugateGradient(multiply: (v: Tensor1D) => Tensor1D, b: Tensor
   let r: Tensor1D = b.clone();
   let p: Tensor1D = b.clone();
   let rr = tf.tidy(() => tf.dot(r, r) as Scalar);
-  for (let i = 0; i < iterations; i++) {
-    const ap = multiply(p);
-    const next = tf.tidy(() => {
-      const alpha = tf.div(rr, tf.add(tf.dot(p, ap), 1e-8));
-      const x2 = tf.add(x, tf.mul(alpha, p));
-      const r2 = tf.sub(r, tf.mul(alpha, ap));
-      const rr2 = tf.dot(r2, r2) as Scalar;
-      const p2 = tf.add(r2, tf.mul(tf.div(rr2, tf.maximum(rr, 1e-30)), p));
-      return { x2: x2 as Tensor1D, r2: r2 as Tensor1D, rr2, p2: p2 as Tensor1D };
-    });
-    tf.dispose([x, r, rr, p, ap]);
-    ({ x2: x, r2: r, rr2: rr, p2: p } = next);
+  try {
+    for (let i = 0; i < iterations; i++) {
+      const ap = multiply(p);
+      const next = tf.tidy(() => {
+        const alpha = tf.div(rr, tf.add(tf.dot(p, ap), 1e-8));
+        const x2 = tf.add(x, tf.mul(alpha, p));
+        const r2 = tf.sub(r, tf.mul(alpha, ap));
+        const rr2 = tf.dot(r2, r2) as Scalar;
+        const p2 = tf.add(r2, tf.mul(tf.div(rr2, tf.maximum(rr, 1e-30)), p));
+        return { x2: x2 as Tensor1D, r2: r2 as Tensor1D, rr2, p2: p2 as Tensor1D };
+      });
+      tf.dispose([x, r, rr, p, ap]);
+      ({ x2: x, r2: r, rr2: rr, p2: p } = next);
+    }
+  } catch (error) {
+    tf.dispose([x, r, rr, p]);
+    throw error;
   }
   tf.dispose([r, rr, p]);
   return x as Tensor1D;
@@ -237,12 +248,15 @@ function fitCritic(ctx: UpdateContext, rollout: Rollout, episodes: Episode[]): v
     for (let epoch = 0; epoch < epochs; epoch++) {
       for (const minibatch of shuffledMinibatches(episodes, minibatches, rng)) {
         const batch = batchTensors(rollout, minibatch);
-        const { value, grads } = tf.variableGrads(() => valueLoss(evaluate(ctx, batch).values, batch), [flat]);
-        const masked = tf.mul(grads[flat.name], mask);
-        const norm = ctx.optimizer.apply(masked, learningRate, maxGradNorm);
-        ctx.metrics.add('loss/value', value);
-        tf.dispose([value, norm, masked, ...Object.values(grads)]);
-        disposeBatch(batch);
+        try {
+          const { value, grads } = tf.variableGrads(() => valueLoss(evaluate(ctx, batch).values, batch), [flat]);
+          const masked = tf.mul(grads[flat.name], mask);
+          const norm = ctx.optimizer.apply(masked, learningRate, maxGradNorm);
+          ctx.metrics.add('loss/value', value);
+          tf.dispose([value, norm, masked, ...Object.values(grads)]);
+        } finally {
+          disposeBatch(batch);
+        }
       }
     }
   } finally {
