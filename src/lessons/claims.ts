@@ -46,6 +46,16 @@ export function over(run: ArmRun, name: MetricName, from: number, to: number): n
   return mean(run.history.slice(from - 1, to).map((m) => m[name]));
 }
 
+/** Mean of a metric over updates `from`–`to`, counting only the updates where it was defined (finite). */
+export function overDefined(run: ArmRun, name: MetricName, from: number, to: number): number {
+  return mean(
+    run.history
+      .slice(from - 1, to)
+      .map((m) => m[name])
+      .filter(Number.isFinite),
+  );
+}
+
 export function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
@@ -304,8 +314,6 @@ export const CLAIMS: Readonly<Record<string, Claim>> = {
     );
   },
 
-  // Mode collapse: after each arm first solves the task (5-update mean ≥ 0.9), the worst 100-update
-  // window of its score, and the entropy, <eos> rate and KL in that window.
   'grpo-vs-ppo': ([ppo, grpo], { updates: n }) => {
     const [a, b] = [updatesTo(ppo, 0.9), updatesTo(grpo, 0.9)];
     const klPpo = over(ppo, 'policy/update_kl', 1, n);
@@ -323,6 +331,74 @@ export const CLAIMS: Readonly<Record<string, Claim>> = {
     );
   },
 
+  'dr-grpo-length': ([grpo, drGrpo], { updates: n }) => {
+    // Updates where every answer was right have no wrong answer to measure (NaN): they are left out.
+    const [a, b] = [
+      overDefined(grpo, 'episode/failed_length', 1, n),
+      overDefined(drGrpo, 'episode/failed_length', 1, n),
+    ];
+    return result(
+      'dr-grpo-length',
+      {
+        'GRPO: wrong-answer length': a,
+        'Dr. GRPO: wrong-answer length': b,
+        'GRPO − Dr. GRPO': a - b,
+        'GRPO: 0.9 at': updatesTo(grpo, 0.9),
+        'Dr. GRPO: 0.9 at': updatesTo(drGrpo, 0.9),
+      },
+      [cond('GRPO’s wrong answers ≥ 0.2 tokens longer', a - b >= 0.2)],
+    );
+  },
+
+  'trpo-vs-ppo': ([trpo, ppo], { updates: n, configs }) => {
+    const delta = configs[0].maxKl;
+    const column = (run: ArmRun, name: MetricName) => run.history.map((m) => m[name]);
+    // The trainer's own before/after measure, independent of the line search's acceptance test.
+    const stepKl = Math.max(...column(trpo, 'policy/update_kl'));
+    const accepted = over(trpo, 'trpo/accepted', 1, n);
+    const ppoKl = column(ppo, 'policy/update_kl');
+    const trpoKl = column(trpo, 'policy/update_kl');
+    const aboveDelta = ppoKl.filter((k) => k > delta).length / ppoKl.length;
+    const spread = (xs: number[]) => Math.max(...xs) / Math.min(...xs);
+    return result(
+      'trpo-vs-ppo',
+      {
+        'TRPO: largest update KL': stepKl,
+        'TRPO: steps accepted': accepted,
+        'TRPO: backtracks per update': over(trpo, 'trpo/line_search_steps', 1, n),
+        'TRPO: update KL max/min': spread(trpoKl),
+        'PPO: update KL max/min': spread(ppoKl),
+        'PPO: share of updates above δ': aboveDelta,
+        'TRPO: 0.9 at': updatesTo(trpo, 0.9),
+        'PPO: 0.9 at': updatesTo(ppo, 0.9),
+      },
+      [
+        cond('TRPO update KL ≤ δ every update', stepKl <= delta),
+        cond('every TRPO step accepted', accepted === 1),
+        cond('PPO above δ on ≥ 25% of updates', aboveDelta >= 0.25),
+        cond('PPO’s update KL spread > TRPO’s', spread(ppoKl) > spread(trpoKl)),
+      ],
+    );
+  },
+
+  'rloo-vs-reinforce': ([reinforce, rloo], { updates: n }) => {
+    const w = lastWindow(n, 50);
+    const [a, b] = [over(reinforce, 'reward/score', w.from, n), over(rloo, 'reward/score', w.from, n)];
+    return result(
+      'rloo-vs-reinforce',
+      {
+        [`REINFORCE ${w.label}`]: a,
+        [`RLOO ${w.label}`]: b,
+        'RLOO − REINFORCE': b - a,
+        'REINFORCE: 0.9 at': updatesTo(reinforce, 0.9),
+        'RLOO: 0.9 at': updatesTo(rloo, 0.9),
+      },
+      [cond(`|RLOO − REINFORCE| ≤ 0.15 over ${w.label}`, Math.abs(b - a) <= 0.15)],
+    );
+  },
+
+  // Mode collapse: after each arm first solves the task (5-update mean ≥ 0.9), the worst 100-update
+  // window of its score, and the entropy, <eos> rate and KL in that window.
   'mode-collapse': ([plain, stabilised], { updates: n }) => {
     const worst = (run: ArmRun) => {
       const at = reachedAt(run, 0.9) ?? n;

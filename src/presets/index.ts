@@ -5,8 +5,8 @@
 // measured range. A comparison has two arms that differ only in the knob being taught, on the same seed;
 // the app runs arm 2 after arm 1 and pins it for comparison.
 //
-// Lessons 1–8 use 30 format-pretraining steps (default 60) and, except the baselines lesson, batch 32
-// (default 128): a quarter of the time per update.
+// Lessons 1–3 and 5–8 use 30 format-pretraining steps (default 60) and, except the baselines lesson,
+// batch 32 (default 128): a quarter of the time per update.
 
 /** One side of a comparison. */
 export interface PresetArm {
@@ -44,10 +44,9 @@ function compare(arms: readonly PresetArm[]): { link: string; arms: readonly Pre
 }
 
 // Links are written as the app shares them: schema keys in schema order, non-default values only.
-// Lessons 1–8 run the target task (write `bad`) with 30 format-pretraining steps; lesson 9
-// runs the RLHF pipeline (task preference) at its defaults. PPO
-// lessons use learning rate 0.001: at the default 0.003, PPO can overshoot on this one-answer task and
-// collapse after converging.
+// Lessons 1–3 and 5–8 run the target task (write `bad`) with 30 format-pretraining steps; lesson 4
+// runs the default preset (PPO on reverse), whose 4-epoch arm stays solved over 2,000 updates (PPO on
+// target does not: lessons/DEFAULTS.md); lesson 9 runs the RLHF pipeline (task preference).
 export const LESSONS: readonly Lesson[] = [
   {
     name: 'first-policy-gradient',
@@ -105,11 +104,11 @@ export const LESSONS: readonly Lesson[] = [
       'Reusing old samples is safe only because the ratio π/π_old is clipped to [1 − ε, 1 + ε]: watch policy/clipfrac, the share of tokens where the clip holds the update back, rise with more epochs. ' +
       'Try clip ε = 1 with 8 epochs to see what the clip prevents.',
     ...compare([
-      { label: '1 epoch', link: '#v=1&task=target&learningRate=0.001&batchSize=32&epochs=1&sftSteps=30' },
-      { label: '4 epochs', link: '#v=1&task=target&learningRate=0.001&batchSize=32&sftSteps=30' },
+      { label: '1 epoch', link: '#v=3&epochs=1' },
+      { label: '4 epochs (the default run)', link: '#v=3' },
     ]),
     lesson:
-      'With 4 epochs the mean score over updates 1–30 beats 1 epoch by at least 0.15 and policy/clipfrac is at least 3 times higher (by 0.16–0.32 and 4–13 times on seeds 1–5).',
+      'With 4 epochs the mean score over updates 1–30 beats 1 epoch by at least 0.15 and policy/clipfrac is at least 3 times higher (by 0.38–0.41 and 6–16 times on seeds 1–5).',
     updates: 30,
   },
   {
@@ -228,13 +227,12 @@ export const LESSONS: readonly Lesson[] = [
     summary:
       'PPO reverses 3 letters and both runs solve it within about 40 updates; keep watching the entropy chart. ' +
       'With the playground’s first defaults (learning rate 0.003, no entropy bonus, β = 0.02) the entropy falls to about 0: every prompt gets one fixed answer, and a wrong one stays wrong because nothing else is ever sampled; on 3 of seeds 1–5 the policy also stops writing <eos> and pads its answers to 5 letters, while KL to the reference climbs from about 5 to 7–13 nats (pick "<eos> rate" as the extra chart). ' +
-      'With a smaller step, an entropy bonus of 0.01 and β = 0.05 (the defaults since link version 2) the entropy stays near 0.05 nats per token and the score stays above 0.9.',
+      'Today’s defaults (link version 3) take a smaller step with an entropy bonus of 0.01 and β = 0.05, and sample 128 answers per update instead of 64: the entropy stays above that of the first run and the score stays near 0.95.',
     ...compare([
-      { label: 'lr 0.003, no entropy bonus', link: '#v=2&entropyCoef=0&learningRate=0.003&beta=0.02' },
-      { label: 'lr 0.001, entropy bonus 0.01', link: '#v=2' },
+      { label: 'lr 0.003, no entropy bonus, batch 64', link: '#v=2&entropyCoef=0&learningRate=0.003&beta=0.02' },
+      { label: 'today’s defaults (batch 128)', link: '#v=3' },
     ]),
-    lesson:
-      'After both runs first solve the task (updates 24–42), the worst 100-update window of the score is at most 0.8 without the stabilisers and at least 0.85 with them, and the entropy without them falls lower (seeds 1–5: worst windows 0.48–0.67 against 0.91–0.97; lowest entropy 0.000–0.023 against 0.050–0.062 nats per token).',
+    lesson: 'LESSON_MODE_COLLAPSE',
     heavy: true,
     updates: 800,
   },
@@ -253,6 +251,61 @@ export const LESSONS: readonly Lesson[] = [
       'Both reach a 5-update mean score of 0.9 within 40 updates, GRPO within 1.3× the updates PPO needs and without a value head, and GRPO’s mean update KL is below half of PPO’s (PPO 23–29 updates, GRPO 22–28; mean update KL over updates 1–40 0.046–0.088 against 0.016–0.019 nats per token, seeds 1–5).',
     heavy: true,
     updates: 40,
+  },
+  {
+    name: 'dr-grpo-length',
+    title: '14 · Dr. GRPO and the length bias',
+    summary:
+      'GRPO averages each answer’s token losses over that answer’s own length, so a long wrong answer is pushed down less per token than a short one: its mistakes cost less per token. ' +
+      'Dr. GRPO divides by a constant instead and drops the group’s std: this compares the two changes together, as the paper does. Here there is no format pretraining and answers may run to 10 tokens, so lengths are free to drift: pick "Length of wrong answers" as the extra chart and compare. GRPO still solves the task sooner (20–22 updates against 31–42 on seeds 1–5): the bias is in what its mistakes look like.',
+    ...compare([
+      {
+        label: 'GRPO (per-answer mean)',
+        link: '#v=3&contextLength=15&algorithm=grpo&groupSize=8&beta=0&maxNewTokens=10&sftSteps=0',
+      },
+      {
+        label: 'Dr. GRPO (constant, no std)',
+        link: '#v=3&contextLength=15&algorithm=grpo&groupSize=8&lossAgg=constant&stdNorm=false&beta=0&maxNewTokens=10&sftSteps=0',
+      },
+    ]),
+    lesson:
+      'Over updates 1–80, GRPO’s wrong answers are at least 0.2 tokens longer on average than Dr. GRPO’s (by 0.37–0.67 tokens on 4 of seeds 1–5, 0.10 on seed 3; GRPO 4.33–4.78 against 4.11–4.29 tokens).',
+    heavy: true,
+    updates: 80,
+  },
+  {
+    name: 'rloo-vs-reinforce',
+    title: '15 · RLOO: leave one out',
+    summary:
+      'Both arms sample 8 answers to each of 16 prompts and take one policy-gradient step per batch; they differ in the baseline and in what gets credited. ' +
+      'REINFORCE judges each token by its reward-to-go minus the batch’s mean return; RLOO judges the whole answer by its return minus the mean return of the other 7 answers to the same prompt, a baseline that cannot depend on the answer it judges. ' +
+      'The reward charts climb at about the same pace: reversing is about equally hard for every prompt, so a per-prompt baseline has little to correct here, and what RLOO buys is a baseline with no critic and no bias. ' +
+      'Both take one step per batch, which is why GRPO (lesson 13), with PPO’s 16 steps per batch, is so much faster.',
+    ...compare([
+      { label: 'REINFORCE, batch-mean baseline', link: '#v=3&algorithm=reinforce&groupSize=8' },
+      { label: 'RLOO, leave-one-out', link: '#v=3&algorithm=rloo&groupSize=8' },
+    ]),
+    lesson:
+      'With the same 16 prompts × 8 answers and one step per batch, the two end up about level: over updates 101–150 their mean scores are within 0.15 of each other (4 of seeds 1–5; RLOO 0.59–0.67, REINFORCE 0.35–0.79).',
+    heavy: true,
+    updates: 150,
+  },
+  {
+    name: 'trpo-vs-ppo',
+    title: '16 · TRPO vs PPO: one trust region, two ways',
+    summary:
+      'Both want steps that do not move the policy too far from the one that sampled the batch. ' +
+      'TRPO takes one natural-gradient step and shrinks it (line search) until the mean KL to the old policy is at most δ = 0.05 nats per token, every update; PPO takes 16 Adam steps and only clips the ratio, so how far it moves depends on the learning rate, the epochs and the batch. ' +
+      'Pick "KL moved by the update" as the extra chart: TRPO’s line stays just under its bound, because every step is scaled to a KL of δ however small the gradient; PPO’s jumps early and falls towards 0 once the task is solved. ' +
+      'One step per batch costs TRPO speed here: PPO reaches a score of 0.9 in 23–29 updates, TRPO within 60 updates on 1 of seeds 1–5.',
+    ...compare([
+      { label: 'TRPO, δ = 0.05', link: '#v=3&algorithm=trpo' },
+      { label: 'PPO', link: '#v=3' },
+    ]),
+    lesson:
+      'TRPO’s step never moves the policy more than δ = 0.05 nats per token (largest 0.048–0.050; every step accepted, after 0.2–0.4 backtracks per update on average), while PPO’s update KL is above δ on 38–58% of its updates and spans a factor of 158–1,493 from its smallest to its largest, against TRPO’s 1.8–3.5 (seeds 1–5, 60 updates).',
+    heavy: true,
+    updates: 60,
   },
 ];
 
