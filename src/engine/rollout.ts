@@ -6,7 +6,7 @@
 import type { ModelShape, Params } from './model';
 import { GumbelSampler } from './sampling';
 import { BOS, EOS, PAD, SEP } from './tokens';
-import { tf, type Tensor2D } from './tf';
+import { tf, type Tensor2D, type Tensor3D } from './tf';
 
 export interface Rollout {
   batchSize: number;
@@ -29,6 +29,11 @@ export interface Rollout {
   observed?: boolean[][];
   /** [B] the reward model's (normalised) score of each response, when the run has a reward model. */
   rewardScores?: Float32Array;
+  /**
+   * With `keepLogSoftmax`: the sampling policy's log-softmax over the whole buffer [B, T, V], left on
+   * the device for the caller, who disposes it.
+   */
+  logSoftmax?: Tensor3D;
 }
 
 /** Scores finished rows on the device: tokens [B, T] and the position of each row's last token [B]. */
@@ -41,6 +46,8 @@ export interface RolloutSettings {
   maxNewTokens: number;
   temperature: number;
   samplingSeed: number;
+  /** Keep the policy's log-softmax on the device as `Rollout.logSoftmax` (the trainer's update KL). */
+  keepLogSoftmax?: boolean;
 }
 
 /** Prompt rows [<bos>, prompt, <sep>, <pad>…] and where responses start. */
@@ -121,7 +128,8 @@ export async function rollout(
         ]),
       ];
     };
-    const { planes, extra } = await sampler.finish(reference, scorePlane); // the rollout's one read-back
+    // The rollout's one read-back.
+    const { planes, extra, logSoftmax } = await sampler.finish(reference, scorePlane, settings.keepLogSoftmax);
     return {
       batchSize,
       time,
@@ -130,6 +138,7 @@ export async function rollout(
       responseStart,
       ...planes,
       ...(scorer ? { rewardScores: Float32Array.from({ length: batchSize }, (_, b) => extra[b * time]) } : {}),
+      ...(logSoftmax ? { logSoftmax } : {}),
     };
   } finally {
     sampler.dispose();

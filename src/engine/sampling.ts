@@ -101,17 +101,29 @@ export class GumbelSampler {
   async finish(
     reference: Params,
     extra: (tokens: Tensor2D) => Tensor[] = () => [],
-  ): Promise<{ planes: RolloutPlanes; extra: Float32Array }> {
+    keepLogSoftmax = false,
+  ): Promise<{ planes: RolloutPlanes; extra: Float32Array; logSoftmax?: Tensor3D }> {
+    let kept: Tensor3D | undefined;
     const stacked = tf.tidy(() => {
       const { tokens } = this;
       const next = nextTokens(tokens);
       const current = this.last ?? forward(this.policy, this.shape, tokens, this.temperature);
       const { logp, logSoftmax } = tokenLogProbs(current.logits, next);
+      // The policy's full distributions as sampled: the trainer's measure of how far the update moves
+      // them starts from these instead of running the same forward pass again.
+      if (keepLogSoftmax) kept = tf.keep(logSoftmax);
       const ref = tokenLogProbs(forward(reference, this.shape, tokens, this.temperature).logits, next).logp;
       return tf.stack([tf.cast(tokens, 'float32'), logp, ref, current.values, entropy(logSoftmax), ...extra(tokens)]);
     });
-    const data = (await stacked.data()) as Float32Array;
-    stacked.dispose();
+    let data: Float32Array;
+    try {
+      data = (await stacked.data()) as Float32Array;
+    } catch (error) {
+      kept?.dispose();
+      throw error;
+    } finally {
+      stacked.dispose();
+    }
     const n = this.tokens.size;
     const planes = {
       tokens: Int32Array.from(data.subarray(0, n)),
@@ -120,7 +132,7 @@ export class GumbelSampler {
       values: data.slice(3 * n, 4 * n),
       entropy: data.slice(4 * n, 5 * n),
     };
-    return { planes, extra: data.subarray(5 * n) };
+    return { planes, extra: data.subarray(5 * n), ...(kept ? { logSoftmax: kept } : {}) };
   }
 
   dispose(): void {

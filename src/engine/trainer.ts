@@ -345,6 +345,7 @@ export class Trainer {
       batchSize: config.batchSize,
       maxNewTokens: config.maxNewTokens,
       temperature: config.temperature,
+      keepLogSoftmax: true,
       // A re-run stage samples afresh; a first run keeps the seeds links and tests were made with.
       samplingSeed: deriveSeed(
         config.seed,

@@ -109,6 +109,7 @@ export const LESSONS: readonly Lesson[] = [
     ]),
     lesson:
       'With 4 epochs the mean score over updates 1–30 beats 1 epoch by at least 0.15 and policy/clipfrac is at least 3 times higher (by 0.38–0.41 and 6–16 times on seeds 1–5).',
+    heavy: true,
     updates: 30,
   },
   {
@@ -257,8 +258,9 @@ export const LESSONS: readonly Lesson[] = [
     name: 'dr-grpo-length',
     title: '14 · Dr. GRPO and the length bias',
     summary:
-      'GRPO averages each answer’s token losses over that answer’s own length, so a long wrong answer is pushed down less per token than a short one: its mistakes cost less per token. ' +
-      'Dr. GRPO divides by a constant instead and drops the group’s std: this compares the two changes together, as the paper does. Here there is no format pretraining and answers may run to 10 tokens, so lengths are free to drift: pick "Length of wrong answers" as the extra chart and compare. GRPO still solves the task sooner (20–22 updates against 31–42 on seeds 1–5): the bias is in what its mistakes look like.',
+      'GRPO averages each answer’s token losses over that answer’s own length, so a long wrong answer is pushed down less per token than a short one. ' +
+      'Dr. GRPO divides by a constant instead and drops the group’s std; this compares the two changes together, as the paper does. ' +
+      'There is no format pretraining here and answers may run to 10 tokens, so lengths are free to drift (pick "Length of wrong answers" as the extra chart); GRPO still solves the task sooner, in 20–22 updates against 31–42 on seeds 1–5, so the bias is in what its mistakes look like.',
     ...compare([
       {
         label: 'GRPO (per-answer mean)',

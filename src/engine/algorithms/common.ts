@@ -217,7 +217,8 @@ export class EpochKl {
 /**
  * How far the whole update moved the policy: the mean over the batch's action tokens of the exact
  * KL(π_old(·|s) ‖ π_new(·|s)) over the vocabulary, reported as policy/update_kl. `measureUpdateKl`
- * keeps the old distributions (one forward pass before the update); `finish` compares them with the
+ * keeps the old distributions (the rollout's own, when it kept them, else one forward pass before the
+ * update; it takes ownership of the rollout's); `finish` compares them with the
  * new ones (one forward pass after it) and adds the metric to the update's read-back; `dispose` frees
  * what it kept, whether or not the update finished. Exact rather than sampled: a k3 estimate on the sampled actions is dominated by the rare
  * token whose probability an update multiplies (measured: 4.5× the exact value on a TRPO update).
@@ -228,7 +229,11 @@ export function measureUpdateKl(
   episodes: readonly Episode[],
 ): { finish(): void; dispose(): void } {
   const batch = batchTensors(rollout, episodes);
-  const oldLogSoftmax = tf.tidy(() => evaluate(ctx, batch).logSoftmax);
+  // The rollout's rows are the episodes' rows only when every episode is there, in row order.
+  const sameRows = episodes.length === rollout.batchSize && episodes.every((e, i) => e.row === i);
+  const oldLogSoftmax =
+    rollout.logSoftmax && sameRows ? rollout.logSoftmax : tf.tidy(() => evaluate(ctx, batch).logSoftmax);
+  if (rollout.logSoftmax && oldLogSoftmax !== rollout.logSoftmax) rollout.logSoftmax.dispose();
   let disposed = false;
   return {
     finish() {
