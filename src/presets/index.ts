@@ -299,8 +299,8 @@ export const LESSONS: readonly Lesson[] = [
     summary:
       'Both want steps that do not move the policy too far from the one that sampled the batch. ' +
       'TRPO takes one natural-gradient step and shrinks it (line search) until the mean KL to the old policy is at most δ = 0.05 nats per token, every update; PPO takes 16 Adam steps and only clips the ratio, so how far it moves depends on the learning rate, the epochs and the batch. ' +
-      'Pick "KL moved by the update" as the extra chart: TRPO’s line stays just under its bound, because every step is scaled to a KL of δ however small the gradient; PPO’s jumps early and falls towards 0 once the task is solved. ' +
-      'One step per batch costs TRPO speed here: PPO reaches a score of 0.9 in 23–29 updates, TRPO within 60 updates on 1 of seeds 1–5.',
+      'Pick "KL moved by the update" as the extra chart, where TRPO’s line stays just under its bound (every step is scaled to a KL of δ however small the gradient) and PPO’s jumps early, then falls towards 0 once the task is solved. ' +
+      'One step per batch costs TRPO speed here, as PPO reaches a score of 0.9 in 23–29 updates and TRPO within 60 updates on 1 of seeds 1–5.',
     ...compare([
       { label: 'TRPO, δ = 0.05', link: '#v=3&algorithm=trpo' },
       { label: 'PPO', link: '#v=3' },
