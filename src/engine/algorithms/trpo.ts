@@ -18,8 +18,7 @@
 // assembled from autodiff on a small model.
 // Read-backs: one per line-search trial (usually one: the full step is accepted).
 import { ALGORITHM_SPECS } from './specs';
-import { gae } from '../advantages';
-import { whitenAcrossBatch, type Episode } from '../episodes';
+import type { Episode } from '../episodes';
 import type { MetricName } from '../metrics';
 import type { Params } from '../params';
 import { Random } from '../random';
@@ -36,6 +35,7 @@ import {
   type UpdateContext,
 } from './common';
 import { klLossTerms, maskedMean, sumOf, valueLoss } from './losses';
+import { ppo } from './ppo';
 
 export const CG_ITERATIONS = 10;
 export const CG_DAMPING = 0.1;
@@ -50,10 +50,8 @@ const FD_STEP = 3e-3;
 export const trpo: Algorithm = {
   spec: ALGORITHM_SPECS['trpo'],
 
-  computeAdvantages(episodes, config) {
-    for (const e of episodes) Object.assign(e, gae(e.rewards, e.values, config.gamma, config.lambda));
-    if (config.whitenAdvantages) whitenAcrossBatch(episodes);
-  },
+  // GAE from the critic's rollout-time values, whitened: exactly PPO's.
+  computeAdvantages: ppo.computeAdvantages,
 
   async update(ctx, rollout, episodes) {
     const step = await trustRegionStep(ctx, rollout, episodes);
