@@ -5,7 +5,7 @@ import { METRIC_NAMES, type Metrics } from '../src/engine/metrics';
 import type { Params } from '../src/engine/params';
 import { createTrainer } from '../src/engine/trainer';
 import { tf } from '../src/engine/tf';
-import { startBackend } from './support/engine';
+import { startBackend, tensorCounts } from './support/engine';
 
 /** A small, quick configuration; the contracts do not depend on size. */
 const SMALL = { batchSize: 16, sftSteps: 10, epochs: 2, minibatches: 2 };
@@ -57,23 +57,21 @@ describe('trainer on the wasm backend', () => {
   it.each(ALGORITHMS)('%s keeps tf.memory().numTensors equal at update 10 and update 100', async (algorithm) => {
     // targetKl, adaptive KL, reward normalisation and the KL-adaptive learning rate on, so those paths
     // are covered too.
-    const trainer = createTrainer({
-      algorithm,
-      batchSize: 8,
-      sftSteps: 5,
-      minibatches: 2,
-      targetKl: 0.01,
-      adaptiveKl: true,
-      rewardNorm: true,
-      adaptiveLr: true,
-    });
-    let atTen = -1;
-    for (let update = 1; update <= 100; update++) {
-      await trainer.step();
-      if (update === 10) atTen = tf.memory().numTensors;
-    }
-    expect(tf.memory().numTensors).toBe(atTen);
-    trainer.dispose();
+    const [atTen, atHundred] = await tensorCounts(
+      {
+        algorithm,
+        batchSize: 8,
+        sftSteps: 5,
+        minibatches: 2,
+        targetKl: 0.01,
+        adaptiveKl: true,
+        rewardNorm: true,
+        adaptiveLr: true,
+      },
+      100,
+      10,
+    );
+    expect(atHundred).toBe(atTen);
   });
 
   it('frees every tensor it made on dispose', async () => {

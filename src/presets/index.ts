@@ -244,7 +244,7 @@ export const LESSONS: readonly Lesson[] = [
     summary:
       'GRPO samples 8 answers to each prompt and scores each against the other 7: the advantage is (score − group mean) / group std, with no value network at all, so the value-loss chart stays empty. ' +
       'PPO learns a critic to get its baseline; both then take the same clipped steps. ' +
-      'On reversing, both reach a score of 0.9 in about the same number of updates; pick "KL moved by the update" as the extra chart: GRPO moves the policy less per update, because every group whose 8 answers all scored the same has advantage 0.',
+      'On reversing, both reach a score of 0.9 in about the same number of updates; pick "KL moved by the update" as the extra chart: GRPO moves the policy about a quarter as far per update, and yet learns as fast.',
     ...compare([
       { label: 'PPO (critic)', link: '#v=3' },
       { label: 'GRPO, groups of 8', link: '#v=3&algorithm=grpo&groupSize=8' },

@@ -2,6 +2,7 @@
 import type { BackendName } from '../../src/engine/backend';
 import { useBackend } from '../../src/engine/backend';
 import type { Metrics } from '../../src/engine/metrics';
+import { tf } from '../../src/engine/tf';
 import { createTrainer, type Trainer } from '../../src/engine/trainer';
 
 export async function startBackend(name: BackendName): Promise<void> {
@@ -39,4 +40,26 @@ export async function trainUntil(
 
 export function meanOf(rows: readonly Metrics[], name: keyof Metrics): number {
   return rows.reduce((s, m) => s + m[name], 0) / rows.length;
+}
+
+/**
+ * Trains `updates` updates and returns the live tensor count after update `from` and after the last:
+ * equal when nothing leaks (the first updates may still create lasting state, e.g. compiled kernels).
+ */
+export async function tensorCounts(
+  config: Record<string, unknown>,
+  updates: number,
+  from = 1,
+): Promise<[number, number]> {
+  const trainer = createTrainer(config);
+  try {
+    let atFrom = -1;
+    for (let update = 1; update <= updates; update++) {
+      await trainer.step();
+      if (update === from) atFrom = tf.memory().numTensors;
+    }
+    return [atFrom, tf.memory().numTensors];
+  } finally {
+    trainer.dispose();
+  }
 }

@@ -49,6 +49,9 @@ const NO_STEP_KL = {
   lrKlTarget: 'Only PPO and GRPO steer their learning rate by approx-KL.',
 } as const;
 
+/** What an algorithm taking one plain gradient step per batch (REINFORCE, actor-critic, RLOO) never reads. */
+const ONE_STEP = { ...NO_STEP_KL, ...TRPO_ONLY, ...PPO_ONLY, ...GRPO_ONLY } as const;
+
 const NO_CRITIC = 'trains no critic, so there is no value loss to weigh.';
 const NO_GAE = 'takes one return per response, not GAE, so λ has no role.';
 const NO_BASELINE = 'Only REINFORCE subtracts a chosen baseline; GRPO and RLOO subtract the other responses’ rewards.';
@@ -60,10 +63,7 @@ const reinforce: AlgorithmSpec<'reinforce'> = {
     'Pushes up every token of the answers that beat a baseline, by how much they beat it: one gradient step per batch, no critic.',
   hasCritic: false,
   ignores: {
-    ...NO_STEP_KL,
-    ...TRPO_ONLY,
-    ...PPO_ONLY,
-    ...GRPO_ONLY,
+    ...ONE_STEP,
     lambda: 'REINFORCE uses Monte-Carlo returns, not GAE, so λ has no role.',
     valueCoef: 'REINFORCE trains no critic, so there is no value loss to weigh.',
   },
@@ -78,10 +78,7 @@ const actorCritic: AlgorithmSpec<'actor-critic'> = {
     'Learns a value for every prefix and judges each token against it (GAE), instead of judging whole answers: one step per batch.',
   hasCritic: true,
   ignores: {
-    ...NO_STEP_KL,
-    ...TRPO_ONLY,
-    ...PPO_ONLY,
-    ...GRPO_ONLY,
+    ...ONE_STEP,
     baseline: 'Only REINFORCE subtracts a baseline; actor-critic and PPO subtract the learned value (GAE).',
   },
   klInReward: true,
@@ -130,10 +127,7 @@ const rloo: AlgorithmSpec<'rloo'> = {
   help: 'RLOO (REINFORCE on whole responses, each baselined by the mean reward of the other G − 1 in its group)',
   hasCritic: false,
   ignores: {
-    ...NO_STEP_KL,
-    ...TRPO_ONLY,
-    ...PPO_ONLY,
-    ...GRPO_ONLY,
+    ...ONE_STEP,
     valueCoef: `RLOO ${NO_CRITIC}`,
     lambda: `RLOO ${NO_GAE}`,
     gamma: 'RLOO sums a response’s rewards undiscounted into one return.',
