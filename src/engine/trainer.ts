@@ -4,15 +4,24 @@
 // Used by the CLI, the tests and the app's worker alike.
 import { ALGORITHM_REGISTRY } from './algorithms';
 import { klInReward } from './algorithms/specs';
-import { measureUpdateKl, type AlgorithmState, type UpdateContext } from './algorithms/common';
+import {
+  batchTensors,
+  disposeBatch,
+  measureUpdateKl,
+  type AlgorithmState,
+  type UpdateContext,
+} from './algorithms/common';
 import { adaptiveBeta, mean } from './advantages';
 import { coerce, FIELD_BY_KEY, validate, type Config, type Problem } from './config';
 import { buildEpisodes, type Episode } from './episodes';
 import { DeviceAverages } from './device-averages';
+import { ExplainRecorder } from './explain';
+import { buildExplanation, type UpdateExplanation } from './explanation';
 import type { Metrics } from './metrics';
 import { cloneParams, disposeParams, forward, initParams, paramSpecs, type ModelShape, type Params } from './model';
 import { Adam, disposeSnapshot } from './optimizer';
 import { loadFlat, ReadBack } from './params';
+import type { Rollout } from './rollout';
 import { deriveSeed, Random } from './random';
 import type { RewardModel } from './reward-model';
 import { RewardModelStage } from './reward-model-stage';
@@ -56,6 +65,13 @@ export interface StepResult {
   samples: Sample[];
   /** Set when this update produced a NaN/Inf and was skipped (weights restored). */
   divergence?: Divergence;
+  /** The update's numbers, stage by stage, when it was asked to be explained. */
+  explanation?: UpdateExplanation;
+}
+
+export interface StepOptions {
+  /** Keep this update's numbers for "Explain this update" (a few more forward passes, one more read-back). */
+  explain?: boolean;
 }
 
 export interface TrainerOptions {
@@ -326,7 +342,7 @@ export class Trainer {
   }
 
   /** One RL update (running any remaining format pretraining first). */
-  async step(): Promise<StepResult> {
+  async step(options: StepOptions = {}): Promise<StepResult> {
     if (this.disposed) throw new Error('This trainer was disposed; create a new one.');
     if (!this.pretrained) await this.pretrain();
     const reference = this.reference as Params;
@@ -376,6 +392,15 @@ export class Trainer {
       config.klEstimator,
       config.rewardNorm ? (scores) => normaliseScores(scores, state) : undefined,
     );
+    // An explained update also shows the advantages before whitening: the same computation on a copy,
+    // with whitening off and a copy of the algorithm's state (so the real one moves once).
+    const rawAdvantages = options.explain
+      ? (() => {
+          const copy = structuredClone(episodes);
+          algorithm.computeAdvantages(copy, { ...config, whitenAdvantages: false }, structuredClone(state));
+          return copy.map((e) => e.advantages);
+        })()
+      : [];
     algorithm.computeAdvantages(episodes, config, this.algorithmState);
     if (this.options.injectNaNAtUpdate === update)
       for (const e of episodes) e.advantages = e.advantages.map(() => Number.NaN);
@@ -392,11 +417,18 @@ export class Trainer {
       shuffleSeed: deriveSeed(config.seed, SEED_STREAMS.shuffle, update),
       beta,
       learningRate,
+      ...(options.explain ? { explain: new ExplainRecorder() } : {}),
     };
+    const distributions = ctx.explain && this.keepDistributions(ctx, batch, episodes, reference);
     const updateKl = measureUpdateKl(ctx, batch, episodes);
     try {
       await algorithm.update(ctx, batch, episodes);
       updateKl.finish();
+      distributions?.after();
+    } catch (error) {
+      ctx.explain?.dispose();
+      distributions?.dispose();
+      throw error;
     } finally {
       updateKl.dispose();
     }
@@ -444,6 +476,34 @@ export class Trainer {
       }),
       samples: this.samples(episodes),
     };
+    if (ctx.explain && distributions) {
+      const read = new ReadBack();
+      const steps = ctx.explain.collect(read);
+      const read3 = distributions.collect(read);
+      try {
+        await read.read();
+      } finally {
+        ctx.explain.dispose();
+        distributions.dispose();
+      }
+      result.explanation = buildExplanation({
+        update,
+        config,
+        beta,
+        klInReward: klInReward(config) && beta > 0,
+        learningRate,
+        hasCritic: algorithm.spec.hasCritic,
+        vocabulary: this.task.vocab.tokens,
+        decode: (ids) => this.task.vocab.decode(ids),
+        visiblePrompt: (prompt) => (this.task.environment ? this.task.environment.visiblePrompt(prompt) : prompt),
+        episodes,
+        rawAdvantages,
+        steps: steps(),
+        ...read3(),
+        time: this.shape.contextLength,
+        metrics: result.metrics,
+      });
+    }
     // A reward-model fit (stage 2, or a refit in this update) that went non-finite and was undone.
     const rewardModelDivergence = this.rewardModelStage?.takeDivergence();
     const reported = divergence ?? (rewardModelDivergence && { update: this.update, ...rewardModelDivergence });
@@ -492,6 +552,35 @@ export class Trainer {
     both.dispose();
     const v = this.shape.vocabSize;
     return { policy: values.slice(0, v), reference: values.slice(v) };
+  }
+
+  /**
+   * For an explained update: the policy's and the reference's next-token distributions on the whole
+   * batch now (before the update), and the policy's again when `after()` is called; kept on the device.
+   */
+  private keepDistributions(ctx: UpdateContext, rollout: Rollout, episodes: Episode[], reference: Params) {
+    const batch = batchTensors(rollout, episodes);
+    const softmax = (params: Params) =>
+      tf.tidy(() => tf.softmax(forward(params, this.shape, batch.tokens, this.config.temperature).logits));
+    const before = softmax(ctx.params);
+    const ref = softmax(reference);
+    let after: tf.Tensor | undefined;
+    return {
+      after: () => {
+        after = softmax(ctx.params);
+      },
+      collect: (read: ReadBack) => {
+        const readers = [read.add(before), read.add(ref), after ? read.add(after) : undefined];
+        return () => {
+          const [b, r, a] = readers.map((reader) => reader?.() ?? new Float32Array(0));
+          return { before: b, reference: r, after: a };
+        };
+      },
+      dispose: () => {
+        tf.dispose([before, ref, ...(after ? [after] : [])]);
+        disposeBatch(batch);
+      },
+    };
   }
 
   dispose(): void {

@@ -6,8 +6,9 @@ import { ALGORITHM_SPECS } from './specs';
 import { gae } from '../advantages';
 import { whitenAcrossBatch } from '../episodes';
 import { tf } from '../tf';
-import { entropyBonus, evaluate, stepOnBatch, type Algorithm } from './common';
-import { klLossTerms, policyGradientLoss, sumOf, valueLoss } from './losses';
+import { entropy } from '../log-probs';
+import { entropyBonus, evaluate, explaining, stepOnBatch, type Algorithm } from './common';
+import { klLossPerToken, klLossTerms, policyGradientLoss, sumOf, valueLoss, valueLossPerToken } from './losses';
 
 export const actorCritic: Algorithm = {
   spec: ALGORITHM_SPECS['actor-critic'],
@@ -32,7 +33,17 @@ export const actorCritic: Algorithm = {
         ...klLossTerms(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
         ...entropyBonus(entropyCoef, logSoftmax, batch),
       );
-      return { total, report: { 'loss/policy': policyLoss, 'loss/value': criticLoss } };
+      return {
+        total,
+        report: { 'loss/policy': policyLoss, 'loss/value': criticLoss },
+        tokens: explaining(ctx, () => ({
+          objective: tf.neg(tf.mul(batch.advantages, logp)),
+          value: values,
+          valueLoss: valueLossPerToken(values, batch),
+          entropy: entropy(logSoftmax),
+          klLoss: klLossPerToken(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
+        })),
+      };
     });
   },
 };

@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import type { AlgorithmSpec } from './specs';
 import type { Episode } from '../episodes';
 import { DeviceAverages } from '../device-averages';
+import type { ExplainRecorder, TokenTerms } from '../explain';
 import { entropy, nextTokens, tokenLogProbs } from '../log-probs';
 import type { MetricName } from '../metrics';
 import { forward, type ModelShape, type Params } from '../model';
@@ -26,6 +27,8 @@ export interface UpdateContext {
   beta?: number;
   /** This update's learning rate (the KL-adaptive rate moves it); `config.learningRate` when not given. */
   learningRate?: number;
+  /** Set while the update is explained: each optimizer step's per-token terms are kept (explain.ts). */
+  explain?: ExplainRecorder;
 }
 
 /** An algorithm = how advantages are made + how the weights are updated from them. */
@@ -130,6 +133,16 @@ export function entropyBonus(coef: number, logSoftmax: Tensor3D, b: Pick<BatchTe
 export interface Loss {
   total: Scalar;
   report: Partial<Record<MetricName, Scalar>>;
+  /** Per-token terms for an explained update (see `explaining`); absent otherwise. */
+  tokens?: TokenTerms;
+}
+
+/**
+ * `terms()` when this update is being explained, else undefined: per-token terms cost kernels, so a
+ * normal update never builds them.
+ */
+export function explaining(ctx: Pick<UpdateContext, 'explain'>, terms: () => TokenTerms): TokenTerms | undefined {
+  return ctx.explain ? terms() : undefined;
 }
 
 /**
@@ -138,21 +151,28 @@ export interface Loss {
  */
 export function optimizerStep(ctx: UpdateContext, lossFn: () => Loss): void {
   let report: Array<[MetricName, Scalar]> = [];
+  let tokens: TokenTerms = {};
   const { value, grads } = tf.variableGrads(() => {
     const out = lossFn();
     report = Object.entries(out.report).filter((entry): entry is [MetricName, Scalar] => entry[1] !== undefined);
     for (const [, t] of report) tf.keep(t);
+    tokens = out.tokens ?? {};
+    for (const t of Object.values(tokens)) if (t) tf.keep(t);
     return out.total;
   }, [ctx.params.flat]);
-  const norm = ctx.optimizer.apply(
-    grads[ctx.params.flat.name],
-    ctx.learningRate ?? ctx.config.learningRate,
-    ctx.config.maxGradNorm,
-  );
+  const learningRate = ctx.learningRate ?? ctx.config.learningRate;
+  const norm = ctx.optimizer.apply(grads[ctx.params.flat.name], learningRate, ctx.config.maxGradNorm);
   ctx.metrics.add('optim/grad_norm', norm);
   ctx.metrics.add('loss/total', value);
   for (const [name, t] of report) ctx.metrics.add(name, t);
-  tf.dispose([value, norm, ...Object.values(grads), ...report.map(([, t]) => t)]);
+  ctx.explain?.record({
+    gradNorm: norm,
+    loss: value,
+    maxGradNorm: ctx.config.maxGradNorm,
+    learningRate,
+    terms: tokens,
+  });
+  tf.dispose([value, norm, ...Object.values(grads), ...report.map(([, t]) => t), ...Object.values(tokens)]);
 }
 
 /** One optimizer step on a set of episodes: their batch tensors are built, used by the loss and freed. */
@@ -163,6 +183,7 @@ export function stepOnBatch(
   lossOf: (batch: EpisodeBatch) => Loss,
 ): void {
   const batch = batchTensors(rollout, episodes);
+  if (ctx.explain) ctx.explain.rows = episodes.map((e) => e.row);
   try {
     optimizerStep(ctx, () => lossOf(batch));
   } finally {

@@ -27,8 +27,17 @@ import { ALGORITHM_SPECS } from './specs';
 import { groupAdvantages } from '../advantages';
 import { byGroup } from '../episodes';
 import { tf, type Scalar, type Tensor } from '../tf';
-import { entropyBonus, evaluate, type Algorithm, type EpisodeBatch, type Loss, type UpdateContext } from './common';
-import { klInLoss, maskedMean, sumOf } from './losses';
+import { entropy } from '../log-probs';
+import {
+  entropyBonus,
+  evaluate,
+  explaining,
+  type Algorithm,
+  type EpisodeBatch,
+  type Loss,
+  type UpdateContext,
+} from './common';
+import { k3ToReference, klInLoss, maskedMean, sumOf } from './losses';
 import { clippedEpochs } from './ppo';
 
 export const grpo: Algorithm = {
@@ -52,7 +61,10 @@ export const grpo: Algorithm = {
 };
 
 /** GRPO's loss on one minibatch with the current weights: the total and the terms reported as metrics. */
-export function grpoLoss(ctx: Pick<UpdateContext, 'config' | 'params' | 'shape' | 'beta'>, batch: EpisodeBatch): Loss {
+export function grpoLoss(
+  ctx: Pick<UpdateContext, 'config' | 'params' | 'shape' | 'beta' | 'explain'>,
+  batch: EpisodeBatch,
+): Loss {
   const { clipEpsilon, clipEpsilonHigh, entropyCoef, lossAgg, maxNewTokens, ratioLevel } = ctx.config;
   const beta = ctx.beta ?? ctx.config.beta;
   const { mask, count, advantages, oldLogp, refLogp } = batch;
@@ -86,11 +98,8 @@ export function grpoLoss(ctx: Pick<UpdateContext, 'config' | 'params' | 'shape' 
   // β·k3 to the reference in the loss, on the current policy so its gradient pulls towards π_ref.
   // At β = 0 (TRL's default since 2025), or with the KL in the reward instead (klIn), it is left out.
   const klTerms: Scalar[] = [];
-  if (beta > 0 && klInLoss(ctx.config)) {
-    const refLogRatio = tf.where(mask, tf.sub(refLogp, logp), tf.zerosLike(logp));
-    const k3 = tf.sub(tf.sub(tf.exp(refLogRatio), refLogRatio), 1);
-    klTerms.push(tf.mul(beta, aggregate(k3)) as Scalar);
-  }
+  const k3 = beta > 0 && klInLoss(ctx.config) ? k3ToReference(logp, { refLogp, mask }) : undefined;
+  if (k3) klTerms.push(tf.mul(beta, aggregate(k3)) as Scalar);
 
   const total = sumOf(policyLoss, ...klTerms, ...entropyBonus(entropyCoef, logSoftmax, batch));
   // Diagnostics as PPO's: no gradient flows through these. Per token, the true per-token ratio.
@@ -103,5 +112,12 @@ export function grpoLoss(ctx: Pick<UpdateContext, 'config' | 'params' | 'shape' 
       'policy/clipfrac': maskedMean(outside, mask, count),
       'policy/approx_kl': maskedMean(approxKl, mask, count),
     },
+    tokens: explaining(ctx, () => ({
+      ratio,
+      clipped: outside,
+      objective: surrogate,
+      entropy: entropy(logSoftmax),
+      klLoss: k3,
+    })),
   };
 }

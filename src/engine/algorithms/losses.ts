@@ -33,6 +33,10 @@ export interface SurrogateTerms {
   clipfrac: Scalar;
   /** k3 estimate of KL(old ‖ new) per token. */
   approxKl: Scalar;
+  /** Per token [rows, T]: the ratio, 1 where it left [1−ε, 1+ε], and max(−A·r, −A·clip(r)). */
+  ratio: Tensor;
+  outside: Tensor;
+  objective: Tensor;
 }
 
 /** PPO: L = mean(max(−A·ratio, −A·clip(ratio, 1−ε, 1+ε))), ratio = exp(logp − old). */
@@ -47,16 +51,29 @@ export function clippedSurrogate(
   const ratio = tf.exp(logRatio);
   const unclipped = tf.mul(tf.neg(advantages), ratio);
   const clipped = tf.mul(tf.neg(advantages), tf.clipByValue(ratio, 1 - epsilon, 1 + epsilon));
-  const loss = maskedMean(tf.maximum(unclipped, clipped), mask, count);
+  const objective = tf.maximum(unclipped, clipped);
+  const loss = maskedMean(objective, mask, count);
   // Diagnostics only: no gradient flows through these.
   const outside = tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), epsilon), 'float32');
   const approxKl = tf.sub(tf.sub(ratio, 1), logRatio); // k3 = (r − 1) − log r
-  return { loss, clipfrac: maskedMean(outside, mask, count), approxKl: maskedMean(approxKl, mask, count) };
+  return {
+    loss,
+    clipfrac: maskedMean(outside, mask, count),
+    approxKl: maskedMean(approxKl, mask, count),
+    ratio,
+    outside,
+    objective,
+  };
+}
+
+/** Critic regression per token: 0.5·(V − R)². */
+export function valueLossPerToken(values: Tensor, batch: Pick<BatchTensors, 'returns'>): Tensor {
+  return tf.mul(0.5, tf.square(tf.sub(values, batch.returns)));
 }
 
 /** Critic regression: 0.5·mean((V − R)²). */
 export function valueLoss(values: Tensor, batch: BatchOf<'returns'>): Scalar {
-  return tf.mul(0.5, maskedMean(tf.square(tf.sub(values, batch.returns)), batch.mask, batch.count)) as Scalar;
+  return maskedMean(valueLossPerToken(values, batch), batch.mask, batch.count);
 }
 
 /**
@@ -67,14 +84,18 @@ export function clippedValueLoss(
   values: Tensor,
   batch: BatchOf<'oldValues' | 'returns'>,
   epsilon: number,
-): { loss: Scalar; clipfrac: Scalar } {
-  if (epsilon <= 0) return { loss: valueLoss(values, batch), clipfrac: tf.scalar(0) };
+): { loss: Scalar; clipfrac: Scalar; perToken: Tensor } {
+  if (epsilon <= 0) {
+    const perToken = valueLossPerToken(values, batch);
+    return { loss: maskedMean(perToken, batch.mask, batch.count), clipfrac: tf.scalar(0), perToken };
+  }
   const { oldValues, returns, mask, count } = batch;
   const delta = tf.sub(values, oldValues);
   const clippedValues = tf.add(oldValues, tf.clipByValue(delta, -epsilon, epsilon));
   const worst = tf.maximum(tf.square(tf.sub(values, returns)), tf.square(tf.sub(clippedValues, returns)));
   const outside = tf.cast(tf.greater(tf.abs(delta), epsilon), 'float32');
-  return { loss: tf.mul(0.5, maskedMean(worst, mask, count)) as Scalar, clipfrac: maskedMean(outside, mask, count) };
+  const perToken = tf.mul(0.5, worst);
+  return { loss: maskedMean(perToken, mask, count), clipfrac: maskedMean(outside, mask, count), perToken };
 }
 
 /**
@@ -106,7 +127,21 @@ export function klLossTerms(
   batch: Pick<EpisodeBatch, 'refLogp' | 'mask' | 'count'>,
 ): Scalar[] {
   if (beta <= 0 || !klInLoss(config)) return [];
+  return [tf.mul(beta, maskedMean(k3ToReference(logp, batch), batch.mask, batch.count)) as Scalar];
+}
+
+/** Per token, k3 = π_ref/π − log(π_ref/π) − 1 on the current policy (0 at masked positions). */
+export function k3ToReference(logp: Tensor, batch: Pick<EpisodeBatch, 'refLogp' | 'mask'>): Tensor {
   const refLogRatio = tf.where(batch.mask, tf.sub(batch.refLogp, logp), tf.zerosLike(logp));
-  const k3 = tf.sub(tf.sub(tf.exp(refLogRatio), refLogRatio), 1);
-  return [tf.mul(beta, maskedMean(k3, batch.mask, batch.count)) as Scalar];
+  return tf.sub(tf.sub(tf.exp(refLogRatio), refLogRatio), 1);
+}
+
+/** The per-token k3 when this run's KL is in the loss (for an explained update), else undefined. */
+export function klLossPerToken(
+  config: Pick<Config, 'algorithm' | 'klIn'>,
+  beta: number,
+  logp: Tensor,
+  batch: Pick<EpisodeBatch, 'refLogp' | 'mask'>,
+): Tensor | undefined {
+  return beta > 0 && klInLoss(config) ? k3ToReference(logp, batch) : undefined;
 }

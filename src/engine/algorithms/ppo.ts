@@ -16,10 +16,12 @@ import { whitenAcrossBatch, type Episode } from '../episodes';
 import { Random } from '../random';
 import type { Rollout } from '../rollout';
 import { tf } from '../tf';
+import { entropy } from '../log-probs';
 import {
   EpochKl,
   entropyBonus,
   evaluate,
+  explaining,
   shuffledMinibatches,
   stepOnBatch,
   type Algorithm,
@@ -27,7 +29,7 @@ import {
   type Loss,
   type UpdateContext,
 } from './common';
-import { clippedSurrogate, clippedValueLoss, klLossTerms, sumOf } from './losses';
+import { clippedSurrogate, clippedValueLoss, klLossPerToken, klLossTerms, sumOf } from './losses';
 
 export const ppo: Algorithm = {
   spec: ALGORITHM_SPECS['ppo'],
@@ -55,6 +57,7 @@ export async function clippedEpochs(
   const { epochs, minibatches, targetKl } = ctx.config;
   const rng = new Random(ctx.shuffleSeed);
   for (let epoch = 0; epoch < epochs; epoch++) {
+    if (ctx.explain) ctx.explain.epoch = epoch;
     const kl = new EpochKl(targetKl > 0);
     for (const minibatch of shuffledMinibatches(episodes, minibatches, rng)) {
       stepOnBatch(ctx, rollout, minibatch, (batch) => kl.watch(loss(batch)));
@@ -64,7 +67,10 @@ export async function clippedEpochs(
 }
 
 /** PPO's loss on one minibatch with the current weights: the total and the terms reported as metrics. */
-export function ppoLoss(ctx: Pick<UpdateContext, 'config' | 'params' | 'shape' | 'beta'>, batch: EpisodeBatch) {
+export function ppoLoss(
+  ctx: Pick<UpdateContext, 'config' | 'params' | 'shape' | 'beta' | 'explain'>,
+  batch: EpisodeBatch,
+) {
   const { clipEpsilon, valueClip, valueCoef, entropyCoef } = ctx.config;
   const { logp, values, logSoftmax } = evaluate(ctx, batch);
   const surrogate = clippedSurrogate(logp, batch, clipEpsilon);
@@ -84,5 +90,14 @@ export function ppoLoss(ctx: Pick<UpdateContext, 'config' | 'params' | 'shape' |
       'policy/approx_kl': surrogate.approxKl,
       'value/clipfrac': critic.clipfrac,
     },
+    tokens: explaining(ctx, () => ({
+      ratio: surrogate.ratio,
+      clipped: surrogate.outside,
+      objective: surrogate.objective,
+      value: values,
+      valueLoss: critic.perToken,
+      entropy: entropy(logSoftmax),
+      klLoss: klLossPerToken(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
+    })),
   } satisfies Loss;
 }

@@ -8,8 +8,10 @@
 import { ALGORITHM_SPECS } from './specs';
 import { discountedReturns, mean } from '../advantages';
 import { scaleAcrossBatch } from '../episodes';
-import { entropyBonus, evaluate, stepOnBatch, type Algorithm } from './common';
-import { klLossTerms, policyGradientLoss, sumOf } from './losses';
+import { entropy } from '../log-probs';
+import { tf } from '../tf';
+import { entropyBonus, evaluate, explaining, stepOnBatch, type Algorithm } from './common';
+import { klLossPerToken, klLossTerms, policyGradientLoss, sumOf } from './losses';
 
 /** How fast the moving-average baseline follows the batch's mean return. */
 const MOVING_AVERAGE_RATE = 0.1;
@@ -47,7 +49,15 @@ export const reinforce: Algorithm = {
         ...klLossTerms(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
         ...entropyBonus(ctx.config.entropyCoef, logSoftmax, batch),
       );
-      return { total, report: { 'loss/policy': policyLoss } };
+      return {
+        total,
+        report: { 'loss/policy': policyLoss },
+        tokens: explaining(ctx, () => ({
+          objective: tf.neg(tf.mul(batch.advantages, logp)),
+          entropy: entropy(logSoftmax),
+          klLoss: klLossPerToken(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
+        })),
+      };
     });
   },
 };

@@ -12,8 +12,9 @@ import { ALGORITHM_SPECS } from './specs';
 import { leaveOneOutBaselines, whiten } from '../advantages';
 import { byGroup } from '../episodes';
 import { tf, type Scalar } from '../tf';
-import { entropyBonus, evaluate, stepOnBatch, type Algorithm } from './common';
-import { klLossTerms, sumOf } from './losses';
+import { entropy } from '../log-probs';
+import { entropyBonus, evaluate, explaining, stepOnBatch, type Algorithm } from './common';
+import { klLossPerToken, klLossTerms, sumOf } from './losses';
 
 export const rloo: Algorithm = {
   spec: ALGORITHM_SPECS['rloo'],
@@ -48,7 +49,16 @@ export const rloo: Algorithm = {
         ...klLossTerms(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
         ...entropyBonus(ctx.config.entropyCoef, logSoftmax, batch),
       );
-      return { total, report: { 'loss/policy': policyLoss } };
+      return {
+        total,
+        report: { 'loss/policy': policyLoss },
+        // Per token −A·log π; the loss sums these and divides by the number of responses.
+        tokens: explaining(ctx, () => ({
+          objective: tf.neg(weighted),
+          entropy: entropy(logSoftmax),
+          klLoss: klLossPerToken(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
+        })),
+      };
     });
   },
 };

@@ -34,7 +34,7 @@ import {
   type EpisodeBatch,
   type UpdateContext,
 } from './common';
-import { klLossTerms, maskedMean, sumOf, valueLoss } from './losses';
+import { klLossTerms, maskedMean, sumOf, valueLoss, valueLossPerToken } from './losses';
 import { ppo } from './ppo';
 
 export const CG_ITERATIONS = 10;
@@ -109,7 +109,23 @@ export async function trustRegionStep(
     kept.push(g);
     const gradNorm = tf.tidy(() => tf.norm(g) as Scalar);
     ctx.metrics.add('optim/grad_norm', gradNorm);
-    gradNorm.dispose();
+    kept.push(gradNorm);
+    if (ctx.explain) ctx.explain.rows = episodes.map((e) => e.row);
+    /** An explained update keeps the step's per-token ratio and objective at the weights it ends on. */
+    const explainStep = (lossValue: number, facts: Record<string, number>) =>
+      ctx.explain &&
+      tf.tidy(() => {
+        const { logp } = evaluate(ctx, b);
+        const ratio = tf.exp(tf.where(b.mask, tf.sub(logp, b.oldLogp), tf.zerosLike(logp)));
+        ctx.explain?.record({
+          gradNorm,
+          loss: tf.scalar(lossValue),
+          maxGradNorm: Number.NaN,
+          learningRate: Number.NaN,
+          terms: { ratio, objective: tf.neg(tf.mul(ratio, b.advantages)) },
+          facts,
+        });
+      });
 
     // 2–3. x ≈ (F + damping)⁻¹ g and the full step s, with no read-back.
     const fvp = (v: Tensor1D) =>
@@ -134,9 +150,12 @@ export async function trustRegionStep(
         // The surrogate's total at the accepted weights (with its KL and entropy terms, as the others' loss/policy).
         addNumber(ctx.metrics, 'loss/policy', loss);
         accepted = true;
+        explainStep(loss, { kl, backtracks: k, accepted: 1 });
         return { accepted, backtracks: k, kl };
       }
     }
+    flat.assign(start);
+    explainStep(Number.NaN, { kl: 0, backtracks: BACKTRACK_STEPS, accepted: 0 });
     return { accepted, backtracks: BACKTRACK_STEPS, kl: 0 };
   } finally {
     if (!accepted) flat.assign(start);
@@ -249,8 +268,21 @@ function fitCritic(ctx: UpdateContext, rollout: Rollout, episodes: Episode[]): v
         try {
           const { value, grads } = tf.variableGrads(() => valueLoss(evaluate(ctx, batch).values, batch), [flat]);
           const masked = tf.mul(grads[flat.name], mask);
+          // An explained update keeps the critic's values and loss per token at the weights this step starts from.
+          const terms =
+            ctx.explain &&
+            tf.tidy(() => {
+              const values = evaluate(ctx, batch).values;
+              return { value: values, valueLoss: valueLossPerToken(values, batch) };
+            });
           const norm = ctx.optimizer.apply(masked, learningRate, maxGradNorm);
           ctx.metrics.add('loss/value', value);
+          if (ctx.explain && terms) {
+            ctx.explain.rows = minibatch.map((e) => e.row);
+            ctx.explain.epoch = epoch;
+            ctx.explain.record({ gradNorm: norm, loss: value, maxGradNorm, learningRate, terms, facts: { critic: 1 } });
+            tf.dispose([terms.value, terms.valueLoss]);
+          }
           tf.dispose([value, norm, masked, ...Object.values(grads)]);
         } finally {
           disposeBatch(batch);
