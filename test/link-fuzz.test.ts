@@ -8,7 +8,15 @@ import { FIELDS, validate, type Config, type Field } from '../src/engine/config'
 import { decodeLink, encodeLink, KEY_ALIASES, LINK_LIMITS, type DecodedLink } from '../src/share/link';
 
 const SCHEMA_KEYS: readonly string[] = FIELDS.map((f) => f.key);
-const LINK_KEYS: readonly string[] = [...SCHEMA_KEYS, ...Object.keys(KEY_ALIASES), 'v', 'hide', 'autoplay', 'title'];
+const LINK_KEYS: readonly string[] = [
+  ...SCHEMA_KEYS,
+  ...Object.keys(KEY_ALIASES),
+  'v',
+  'hide',
+  'autoplay',
+  'explain',
+  'title',
+];
 
 const UNSAFE =
   // eslint-disable-next-line no-control-regex -- notices and titles must not carry control characters
@@ -16,7 +24,7 @@ const UNSAFE =
 
 /** Everything a decoded link must satisfy, whatever went in. Plain checks: this runs 10,000+ times. */
 function checkDecoded(decoded: DecodedLink): void {
-  const { config, notices, hide, autoplay, title, version } = decoded;
+  const { config, notices, hide, autoplay, explain, title, version } = decoded;
   const again = validate(config);
   if (again.problems.length > 0) throw new Error(`validate() found problems: ${JSON.stringify(again.problems)}`);
   expect(again.config).toEqual(config);
@@ -24,6 +32,7 @@ function checkDecoded(decoded: DecodedLink): void {
   if (!Array.isArray(hide) || hide.some((k) => !SCHEMA_KEYS.includes(k))) throw new Error(`bad hide: ${hide}`);
   if (new Set(hide).size !== hide.length) throw new Error(`hide has duplicates: ${hide}`);
   if (typeof autoplay !== 'boolean') throw new Error('autoplay is not a boolean');
+  if (typeof explain !== 'boolean') throw new Error('explain is not a boolean');
   if (typeof title !== 'string' || title.length > LINK_LIMITS.maxTitleLength) throw new Error(`title too long`);
   if (UNSAFE.test(title)) throw new Error(`unsafe character in title ${JSON.stringify(title)}`);
   if (!Number.isSafeInteger(version) || version < 1) throw new Error(`bad version ${version}`);
@@ -182,6 +191,7 @@ const validConfig: fc.Arbitrary<Config> = fc
 const extrasArb = fc.record({
   hide: fc.subarray([...SCHEMA_KEYS]),
   autoplay: fc.boolean(),
+  explain: fc.boolean(),
   title: fc.oneof(fc.constant(''), fc.string({ unit: 'grapheme', maxLength: 40 }), junk(40)),
 });
 const validLink = fc.tuple(validConfig, extrasArb).map(([config, extras]) => encodeLink(config, extras));
@@ -294,6 +304,7 @@ describe('decodeLink under fuzzing', () => {
         expect(decoded.config).toEqual(config);
         expect(decoded.hide).toEqual(extras.hide);
         expect(decoded.autoplay).toBe(extras.autoplay);
+        expect(decoded.explain).toBe(extras.explain);
         // The title is cleaned on encode (control characters, length); what was written reads back as is.
         expect(decoded.notices.filter((n) => !n.startsWith('The title contains HTML-like text'))).toEqual([]);
         expect(encodeLink(decoded.config, decoded)).toBe(link);

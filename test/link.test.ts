@@ -373,6 +373,15 @@ describe('malformed links: a notice and a safe value', () => {
     expect(decodeOk('#v=3&autoplay=true').autoplay).toBe(true);
     expect(decodeOk('#v=3&autoplay').autoplay).toBe(true);
     expect(decodeOk('#v=3&autoplay=0').autoplay).toBe(false);
+    // explain=1 opens the update explainer; the same rules.
+    expect(encodeLink(defaultConfig(), { explain: true })).toBe('#v=3&explain=1');
+    expect(decodeOk('#v=3&explain=1')).toMatchObject({ explain: true, notices: [] });
+    expect(decodeOk('#v=3&explain').explain).toBe(true);
+    expect(decodeOk('#v=3').explain).toBe(false);
+    expect(decodeOk('#v=3&explain=maybe')).toMatchObject({
+      explain: false,
+      notices: ['explain: "maybe" is not 1 or 0; the update explainer will not open by itself.'],
+    });
   });
 
   it('a newer version is read as far as possible; a bad version is read as the current one', () => {
@@ -417,6 +426,7 @@ describe('malformed links: a notice and a safe value', () => {
         notices: [`The link is not text (got ${what}); using the default settings.`],
         hide: [],
         autoplay: false,
+        explain: false,
         title: '',
         version: 3,
       });

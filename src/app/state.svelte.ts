@@ -5,6 +5,7 @@ import type { BackendName } from '../engine/backend-names';
 import type { Metrics } from '../engine/metrics';
 import type { Sample, Stage } from '../engine/trainer';
 import { encodeLink, type DecodedLink } from '../share/link';
+import { ExplainState } from './explain-state.svelte';
 import type { BackendRequest, RunState } from '../worker/protocol';
 
 export interface Notice {
@@ -60,6 +61,8 @@ export class PlaygroundState {
   /** The id the worker trains and saves the current run under. */
   runId = $state<string | undefined>();
   pinned = $state.raw<PinnedRun[]>([]);
+  /** "Explain this update": open or not, waiting for an update, its numbers and where the student is. */
+  readonly explain = new ExplainState();
   latest = $derived(this.history.at(-1));
   /** The task trains against a learnt reward model (the RLHF pipeline): proxy and gold instead of one score. */
   usesRewardModel = $derived(taskSpec(this.config.task).usesRewardModel);
@@ -113,6 +116,7 @@ export class PlaygroundState {
     this.history = [];
     this.samples = [];
     this.distribution = undefined;
+    this.explain.clear();
   }
 }
 

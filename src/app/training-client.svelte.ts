@@ -120,6 +120,12 @@ export class TrainingClient {
     this.send({ type: 'step' });
   }
 
+  /** One update whose numbers come back stage by stage (the explainer opens when they arrive). */
+  explain(): void {
+    this.state.explain.requested();
+    this.send({ type: 'step', explain: true });
+  }
+
   set(key: string, value: unknown): void {
     this.send({ type: 'set', key, value });
   }
@@ -180,6 +186,10 @@ export function applyEvent(state: PlaygroundState, event: WorkerEvent): void {
       break;
     case 'problem':
       state.addNotice(event.severity, event.message);
+      break;
+    case 'explanation':
+      if (event.runId !== undefined && state.runId !== undefined && event.runId !== state.runId) break;
+      state.explain.arrived(event.explanation);
       break;
     case 'distribution':
       state.distribution = {

@@ -50,6 +50,8 @@ export interface DecodedLink {
   notices: string[];
   hide: string[];
   autoplay: boolean;
+  /** Open with "Explain this update" ready (explain=1): the instructor's "open this and press Explain". */
+  explain: boolean;
   title: string;
   version: number;
 }
@@ -68,7 +70,7 @@ export const LINK_LIMITS = {
 } as const;
 
 /** The keys a link may hold besides the schema's. */
-const EXTRA_KEYS: readonly string[] = ['v', 'hide', 'autoplay', 'title'];
+const EXTRA_KEYS: readonly string[] = ['v', 'hide', 'autoplay', 'explain', 'title'];
 
 // Characters never shown as they are: C0/C1 controls, bidi embeddings/overrides/isolates (they can
 // reorder the surrounding text), the BOM, and lone surrogates (not text at all).
@@ -81,7 +83,7 @@ const HTML_LIKE = /<\/?[a-z][a-z0-9-]{0,20}(?=[\s/>])|<!--|javascript:/i;
 
 export function encodeLink(
   config: Partial<Config>,
-  extras: { hide?: string[]; autoplay?: boolean; title?: string } = {},
+  extras: { hide?: string[]; autoplay?: boolean; explain?: boolean; title?: string } = {},
 ): string {
   const source = (config ?? {}) as Record<string, unknown>;
   const parts = [`v=${LINK_VERSION}`];
@@ -99,6 +101,7 @@ export function encodeLink(
   }
   if (hide.length > 0) parts.push(`hide=${hide.join(',')}`);
   if (extras?.autoplay === true) parts.push('autoplay=1');
+  if (extras?.explain === true) parts.push('explain=1');
   const title = typeof extras?.title === 'string' ? cleanTitle(extras.title).title : '';
   if (title !== '') parts.push(`title=${component(title)}`);
   return `#${parts.join('&')}`;
@@ -118,6 +121,7 @@ export function decodeLink(link: string): DecodedLink {
       notices: ['The link could not be read; using the default settings.'],
       hide: [],
       autoplay: false,
+      explain: false,
       title: '',
       version: LINK_VERSION,
     };
@@ -255,16 +259,18 @@ function decode(link: unknown): DecodedLink {
       extras.push(`hide: ${bad.size - maxListed} more names that are not settings were ignored.`);
   }
 
-  // autoplay: 1/true starts training on open; a bare `autoplay` counts as on.
-  let autoplay = false;
-  const autoplayEntry = entries.get('autoplay');
-  if (autoplayEntry !== undefined) {
-    const word = autoplayEntry.value.trim().toLowerCase();
-    if (autoplayEntry.bare || word === '1' || word === 'true') autoplay = true;
-    else if (word !== '0' && word !== 'false' && word !== '') {
-      extras.push(`autoplay: "${quote(autoplayEntry.value)}" is not 1 or 0; training will not start by itself.`);
-    }
-  }
+  // autoplay: 1/true starts training on open; explain: 1/true opens "Explain this update". A bare key counts as on.
+  const flag = (key: 'autoplay' | 'explain', off: string): boolean => {
+    const entry = entries.get(key);
+    if (entry === undefined) return false;
+    const word = entry.value.trim().toLowerCase();
+    if (entry.bare || word === '1' || word === 'true') return true;
+    if (word !== '0' && word !== 'false' && word !== '')
+      extras.push(`${key}: "${quote(entry.value)}" is not 1 or 0; ${off}`);
+    return false;
+  };
+  const autoplay = flag('autoplay', 'training will not start by itself.');
+  const explain = flag('explain', 'the update explainer will not open by itself.');
 
   // title: plain text (the app renders it as text, never as HTML), without control characters, capped.
   let title = '';
@@ -300,7 +306,7 @@ function decode(link: unknown): DecodedLink {
           `${all.length - LINK_LIMITS.maxNotices + 1} more problems with this link were not listed.`,
           ...all.slice(all.length - LINK_LIMITS.maxNotices + 1),
         ];
-  return { config, notices, hide, autoplay, title, version };
+  return { config, notices, hide, autoplay, explain, title, version };
 }
 
 /** The part of a URL that holds the settings: after `#`, else after `?` of a URL, else all of it. */

@@ -2,6 +2,7 @@
 // never touches tensors; the worker sends status, metrics, samples, problems and inspections.
 import type { BackendName } from '../engine/backend-names';
 import type { Config } from '../engine/config';
+import type { UpdateExplanation } from '../engine/explanation';
 import type { Metrics } from '../engine/metrics';
 import type { Sample, Stage } from '../engine/trainer';
 
@@ -31,8 +32,8 @@ export type Command =
   | { type: 'label'; link: string; title: string }
   | { type: 'play' }
   | { type: 'pause' }
-  /** Exactly one update, then paused. */
-  | { type: 'step' }
+  /** Exactly one update, then paused; `explain` also sends that update's numbers, stage by stage. */
+  | { type: 'step'; explain?: boolean }
   /** A live setting, applied from the next update. */
   | { type: 'set'; key: string; value: unknown }
   /** Next-token distributions of policy and reference after `prefix` (token strings, <bos> first). */
@@ -83,7 +84,9 @@ export type WorkerEvent =
   | { type: 'saved'; runId: string; updates: number }
   /** Something the user should know: a fallback, a skipped update, a refused setting, a dead backend. */
   | { type: 'problem'; severity: 'warning' | 'error'; message: string }
-  | { type: 'distribution'; prefix: string[]; tokens: string[]; policy: number[]; reference: number[] };
+  | { type: 'distribution'; prefix: string[]; tokens: string[]; policy: number[]; reference: number[] }
+  /** The numbers of an explained update (after its `metrics` event). */
+  | { type: 'explanation'; runId?: string; explanation: UpdateExplanation };
 
 const COMMAND_TYPES = new Set(['reset', 'restore', 'label', 'play', 'pause', 'step', 'set', 'inspect', 'rerun']);
 
@@ -103,6 +106,8 @@ export function isCommand(message: unknown): message is Command {
       return typeof m.link === 'string' && typeof m.title === 'string';
     case 'set':
       return typeof m.key === 'string';
+    case 'step':
+      return m.explain === undefined || typeof m.explain === 'boolean';
     case 'inspect':
       return Array.isArray(m.prefix) && m.prefix.every((t) => typeof t === 'string');
     case 'rerun':

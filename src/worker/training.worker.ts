@@ -121,12 +121,13 @@ async function runStages(t: Trainer): Promise<void> {
   setState('paused', { vocabulary, stage: t.stage, stageProgress: 1 });
 }
 
-async function update(): Promise<boolean> {
+async function update(explain = false): Promise<boolean> {
   if (!trainer || !trainer.pretrained) return false;
   try {
     if (crashAtUpdate === trainer.update + 1) throw new Error('the device was lost (simulated by crashAt)');
-    const result = await trainer.step();
+    const result = await trainer.step({ explain });
     post({ type: 'metrics', runId: saver?.runId, metrics: result.metrics, samples: result.samples });
+    if (result.explanation) post({ type: 'explanation', runId: saver?.runId, explanation: result.explanation });
     if (result.divergence) problem('warning', result.divergence.message);
     saver?.record(result.metrics, result.samples);
     await saver?.maybeSave(trainer);
@@ -187,7 +188,7 @@ function handle(command: Command): void {
     case 'step':
       if (playing) return;
       queue = queue.then(async () => {
-        if (await update()) {
+        if (await update(command.explain)) {
           setState('paused');
           if (trainer) await saver?.maybeSave(trainer, true);
         }

@@ -19,7 +19,28 @@ export interface AlgorithmSpec<Name extends string = string> {
   readonly klInReward: boolean;
   /** Its advantages compare the G responses of a prompt with each other, so it needs groupSize ≥ 2. */
   readonly usesGroups: boolean;
+  /** Two or three sentences per stage of "Explain this update", written for this algorithm. */
+  readonly explain: ExplainTexts;
 }
+
+/** The stages of "Explain this update", in order. */
+export const EXPLAIN_STAGES = ['rollout', 'rewards', 'advantages', 'objective', 'step'] as const;
+export type ExplainStage = (typeof EXPLAIN_STAGES)[number];
+export type ExplainTexts = Readonly<Record<ExplainStage, string>>;
+
+// Stage texts several algorithms share.
+const ROLLOUT_TEXT =
+  'The policy wrote these answers one token at a time, sampling each token from its next-token distribution. ' +
+  'Beside each token: how likely the policy made it (π) and how likely the frozen reference would have (π_ref); where they differ, the policy has moved away from where it started.';
+const REWARDS_IN_REWARD =
+  'The task scores the whole answer, and that score is paid on the last token. ' +
+  'Every token also pays −β·KL for how far the policy moved from the reference at that token, so the total reward of a token is its share of the score minus its KL penalty.';
+const ONE_STEP_TEXT =
+  'The gradient of the loss is computed once, its norm clipped to the maximum (so one odd batch cannot take a huge step), and Adam moves every weight by about the learning rate. ' +
+  'Pick a token: its next-token distribution before and after this update, beside the reference’s, shows what the step changed.';
+const CRITIC_ADVANTAGES =
+  'The critic predicted a value V for every prefix; the TD error δ = r + γ·V(next) − V(now) says how much better a token turned out than predicted. ' +
+  'GAE(λ) adds the TD errors ahead of a token, each weighted by (γλ) per step, into its advantage; the return R = A + V is the critic’s target. Whitening then rescales the advantages of the whole batch to mean 0 and standard deviation 1.';
 
 const PPO_ONLY = {
   clipEpsilon: 'Only PPO and GRPO clip the probability ratio.',
@@ -69,6 +90,17 @@ const reinforce: AlgorithmSpec<'reinforce'> = {
   },
   klInReward: true,
   usesGroups: false,
+  explain: {
+    rollout: ROLLOUT_TEXT,
+    rewards: REWARDS_IN_REWARD,
+    advantages:
+      'REINFORCE has no critic: each token’s return G is the reward still to come from it (discounted by γ). ' +
+      'A baseline (none, the batch mean or a moving average) is subtracted, so only answers better than usual are pushed up; whitening then divides by the batch’s standard deviation, without centring.',
+    objective:
+      'The loss is −A·log π(token), averaged over every token of the batch: a positive advantage makes its token more likely, a negative one less. ' +
+      'There is no ratio and no clip: REINFORCE takes one step from the weights that sampled the batch.',
+    step: ONE_STEP_TEXT,
+  },
 };
 
 const actorCritic: AlgorithmSpec<'actor-critic'> = {
@@ -83,6 +115,15 @@ const actorCritic: AlgorithmSpec<'actor-critic'> = {
   },
   klInReward: true,
   usesGroups: false,
+  explain: {
+    rollout: ROLLOUT_TEXT,
+    rewards: REWARDS_IN_REWARD,
+    advantages: CRITIC_ADVANTAGES,
+    objective:
+      'The policy loss is −A·log π(token), averaged over the batch’s tokens; the critic’s loss is ½(V − R)², weighted by c_v, and pulls its values towards the returns. ' +
+      'Actor and critic share the network, so one loss trains both in a single step.',
+    step: ONE_STEP_TEXT,
+  },
 };
 
 const ppo: AlgorithmSpec<'ppo'> = {
@@ -98,6 +139,18 @@ const ppo: AlgorithmSpec<'ppo'> = {
   },
   klInReward: true,
   usesGroups: false,
+  explain: {
+    rollout: ROLLOUT_TEXT,
+    rewards: REWARDS_IN_REWARD,
+    advantages: CRITIC_ADVANTAGES,
+    objective:
+      'PPO reuses the batch for several epochs of minibatch steps, so the weights drift from those that sampled it: the ratio r = π/π_old measures that drift per token. ' +
+      'Its loss per token is max(−A·r, −A·clip(r, 1−ε, 1+ε)): once a token’s ratio has moved past the clip in the direction its advantage wants, the clipped term wins and its gradient is zero. ' +
+      'The value loss (with its own clip) and the entropy bonus are added.',
+    step:
+      'Each minibatch is one optimizer step: gradient, its norm clipped to the maximum, then Adam. ' +
+      'Pick a token: its next-token distribution before and after all of this update’s steps, beside the reference’s, shows what PPO changed.',
+  },
 };
 
 // Dr. GRPO (Liu et al. 2025) is GRPO with lossAgg constant and stdNorm off: no algorithm of its own, two switches.
@@ -118,6 +171,23 @@ const grpo: AlgorithmSpec<'grpo'> = {
   },
   klInReward: false,
   usesGroups: true,
+  explain: {
+    rollout:
+      ROLLOUT_TEXT +
+      ' GRPO samples several answers (a group) to each prompt, on adjacent rows, so that they can be compared.',
+    rewards:
+      'The task scores each answer. GRPO does not put the KL into the rewards: it adds β·KL to the loss instead (the next stages), so a token’s reward is just the score on the last token. ' +
+      'With klIn set to reward, the KL penalty is paid per token as in PPO.',
+    advantages:
+      'There is no critic: each answer’s advantage is its reward minus the mean reward of its group, divided by the group’s standard deviation (unless stdNorm is off, as in Dr. GRPO). ' +
+      'Every token of an answer carries the same advantage; a group whose answers all scored the same teaches nothing.',
+    objective:
+      'As PPO: the ratio r = π/π_old per token, and the loss max(−A·r, −A·clip(r, 1−ε_low, 1+ε_high)). ' +
+      'β times the k3 estimate of the KL to the reference is added per token, and the token losses are averaged per answer, per token or by a constant (lossAgg).',
+    step:
+      'Each minibatch is one optimizer step: gradient, its norm clipped to the maximum, then Adam. ' +
+      'Pick a token: its next-token distribution before and after the update, beside the reference’s, shows what changed.',
+  },
 };
 
 const rloo: AlgorithmSpec<'rloo'> = {
@@ -135,6 +205,19 @@ const rloo: AlgorithmSpec<'rloo'> = {
   },
   klInReward: true,
   usesGroups: true,
+  explain: {
+    rollout:
+      ROLLOUT_TEXT +
+      ' RLOO samples several answers to each prompt, on adjacent rows, so that each can be judged against the others.',
+    rewards: REWARDS_IN_REWARD,
+    advantages:
+      'Each answer’s return is the sum of its token rewards; its baseline is the mean return of the other answers to the same prompt (leave one out), so it does not depend on the answer itself. ' +
+      'Every token of an answer carries the same advantage A = R − baseline, optionally whitened over the batch’s answers.',
+    objective:
+      'The loss is −A·log π(token) summed over an answer’s tokens (the answer’s log-probability), averaged over answers. ' +
+      'No ratio and no clip: one step from the weights that sampled the batch.',
+    step: ONE_STEP_TEXT,
+  },
 };
 
 const trpo: AlgorithmSpec<'trpo'> = {
@@ -155,6 +238,17 @@ const trpo: AlgorithmSpec<'trpo'> = {
   },
   klInReward: true,
   usesGroups: false,
+  explain: {
+    rollout: ROLLOUT_TEXT,
+    rewards: REWARDS_IN_REWARD,
+    advantages: CRITIC_ADVANTAGES,
+    objective:
+      'TRPO maximises the mean of r·A, where r = π/π_old, subject to a hard limit: the mean KL from the old policy to the new one may be at most δ. ' +
+      'The ratios shown are at the weights the step ended on; no clip is needed, the limit does its job.',
+    step:
+      'The direction is the natural gradient (found by conjugate gradient on the Fisher matrix), scaled so that the KL would be exactly δ, then shrunk ×0.8 at a time until the KL is within δ and the loss did not rise. ' +
+      'The critic is fitted afterwards with Adam on its own head. Pick a token to see its distribution before and after.',
+  },
 };
 
 export const ALGORITHM_SPECS = { reinforce, 'actor-critic': actorCritic, ppo, trpo, grpo, rloo } as const;
