@@ -4,6 +4,7 @@
 // token rewards give reward/total, the distributions before and after give policy/update_kl. And
 // explaining an update does not change it: the same seed gives the same metrics with or without.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { advantageDerivation, clipDerivation, fmt } from '../src/app/explain-format';
 import { mean, whiten } from '../src/engine/advantages';
 import type { UpdateExplanation } from '../src/engine/explanation';
 import type { Metrics } from '../src/engine/metrics';
@@ -58,6 +59,11 @@ describe('explain one update (cpu backend)', () => {
     // Each clip decision is the ratio leaving [1 − ε, 1 + ε].
     const ratios = termByStep(x, 'ratio').flat();
     clipped.flat().forEach((flag, i) => expect(flag).toBe(Math.abs(ratios[i] - 1) > x.config.clipEpsilon ? 1 : 0));
+    // The explainer's verdict for one token: the clipped term counts exactly when the ratio has moved
+    // past the clip in the direction its advantage pushes.
+    expect(clipDerivation(x, 1, 1.5)).toContain('max(-1.500, -1.200) = -1.200: the clipped term is larger');
+    expect(clipDerivation(x, -1, 1.5)).toContain('max(1.500, 1.200) = 1.500: the unclipped term counts');
+    expect(clipDerivation(x, -1, 0.5)).toContain('max(0.500, 0.800) = 0.800: the clipped term is larger');
     // In the first step the weights are those that sampled the batch: every ratio is 1.
     const first = x.episodes.flatMap((e) => e.steps.filter((s) => s.step === 0).flatMap((s) => s.terms.ratio ?? []));
     for (const r of first) expect(r).toBeCloseTo(1, 5);
@@ -81,6 +87,11 @@ describe('explain one update (cpu backend)', () => {
     const e = x.episodes[0];
     const gae = e.tokens.reduce((a, t, l) => a + (gamma * lambda) ** l * t.tdError, 0);
     expect(e.tokens[0].advantageRaw).toBeCloseTo(gae, 5);
+    // The explainer writes that sum out with these numbers and its result.
+    const [delta, sum, target] = advantageDerivation(x, e, 0);
+    expect(delta.endsWith(`= ${fmt(e.tokens[0].tdError)}`)).toBe(true);
+    expect(sum.endsWith(`= ${fmt(gae)}`)).toBe(true);
+    expect(target.startsWith(`R = A + V = ${fmt(e.tokens[0].advantageRaw)} + ${fmt(e.tokens[0].value)}`)).toBe(true);
     const raw = x.episodes.flatMap((ep) => ep.tokens.map((t) => t.advantageRaw));
     const white = whiten(raw);
     expect(x.episodes.flatMap((ep) => ep.tokens.map((t) => t.advantage))).toEqual(
@@ -132,6 +143,13 @@ describe('explain one update (cpu backend)', () => {
     });
     const clipfrac = mean(termByStep(x, 'clipped').map((flags) => mean(flags)));
     expect(clipfrac).toBeCloseTo(metrics['policy/clipfrac'], 6);
+    // Each answer's advantage from its group's rewards, as the explainer writes it.
+    for (const e of x.episodes.slice(0, 4))
+      expect(
+        advantageDerivation(x, e, 0)
+          .at(-1)
+          ?.endsWith(`= ${fmt(e.tokens[0].advantageRaw)}`),
+      ).toBe(true);
     const ratios = termByStep(x, 'ratio').flat();
     termByStep(x, 'clipped')
       .flat()
