@@ -16,6 +16,8 @@ describe('isCommand', () => {
     [{ type: 'play' }, true],
     [{ type: 'pause' }, true],
     [{ type: 'step' }, true],
+    [{ type: 'step', explain: true }, true],
+    [{ type: 'step', explain: 'yes' }, false],
     [{ type: 'reset', config: defaultConfig(), backend: 'auto' }, true],
     [{ type: 'reset', config: defaultConfig(), backend: 'tpu' }, false],
     [{ type: 'reset', backend: 'wasm' }, false],
