@@ -90,7 +90,12 @@ describe('offline', () => {
     const notice = page.getByTestId('update-notice');
     expect(await notice.count()).toBe(0);
 
-    // Redeploy: a byte-different sw.js is a new version; the browser finds it on its next check.
+    // Redeploy: a byte-different sw.js is a new version; the browser finds it on its next check. The
+    // check runs paused: while this page trains, headless Chromium here starts the update job only after
+    // 55 s (measured: the sw.js request itself goes out then), against 1–6 s paused. A real tab checks
+    // hourly, so the delay costs a student nothing; the test would pay it in full.
+    await clickWhenEnabled(page, button(page, 'Pause'), 'the Pause button');
+    await waitForElement(page, button(page, 'Play'), 'the Play button');
     const sw = join(dir, 'sw.js');
     writeFileSync(sw, `${readFileSync(sw, 'utf8')}\n// redeployed\n`);
     await page.evaluate(async () => {
@@ -100,7 +105,8 @@ describe('offline', () => {
     await waitForElement(page, notice, 'the update notice', 60_000);
     expect((await notice.textContent())?.replace(/\s+/g, ' ').trim()).toBe('A new version is available — Reload');
 
-    // It waits for the user: the run keeps training in the same document.
+    // It waits for the user: the run trains on in the same document.
+    await clickWhenEnabled(page, button(page, 'Play'), 'the Play button');
     await waitForUpdateCount(page, (await updateCount(page)) + 2);
     expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
     expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting !== null)).toBe(
