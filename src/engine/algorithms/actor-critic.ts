@@ -7,7 +7,19 @@ import { gae } from '../advantages';
 import { whitenAcrossBatch } from '../episodes';
 import { tf } from '../tf';
 import { entropy } from '../log-probs';
-import { entropyBonus, evaluate, explaining, stepOnBatch, type Algorithm } from './common';
+import {
+  entropyBonus,
+  evaluate,
+  explaining,
+  klBetaInLoss,
+  logitsAndValues,
+  stepOnBatch,
+  type Algorithm,
+  type EpisodeBatch,
+  type Loss,
+  type UpdateContext,
+} from './common';
+import { fusedTokenLoss } from './fused-loss';
 import { klLossPerToken, klLossTerms, policyGradientLoss, sumOf, valueLoss, valueLossPerToken } from './losses';
 
 export const actorCritic: Algorithm = {
@@ -21,29 +33,46 @@ export const actorCritic: Algorithm = {
   },
 
   async update(ctx, rollout, episodes) {
-    const { valueCoef, entropyCoef } = ctx.config;
     // One step on the whole batch: actor and critic share the network, so one loss trains both.
-    stepOnBatch(ctx, rollout, episodes, (batch) => {
-      const { logp, values, logSoftmax } = evaluate(ctx, batch);
-      const policyLoss = policyGradientLoss(logp, batch);
-      const criticLoss = valueLoss(values, batch);
-      const total = sumOf(
-        policyLoss,
-        tf.mul(valueCoef, criticLoss),
-        ...klLossTerms(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
-        ...entropyBonus(entropyCoef, logSoftmax, batch),
-      );
-      return {
-        total,
-        report: { 'loss/policy': policyLoss, 'loss/value': criticLoss },
-        tokens: explaining(ctx, () => ({
-          objective: tf.neg(tf.mul(batch.advantages, logp)),
-          value: values,
-          valueLoss: valueLossPerToken(values, batch),
-          entropy: entropy(logSoftmax),
-          klLoss: klLossPerToken(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
-        })),
-      };
-    });
+    stepOnBatch(ctx, rollout, episodes, (batch) => actorCriticLoss(ctx, batch));
   },
 };
+
+/** −mean(A·log π) + c_v·½mean((V − R)²) (+ β·k3, − c_e·H), as one fused op (fused-loss.ts). */
+export function actorCriticLoss(ctx: UpdateContext, batch: EpisodeBatch): Loss {
+  const { logits, values } = logitsAndValues(ctx, batch);
+  return fusedTokenLoss(logits, values, batch, {
+    policy: 'plain',
+    clipEpsilon: 0,
+    valueCoef: ctx.config.valueCoef,
+    valueClip: 0,
+    entropyCoef: ctx.config.entropyCoef,
+    klBeta: klBetaInLoss(ctx),
+    tokens: ctx.explain !== undefined,
+  });
+}
+
+/** Actor-critic's loss through tfjs's autodiff: the reference test/fused-loss.test.ts checks the fused one against. */
+export function actorCriticLossByAutodiff(ctx: UpdateContext, batch: EpisodeBatch): Loss {
+  const { valueCoef, entropyCoef } = ctx.config;
+  const { logp, values, logSoftmax } = evaluate(ctx, batch);
+  const policyLoss = policyGradientLoss(logp, batch);
+  const criticLoss = valueLoss(values, batch);
+  const total = sumOf(
+    policyLoss,
+    tf.mul(valueCoef, criticLoss),
+    ...klLossTerms(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
+    ...entropyBonus(entropyCoef, logSoftmax, batch),
+  );
+  return {
+    total,
+    report: { 'loss/policy': policyLoss, 'loss/value': criticLoss },
+    tokens: explaining(ctx, () => ({
+      objective: tf.neg(tf.mul(batch.advantages, logp)),
+      value: values,
+      valueLoss: valueLossPerToken(values, batch),
+      entropy: entropy(logSoftmax),
+      klLoss: klLossPerToken(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
+    })),
+  };
+}

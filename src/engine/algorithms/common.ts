@@ -14,6 +14,7 @@ import type { Random } from '../random';
 import type { Rollout } from '../rollout';
 import { tf, type Scalar, type Tensor2D, type Tensor3D } from '../tf';
 import { maskedMean } from './losses';
+import { klInReward } from './specs';
 
 export interface UpdateContext {
   config: Config;
@@ -118,6 +119,19 @@ export function evaluate(
   const out = forward(ctx.params, ctx.shape, b.tokens, ctx.config.temperature);
   const { logp, logSoftmax } = tokenLogProbs(out.logits, b.next);
   return { logp, values: out.values, logSoftmax };
+}
+
+/** The current policy's raw logits [rows, T, V] (tempered and masked) and values [rows, T]: the fused loss's inputs. */
+export function logitsAndValues(
+  ctx: Pick<UpdateContext, 'config' | 'params' | 'shape'>,
+  b: Pick<BatchTensors, 'tokens'>,
+): { logits: Tensor3D; values: Tensor2D } {
+  return forward(ctx.params, ctx.shape, b.tokens, ctx.config.temperature);
+}
+
+/** The KL coefficient of the loss: this update's β when the run puts the KL there (klIn), else 0. */
+export function klBetaInLoss(ctx: Pick<UpdateContext, 'config' | 'beta'>): number {
+  return klInReward(ctx.config) ? 0 : (ctx.beta ?? ctx.config.beta);
 }
 
 /**

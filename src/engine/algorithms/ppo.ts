@@ -17,11 +17,14 @@ import { Random } from '../random';
 import type { Rollout } from '../rollout';
 import { tf } from '../tf';
 import { entropy } from '../log-probs';
+import { fusedTokenLoss } from './fused-loss';
 import {
   EpochKl,
   entropyBonus,
   evaluate,
   explaining,
+  klBetaInLoss,
+  logitsAndValues,
   shuffledMinibatches,
   stepOnBatch,
   type Algorithm,
@@ -66,8 +69,29 @@ export async function clippedEpochs(
   }
 }
 
-/** PPO's loss on one minibatch with the current weights: the total and the terms reported as metrics. */
+/**
+ * PPO's loss on one minibatch with the current weights: the total and the terms reported as metrics,
+ * as one fused op (fused-loss.ts); `ppoLossByAutodiff` is the same loss through tfjs's autodiff.
+ */
 export function ppoLoss(
+  ctx: Pick<UpdateContext, 'config' | 'params' | 'shape' | 'beta' | 'explain'>,
+  batch: EpisodeBatch,
+): Loss {
+  const { clipEpsilon, valueClip, valueCoef, entropyCoef } = ctx.config;
+  const { logits, values } = logitsAndValues(ctx, batch);
+  return fusedTokenLoss(logits, values, batch, {
+    policy: 'clipped',
+    clipEpsilon,
+    valueCoef,
+    valueClip,
+    entropyCoef,
+    klBeta: klBetaInLoss(ctx),
+    tokens: ctx.explain !== undefined,
+  });
+}
+
+/** PPO's loss written with tfjs ops and autodiff: the reference test/fused-loss.test.ts checks ppoLoss against. */
+export function ppoLossByAutodiff(
   ctx: Pick<UpdateContext, 'config' | 'params' | 'shape' | 'beta' | 'explain'>,
   batch: EpisodeBatch,
 ) {

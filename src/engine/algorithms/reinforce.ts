@@ -10,7 +10,19 @@ import { discountedReturns, mean } from '../advantages';
 import { scaleAcrossBatch } from '../episodes';
 import { entropy } from '../log-probs';
 import { tf } from '../tf';
-import { entropyBonus, evaluate, explaining, stepOnBatch, type Algorithm } from './common';
+import {
+  entropyBonus,
+  evaluate,
+  explaining,
+  klBetaInLoss,
+  logitsAndValues,
+  stepOnBatch,
+  type Algorithm,
+  type EpisodeBatch,
+  type Loss,
+  type UpdateContext,
+} from './common';
+import { fusedTokenLoss } from './fused-loss';
 import { klLossPerToken, klLossTerms, policyGradientLoss, sumOf } from './losses';
 
 /** How fast the moving-average baseline follows the batch's mean return. */
@@ -41,23 +53,40 @@ export const reinforce: Algorithm = {
 
   async update(ctx, rollout, episodes) {
     // One step on the whole batch.
-    stepOnBatch(ctx, rollout, episodes, (batch) => {
-      const { logp, logSoftmax } = evaluate(ctx, batch);
-      const policyLoss = policyGradientLoss(logp, batch);
-      const total = sumOf(
-        policyLoss,
-        ...klLossTerms(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
-        ...entropyBonus(ctx.config.entropyCoef, logSoftmax, batch),
-      );
-      return {
-        total,
-        report: { 'loss/policy': policyLoss },
-        tokens: explaining(ctx, () => ({
-          objective: tf.neg(tf.mul(batch.advantages, logp)),
-          entropy: entropy(logSoftmax),
-          klLoss: klLossPerToken(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
-        })),
-      };
-    });
+    stepOnBatch(ctx, rollout, episodes, (batch) => reinforceLoss(ctx, batch));
   },
 };
+
+/** −mean(A·log π) (+ β·k3 with the KL in the loss, − c_e·H), as one fused op (fused-loss.ts). */
+export function reinforceLoss(ctx: UpdateContext, batch: EpisodeBatch): Loss {
+  const { logits, values } = logitsAndValues(ctx, batch);
+  return fusedTokenLoss(logits, values, batch, {
+    policy: 'plain',
+    clipEpsilon: 0,
+    valueCoef: 0,
+    valueClip: 0,
+    entropyCoef: ctx.config.entropyCoef,
+    klBeta: klBetaInLoss(ctx),
+    tokens: ctx.explain !== undefined,
+  });
+}
+
+/** REINFORCE's loss through tfjs's autodiff: the reference test/fused-loss.test.ts checks the fused one against. */
+export function reinforceLossByAutodiff(ctx: UpdateContext, batch: EpisodeBatch): Loss {
+  const { logp, logSoftmax } = evaluate(ctx, batch);
+  const policyLoss = policyGradientLoss(logp, batch);
+  const total = sumOf(
+    policyLoss,
+    ...klLossTerms(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
+    ...entropyBonus(ctx.config.entropyCoef, logSoftmax, batch),
+  );
+  return {
+    total,
+    report: { 'loss/policy': policyLoss },
+    tokens: explaining(ctx, () => ({
+      objective: tf.neg(tf.mul(batch.advantages, logp)),
+      entropy: entropy(logSoftmax),
+      klLoss: klLossPerToken(ctx.config, ctx.beta ?? ctx.config.beta, logp, batch),
+    })),
+  };
+}

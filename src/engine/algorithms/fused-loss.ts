@@ -1,0 +1,169 @@
+// The per-token loss PPO, REINFORCE and actor-critic share, as one fused op with its gradient written
+// by hand (as the layers in layers.ts are). Through tfjs's autodiff the same loss cost ~250 kernels per
+// optimizer step — masked means, casts, a clone of every saved tensor — against ~300 for the whole
+// model's forward and backward; each kernel launch costs more than its arithmetic at these sizes. The
+// loss is a scalar, so its gradient is computed in the forward pass itself and the backward pass only
+// scales it by dy. test/fused-loss.test.ts checks the value, every reported term and the gradient
+// against the autodiff losses in losses.ts.
+//
+// With m the action mask, n = Σ m, z the logits, p = softmax(z), ℓ = log p(a), H = −Σ p log p:
+//   total = Σ_t m_t (policy_t + β·k3_t − c_e·H_t) / n + c_v · value loss
+//   ∂total/∂z_t = g_t·(onehot(a_t) − p_t) − (c_e m_t / n)·(−p_t ⊙ (log p_t + H_t))
+//   where g_t = ∂total/∂ℓ_t:
+//     clipped (PPO):  −A·r·[−A·r ≥ −A·clip(r)]·m/n, r = exp(ℓ − ℓ_old)   (tfjs's maximum: the first
+//                     argument wins ties; when the clipped term wins, r is outside the clip and its
+//                     gradient is 0)
+//     plain:          −A·m/n
+//     KL in the loss: + β·(1 − π_ref/π)·m/n                               (k3 = π_ref/π − log(π_ref/π) − 1)
+//   ∂total/∂V_t = c_v·m_t/n·(V − R), or with the value clip ε_v: (V − R) when the unclipped square is
+//   the larger, else (V_clip − R)·[|V − V_old| ≤ ε_v]
+import { tf, type Scalar, type Tensor, type Tensor2D, type Tensor3D } from '../tf';
+import type { MetricName } from '../metrics';
+import type { TokenTerms } from '../explain';
+import type { EpisodeBatch } from './common';
+
+export interface FusedLossSpec {
+  /** PPO's clipped surrogate, or the plain policy gradient −A·log π. */
+  policy: 'clipped' | 'plain';
+  clipEpsilon: number;
+  /** c_v; 0 leaves the value term (and the value head's gradient) out. */
+  valueCoef: number;
+  /** ε_v of PPO's value clip; 0 for an unclipped value loss. */
+  valueClip: number;
+  entropyCoef: number;
+  /** β of the KL in the loss; 0 when the KL is in the reward (or β = 0). */
+  klBeta: number;
+  /** Keep the per-token terms too (an explained update). */
+  tokens: boolean;
+}
+
+export interface FusedLoss {
+  /** The loss, differentiable with respect to the logits and (with a value term) the values. */
+  total: Scalar;
+  /** The terms reported as metrics, owned by the caller. */
+  report: Partial<Record<MetricName, Scalar>>;
+  /** Per-token terms, owned by the caller (only when spec.tokens). */
+  tokens?: TokenTerms;
+}
+
+type Batch = Pick<
+  EpisodeBatch,
+  'next' | 'mask' | 'count' | 'advantages' | 'oldLogp' | 'refLogp' | 'returns' | 'oldValues'
+>;
+
+/** The fused loss of `logits` [B, T, V] and `values` [B, T] on a batch (see the header). */
+export function fusedTokenLoss(logits: Tensor3D, values: Tensor2D, batch: Batch, spec: FusedLossSpec): FusedLoss {
+  const withValue = spec.valueCoef > 0;
+  let report: FusedLoss['report'] = {};
+  let tokens: TokenTerms | undefined;
+  const op = tf.customGrad(((...inputs: unknown[]) => {
+    const save = inputs.pop() as (tensors: Tensor[]) => void;
+    const [z, v] = inputs as [Tensor3D, Tensor2D | undefined];
+    const out = forwardAndGradient(z, v ?? values, batch, spec);
+    // Made inside the op's own scope: kept, so they outlive it; the caller disposes them.
+    report = Object.fromEntries(Object.entries(out.report).map(([k, t]) => [k, tf.keep(t)]));
+    if (spec.tokens) tokens = Object.fromEntries(Object.entries(out.tokens).map(([k, t]) => [k, tf.keep(t)]));
+    save(withValue ? [out.dLogits, out.dValues] : [out.dLogits]);
+    return {
+      value: out.total,
+      gradFunc: (dy: Tensor, saved: Tensor[]) => saved.map((g) => tf.mul(dy, g)),
+    };
+  }) as Parameters<typeof tf.customGrad>[0]);
+  const total = (withValue ? op(logits, values) : op(logits)) as Scalar;
+  return tokens ? { total, report, tokens } : { total, report };
+}
+
+function forwardAndGradient(z: Tensor3D, v: Tensor2D, batch: Batch, spec: FusedLossSpec) {
+  const { next, mask, advantages, oldLogp } = batch;
+  const inv = 1 / Math.max(batch.count, 1);
+  const m = tf.cast(mask, 'float32');
+  const maskedSum = (x: Tensor) => tf.mul(tf.sum(tf.mul(x, m)), inv) as Scalar;
+  const logSoftmax = tf.logSoftmax(z, -1);
+  const p = tf.exp(logSoftmax);
+  const onehot = tf.oneHot(next, z.shape[2]);
+  const logp = tf.sum(tf.mul(logSoftmax, onehot), -1);
+
+  const report: FusedLoss['report'] = {};
+  const tokens: TokenTerms = {};
+  const terms: Scalar[] = [];
+
+  // The policy term and g = ∂total/∂ℓ per token (before the m/n scale).
+  let g: Tensor;
+  if (spec.policy === 'clipped') {
+    const logRatio = tf.where(mask, tf.sub(logp, oldLogp), tf.zerosLike(logp));
+    const ratio = tf.exp(logRatio);
+    const negA = tf.neg(advantages);
+    const unclipped = tf.mul(negA, ratio);
+    const clipped = tf.mul(negA, tf.clipByValue(ratio, 1 - spec.clipEpsilon, 1 + spec.clipEpsilon));
+    const objective = tf.maximum(unclipped, clipped);
+    g = tf.mul(unclipped, tf.cast(tf.greaterEqual(unclipped, clipped), 'float32'));
+    const outside = tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), spec.clipEpsilon), 'float32');
+    report['loss/policy'] = maskedSum(objective);
+    report['policy/clipfrac'] = maskedSum(outside);
+    report['policy/approx_kl'] = maskedSum(tf.sub(tf.sub(ratio, 1), logRatio));
+    Object.assign(tokens, { ratio, clipped: outside, objective });
+  } else {
+    const objective = tf.neg(tf.mul(advantages, logp));
+    g = tf.neg(advantages);
+    report['loss/policy'] = maskedSum(objective);
+    tokens.objective = objective;
+  }
+  terms.push(report['loss/policy'] as Scalar);
+
+  if (spec.klBeta > 0) {
+    const refLogRatio = tf.where(mask, tf.sub(batch.refLogp, logp), tf.zerosLike(logp));
+    const refRatio = tf.exp(refLogRatio);
+    const k3 = tf.sub(tf.sub(refRatio, refLogRatio), 1);
+    terms.push(tf.mul(spec.klBeta, maskedSum(k3)) as Scalar);
+    g = tf.add(g, tf.mul(spec.klBeta, tf.sub(1, refRatio)));
+    tokens.klLoss = k3;
+  }
+
+  // ∂total/∂z = g·onehot − p ⊙ (g + e·(log p + H)), with g and e = −c_e scaled by m/n.
+  const scale = tf.mul(m, inv);
+  const gScaled = tf.expandDims(tf.mul(g, scale), -1);
+  let dLogits: Tensor;
+  if (spec.entropyCoef > 0) {
+    const entropy = tf.neg(tf.sum(tf.mul(p, logSoftmax), -1));
+    terms.push(tf.mul(-spec.entropyCoef, maskedSum(entropy)) as Scalar);
+    const eScaled = tf.expandDims(tf.mul(-spec.entropyCoef, scale), -1);
+    const inner = tf.add(gScaled, tf.mul(eScaled, tf.add(logSoftmax, tf.expandDims(entropy, -1))));
+    dLogits = tf.sub(tf.mul(gScaled, onehot), tf.mul(p, inner));
+    tokens.entropy = entropy;
+  } else {
+    dLogits = tf.mul(gScaled, tf.sub(onehot, p));
+    if (spec.tokens) tokens.entropy = tf.neg(tf.sum(tf.mul(p, logSoftmax), -1));
+  }
+
+  let dValues: Tensor | undefined;
+  if (spec.valueCoef > 0) {
+    const error = tf.sub(v, batch.returns);
+    let perToken: Tensor;
+    let dv: Tensor;
+    if (spec.valueClip > 0) {
+      const delta = tf.sub(v, batch.oldValues);
+      const clippedError = tf.sub(
+        tf.add(batch.oldValues, tf.clipByValue(delta, -spec.valueClip, spec.valueClip)),
+        batch.returns,
+      );
+      const a = tf.square(error);
+      const b = tf.square(clippedError);
+      perToken = tf.mul(0.5, tf.maximum(a, b));
+      const inside = tf.cast(tf.lessEqual(tf.abs(delta), spec.valueClip), 'float32');
+      dv = tf.where(tf.greaterEqual(a, b), error, tf.mul(clippedError, inside));
+      report['value/clipfrac'] = maskedSum(tf.cast(tf.greater(tf.abs(delta), spec.valueClip), 'float32'));
+    } else {
+      perToken = tf.mul(0.5, tf.square(error));
+      dv = error;
+      // PPO reports its value clip fraction, 0 with the clip off; actor-critic has no clip to report.
+      if (spec.policy === 'clipped') report['value/clipfrac'] = tf.scalar(0);
+    }
+    report['loss/value'] = maskedSum(perToken);
+    terms.push(tf.mul(spec.valueCoef, report['loss/value']) as Scalar);
+    dValues = tf.mul(tf.mul(dv, scale), spec.valueCoef);
+    Object.assign(tokens, { value: tf.clone(v), valueLoss: perToken });
+  }
+
+  const total = terms.reduce((a, b) => tf.add(a, b)) as Scalar;
+  return { total, report, tokens, dLogits, dValues: dValues as Tensor };
+}
