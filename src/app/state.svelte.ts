@@ -42,6 +42,8 @@ export class PlaygroundState {
   backendRequest = $state<BackendRequest>('auto');
   backend = $state<BackendName | undefined>();
   backendReason = $state('');
+  /** While `auto` measures the backends: the one being measured, e.g. "webgl (2 of 3)"; '' otherwise. */
+  measuring = $state('');
   pretrainProgress = $state(0);
   /** The pipeline stage the worker is in (SFT, reward model, RL) and the fraction of it done. */
   stage = $state<Stage>('sft');

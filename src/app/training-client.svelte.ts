@@ -4,7 +4,8 @@
 import { BACKENDS, type BackendName } from '../engine/backend-names';
 import type { Config } from '../engine/config';
 import { newRunId } from '../store/runs';
-import type { BackendRequest, Command, RerunStage, WorkerEvent } from '../worker/protocol';
+import type { AutoOptions, BackendRequest, Command, RerunStage, WorkerEvent } from '../worker/protocol';
+import { BackendMemory } from './backend-memory';
 import type { PlaygroundState } from './state.svelte';
 
 export interface ClientOptions {
@@ -12,6 +13,10 @@ export interface ClientOptions {
   failBackends?: BackendName[];
   /** Test seam (`?crashAt=N`): the first run's backend fails at update N, as a lost GPU would. */
   crashAtUpdate?: number;
+  /** Test seam (`?measureSoftware=1`): `auto` measures software WebGPU/WebGL too instead of skipping them. */
+  measureSoftware?: boolean;
+  /** Where `auto`'s measurements are remembered (localStorage by default). */
+  memory?: BackendMemory;
 }
 
 /** The next backend down the fallback chain (webgpu → webgl → wasm → cpu); cpu stays cpu. */
@@ -24,12 +29,14 @@ export class TrainingClient {
   private worker!: Worker;
   private crashAtUpdate: number | undefined;
   private recoveries = 0;
+  private readonly memory: BackendMemory;
 
   constructor(
     private readonly state: PlaygroundState,
     private readonly options: ClientOptions = {},
   ) {
     this.crashAtUpdate = options.crashAtUpdate;
+    this.memory = options.memory ?? new BackendMemory();
     this.spawn();
   }
 
@@ -46,6 +53,7 @@ export class TrainingClient {
 
   private receive(event: WorkerEvent): void {
     if (event.type === 'backend-lost') this.recover(event.backend, event.message);
+    else if (event.type === 'backend-measured') this.memory.remember(event.entry);
     else applyEvent(this.state, event);
   }
 
@@ -70,7 +78,7 @@ export class TrainingClient {
         'warning',
         `${why} Continuing on ${next} from the last save (the charts go back to it if updates after it were lost; they were at update ${from}).`,
       );
-      this.send({ type: 'restore', runId: this.state.runId, backend: next });
+      this.send({ type: 'restore', runId: this.state.runId, backend: next, ...this.autoOptions() });
     } else {
       this.state.addNotice('warning', `${why} Starting again on ${next}.`);
       this.reset(this.state.config);
@@ -93,14 +101,23 @@ export class TrainingClient {
       link: this.state.link,
       title: this.state.title,
       ...(crashAtUpdate !== undefined ? { crashAtUpdate } : {}),
+      ...this.autoOptions(),
     });
+  }
+
+  /** What `auto` needs from this side: the remembered measurements (the worker has no localStorage). */
+  private autoOptions(): AutoOptions {
+    return {
+      backendMemory: this.memory.entries(),
+      ...(this.options.measureSoftware ? { measureSoftware: true } : {}),
+    };
   }
 
   /** Continues a saved run (a reload, or the Runs list): its settings, charts and weights. */
   restore(runId: string, backend: BackendRequest = this.state.backendRequest): void {
     this.state.clearRun();
     this.state.runId = runId;
-    this.send({ type: 'restore', runId, backend, failBackends: this.options.failBackends });
+    this.send({ type: 'restore', runId, backend, failBackends: this.options.failBackends, ...this.autoOptions() });
   }
 
   /** The run's label in the saved runs (its link and title) changed. */
@@ -165,6 +182,8 @@ export function applyEvent(state: PlaygroundState, event: WorkerEvent): void {
       if (event.stage) state.stage = event.stage;
       if (event.stageProgress !== undefined) state.stageProgress = event.stageProgress;
       if (event.vocabulary) state.vocabulary = event.vocabulary;
+      // Only the status events sent while `auto` measures carry it; the next one clears it.
+      state.measuring = event.measuring ?? '';
       break;
     case 'metrics':
       // A late update of the run a reset replaced: it is not the new run's first update.
@@ -183,6 +202,8 @@ export function applyEvent(state: PlaygroundState, event: WorkerEvent): void {
       state.savedUpdate = event.updates;
       break;
     case 'backend-lost':
+    case 'backend-measured':
+    case 'probe':
       break;
     case 'problem':
       state.addNotice(event.severity, event.message);

@@ -1,7 +1,8 @@
-// Starting a backend in the browser worker. `auto` prefers WebGPU on a hardware adapter; a software
-// (fallback) adapter such as SwiftShader, no adapter, or a failed start falls back to webgl -> wasm -> cpu,
-// and WebGL that renders in software is skipped too (it is several times slower than wasm).
-// A forced backend is tried even on a software adapter.
+// Starting a backend in the browser worker. `startBrowserBackend` walks webgpu -> webgl -> wasm -> cpu;
+// under `auto` it skips a software (fallback) WebGPU adapter such as SwiftShader, no adapter, and WebGL
+// that renders in software (several times slower than wasm). A forced backend is tried even on a software
+// adapter. `auto` normally measures instead (backend-auto.ts); this order is its fallback, and the GPU
+// checks here are its pre-filter and the device fingerprint it remembers choices under.
 import { BACKENDS, fallbackOrder, startBackend, type BackendChoice, type BackendName } from '../engine/backend';
 import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -30,29 +31,92 @@ export async function registerBrowserBackend(name: BackendName): Promise<void> {
   }
 }
 
-/** Why WebGPU should not be used automatically here, or undefined when a hardware adapter exists. */
-async function webgpuProblem(): Promise<string | undefined> {
-  const gpu = (navigator as Navigator & { gpu?: GpuLike }).gpu;
-  if (!gpu) return 'this browser has no WebGPU';
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) return 'no WebGPU adapter';
-  if (adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter) {
-    return 'the WebGPU adapter is a software fallback (no GPU)';
-  }
-  return undefined;
+/** What `auto` needs to know about one GPU backend here. */
+export interface GpuCheck {
+  /** Why `auto` should not use it (undefined: a hardware GPU, or nothing against trying). */
+  problem?: string;
+  /** The same in a few words, for the badge's list of backends. */
+  brief?: string;
+  /** The only problem is that it renders in software: it would still run (and can be measured). */
+  software: boolean;
+  /** The adapter or renderer, for the device fingerprint. */
+  label: string;
 }
 
-/** Why WebGL should not be used automatically here: it renders in software (no GPU), slower than wasm. */
-function webglProblem(): string | undefined {
-  if (typeof OffscreenCanvas === 'undefined') return undefined;
+async function checkWebgpu(): Promise<GpuCheck> {
+  const gpu = (navigator as Navigator & { gpu?: GpuLike }).gpu;
+  if (!gpu) return { problem: 'this browser has no WebGPU', brief: 'no WebGPU', software: false, label: 'none' };
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) return { problem: 'no WebGPU adapter', brief: 'no adapter', software: false, label: 'no adapter' };
+  const info = adapter.info;
+  const fallback = info?.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false;
+  const label = [info?.vendor, info?.architecture, info?.description, fallback ? 'fallback' : '']
+    .filter(Boolean)
+    .join(' ');
+  return fallback
+    ? {
+        problem: 'the WebGPU adapter is a software fallback (no GPU)',
+        brief: 'software adapter',
+        software: true,
+        label,
+      }
+    : { software: false, label };
+}
+
+function checkWebgl(): GpuCheck {
+  if (typeof OffscreenCanvas === 'undefined') return { software: false, label: 'unknown' };
   const gl = new OffscreenCanvas(1, 1).getContext('webgl2');
-  if (!gl) return 'WebGL2 is not available';
+  if (!gl) return { problem: 'WebGL2 is not available', brief: 'no WebGL2', software: false, label: 'none' };
   const info = gl.getExtension('WEBGL_debug_renderer_info');
   const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
   gl.getExtension('WEBGL_lose_context')?.loseContext();
   const software = /swiftshader|llvmpipe|softpipe|software|basic render/i.exec(renderer);
   // Name the renderer briefly: full strings nest parentheses and run to a line.
-  return software ? `WebGL renders in software (${software[0]}), slower than wasm` : undefined;
+  return software
+    ? {
+        problem: `WebGL renders in software (${software[0]}), slower than wasm`,
+        brief: `software renderer: ${software[0]}`,
+        software: true,
+        label: renderer,
+      }
+    : { software: false, label: renderer };
+}
+
+let checks: Promise<{ webgpu: GpuCheck; webgl: GpuCheck }> | undefined;
+
+/** The GPU backends' checks, once per worker (the hardware does not change under a running worker). */
+export function gpuChecks(): Promise<{ webgpu: GpuCheck; webgl: GpuCheck }> {
+  checks ??= (async () => ({
+    webgpu: await checkWebgpu().catch((error: unknown): GpuCheck => ({
+      problem: `WebGPU adapter request failed (${String(error)})`,
+      brief: 'adapter request failed',
+      software: false,
+      label: 'error',
+    })),
+    webgl: checkWebgl(),
+  }))();
+  return checks;
+}
+
+/** The browser and its GPUs: a remembered backend choice holds for this device only. */
+export async function deviceFingerprint(): Promise<string> {
+  const { webgpu, webgl } = await gpuChecks();
+  return `${navigator.userAgent} | webgpu: ${webgpu.label} | webgl: ${webgl.label}`;
+}
+
+const failingRegister =
+  (failing: readonly BackendName[]) =>
+  async (name: BackendName): Promise<void> => {
+    if (failing.includes(name)) throw new Error('simulated failure requested by the failBackend URL parameter');
+    await registerBrowserBackend(name);
+  };
+
+/** Starts the first of `order` that starts, with no vetting (the caller already chose). */
+export function startBrowserBackendIn(
+  order: readonly BackendName[],
+  failing: readonly BackendName[] = [],
+): Promise<BackendChoice> {
+  return startBackend(order, { register: failingRegister(failing) });
 }
 
 /**
@@ -65,16 +129,11 @@ export function startBrowserBackend(
 ): Promise<BackendChoice> {
   const order = request === 'auto' ? [...BACKENDS] : fallbackOrder(request);
   return startBackend(order, {
-    register: async (name) => {
-      if (failing.includes(name)) throw new Error('simulated failure requested by the failBackend URL parameter');
-      await registerBrowserBackend(name);
-    },
+    register: failingRegister(failing),
     // Only `auto` skips software GPUs; a forced backend is always tried.
     vet: async (name) => {
-      if (request !== 'auto') return undefined;
-      if (name === 'webgpu') return webgpuProblem();
-      if (name === 'webgl') return webglProblem();
-      return undefined;
+      if (request !== 'auto' || (name !== 'webgpu' && name !== 'webgl')) return undefined;
+      return (await gpuChecks())[name].problem;
     },
   });
 }

@@ -5,10 +5,22 @@ import type { Config } from '../engine/config';
 import type { UpdateExplanation } from '../engine/explanation';
 import type { Metrics } from '../engine/metrics';
 import type { Sample, Stage } from '../engine/trainer';
+import type { BackendMemoryEntry, ProbeEvent } from './backend-measure';
 
-/** `auto` picks the best backend that starts; a name forces it (falling back only if it cannot start). */
+/**
+ * `auto` measures the backends that start and picks the fastest (backend-auto.ts); a name forces one
+ * (falling back only if it cannot start).
+ */
 export type BackendRequest = 'auto' | BackendName;
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
+
+/** How `auto` chooses: what the app remembers, and test seams. Ignored when a backend is forced. */
+export interface AutoOptions {
+  /** The app's remembered choices (localStorage); the worker picks the entry of its device and shape. */
+  backendMemory?: BackendMemoryEntry[];
+  /** Test seam (`?measureSoftware=1`): measure software WebGPU/WebGL too instead of skipping them. */
+  measureSoftware?: boolean;
+}
 
 export type Command =
   /**
@@ -16,7 +28,7 @@ export type Command =
    * `runId` names the run in the browser's saved runs (absent: not saved); `link` and `title` label it.
    * `crashAtUpdate` is a test seam: that update fails as a lost GPU device would.
    */
-  | {
+  | ({
       type: 'reset';
       config: Config;
       backend: BackendRequest;
@@ -25,9 +37,14 @@ export type Command =
       link?: string;
       title?: string;
       crashAtUpdate?: number;
-    }
+    } & AutoOptions)
   /** Continue a saved run (a reload, the Runs list, or a new worker after a crash); then paused. */
-  | { type: 'restore'; runId: string; backend: BackendRequest; failBackends?: BackendName[] }
+  | ({ type: 'restore'; runId: string; backend: BackendRequest; failBackends?: BackendName[] } & AutoOptions)
+  /**
+   * Sent by a training worker to a copy of itself (`auto` measuring one backend): train a few updates
+   * of `config` on `backend` and report each (`probe` events). The copy is terminated afterwards.
+   */
+  | { type: 'probe'; backend: BackendName; config: Config; failBackends?: BackendName[] }
   /** The run's label in the saved runs changed (a live setting, a title). */
   | { type: 'label'; link: string; title: string }
   | { type: 'play' }
@@ -59,7 +76,13 @@ export type WorkerEvent =
       stage?: Stage;
       stageProgress?: number;
       vocabulary?: string[];
+      /** While `auto` measures: the backend being measured, e.g. "webgl (2 of 3)". */
+      measuring?: string;
     }
+  /** `auto` measured the backends: the app remembers the choice for this device and model shape. */
+  | { type: 'backend-measured'; entry: BackendMemoryEntry }
+  /** A probe's progress (from a copy of the worker measuring one backend, to the worker that asked). */
+  | { type: 'probe'; event: ProbeEvent }
   /**
    * One update of run `runId`. An update in flight when a reset arrives still finishes and reports: its
    * run id tells the app it belongs to the run it left, not to the new one.
@@ -88,7 +111,24 @@ export type WorkerEvent =
   /** The numbers of an explained update (after its `metrics` event). */
   | { type: 'explanation'; runId?: string; explanation: UpdateExplanation };
 
-const COMMAND_TYPES = new Set(['reset', 'restore', 'label', 'play', 'pause', 'step', 'set', 'inspect', 'rerun']);
+const COMMAND_TYPES = new Set([
+  'reset',
+  'restore',
+  'label',
+  'play',
+  'pause',
+  'step',
+  'set',
+  'inspect',
+  'rerun',
+  'probe',
+]);
+
+const isBackendName = (x: unknown) => BACKEND_REQUESTS.includes(x as BackendRequest) && x !== 'auto';
+/** The remembered entries are checked one by one where they are used; here only their container. */
+const autoOptionsOk = (m: Record<string, unknown>) =>
+  (m.backendMemory === undefined || Array.isArray(m.backendMemory)) &&
+  (m.measureSoftware === undefined || typeof m.measureSoftware === 'boolean');
 
 /** Structural check of a message arriving at the worker; anything else is ignored with a problem. */
 export function isCommand(message: unknown): message is Command {
@@ -98,10 +138,15 @@ export function isCommand(message: unknown): message is Command {
   switch (m.type) {
     case 'reset':
       return (
-        typeof m.config === 'object' && m.config !== null && BACKEND_REQUESTS.includes(m.backend as BackendRequest)
+        typeof m.config === 'object' &&
+        m.config !== null &&
+        BACKEND_REQUESTS.includes(m.backend as BackendRequest) &&
+        autoOptionsOk(m)
       );
     case 'restore':
-      return typeof m.runId === 'string' && BACKEND_REQUESTS.includes(m.backend as BackendRequest);
+      return typeof m.runId === 'string' && BACKEND_REQUESTS.includes(m.backend as BackendRequest) && autoOptionsOk(m);
+    case 'probe':
+      return typeof m.config === 'object' && m.config !== null && isBackendName(m.backend);
     case 'label':
       return typeof m.link === 'string' && typeof m.title === 'string';
     case 'set':

@@ -1,11 +1,23 @@
 // The training worker: owns the trainer and every tensor. Commands come in (protocol.ts); metrics,
 // samples, status and problems go out. Updates run back to back while playing, yielding to the
 // message queue between updates so pause, step and settings are handled promptly.
+// A copy of this worker also serves `auto` as a probe: it measures one backend and is terminated.
 import type { BackendChoice } from '../engine/backend';
+import type { BackendName } from '../engine/backend-names';
+import { validate, type Config } from '../engine/config';
 import { createTrainer, Trainer } from '../engine/trainer';
 import { loadRun } from '../store/runs';
-import { startBrowserBackend } from './browser-backend';
-import { isCommand, type Command, type RunState, type WorkerEvent } from './protocol';
+import { startAutoBackend } from './backend-auto';
+import { TIMED_UPDATES } from './backend-measure';
+import { startBrowserBackend, startBrowserBackendIn } from './browser-backend';
+import {
+  isCommand,
+  type AutoOptions,
+  type BackendRequest,
+  type Command,
+  type RunState,
+  type WorkerEvent,
+} from './protocol';
 import { RunSaver } from './run-saver';
 
 const SFT_CHUNK = 10;
@@ -37,6 +49,49 @@ function problem(severity: 'warning' | 'error', message: string): void {
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** Starts the backend a run asked for; `auto` measures (or recalls) the fastest for this config. */
+function startRunBackend(
+  request: BackendRequest,
+  config: Config,
+  failing: BackendName[] = [],
+  auto: AutoOptions = {},
+): Promise<BackendChoice> {
+  if (request !== 'auto') return startBrowserBackend(request, failing);
+  return startAutoBackend({
+    config,
+    memory: auto.backendMemory,
+    failing,
+    measureSoftware: auto.measureSoftware ?? false,
+    onMeasuring: (text) => setState('starting', { measuring: text }),
+    onMeasured: (entry) => post({ type: 'backend-measured', entry }),
+  });
+}
+
+/**
+ * Probe (this script as a nested worker of a training worker): one warm-up update and the timed ones of
+ * `config` on exactly `backend`, each update's time reported. Its parent terminates it.
+ */
+async function probe(command: Extract<Command, { type: 'probe' }>): Promise<void> {
+  const report = (event: Extract<WorkerEvent, { type: 'probe' }>['event']) => post({ type: 'probe', event });
+  try {
+    await startBrowserBackendIn([command.backend], command.failBackends);
+    report({ type: 'started' });
+    const t = createTrainer(command.config);
+    try {
+      for (let i = 0; i < 1 + TIMED_UPDATES; i++) {
+        const started = performance.now();
+        // step() ends with its metrics read-back: the time includes the device finishing the update.
+        await t.step();
+        report({ type: 'update', ms: performance.now() - started });
+      }
+    } finally {
+      t.dispose();
+    }
+  } catch (error) {
+    report({ type: 'error', message: errorText(error).replace(/^No TensorFlow.js backend could start: /, '') });
+  }
+}
+
 const newSaver = (runId: string, link: string, title: string) =>
   new RunSaver(
     runId,
@@ -54,7 +109,7 @@ async function reset(command: Extract<Command, { type: 'reset' }>): Promise<void
   crashAtUpdate = command.crashAtUpdate;
   setState('starting');
   try {
-    backend = await startBrowserBackend(command.backend, command.failBackends);
+    backend = await startRunBackend(command.backend, command.config, command.failBackends, command);
     if (backend.fellBack) problem('warning', `Backend: ${backend.reason}.`);
     trainer = createTrainer(command.config);
     for (const p of trainer.problems) problem('warning', p.message);
@@ -81,7 +136,9 @@ async function restore(command: Extract<Command, { type: 'restore' }>): Promise<
   }
   const run = loaded.value;
   try {
-    backend = await startBrowserBackend(command.backend, command.failBackends);
+    // The snapshot's settings, as the trainer will read them, choose the backend under `auto`.
+    const config = validate((run.snapshot as { config?: unknown }).config ?? {}).config;
+    backend = await startRunBackend(command.backend, config, command.failBackends, command);
     if (backend.fellBack) problem('warning', `Backend: ${backend.reason}.`);
     trainer = Trainer.restore(run.snapshot);
   } catch (error) {
@@ -163,6 +220,9 @@ async function playLoop(): Promise<void> {
 
 function handle(command: Command): void {
   switch (command.type) {
+    case 'probe':
+      void probe(command);
+      break;
     case 'reset':
       queue = queue.then(() => reset(command));
       break;
