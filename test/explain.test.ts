@@ -15,7 +15,7 @@ import { startBackend } from './support/engine';
 const SMALL = { batchSize: 16, sftSteps: 10, seed: 3 };
 
 /** The explanation of update `at` (the updates before it run normally), and the tensors alive before and after. */
-async function explainUpdate(config: Record<string, unknown>, at = 3) {
+async function explainUpdate(config: Record<string, unknown>, at = 2) {
   const trainer = createTrainer({ ...SMALL, ...config });
   try {
     for (let i = 1; i < at; i++) await trainer.step();
@@ -61,7 +61,7 @@ describe('explain one update (cpu backend)', () => {
     clipped.flat().forEach((flag, i) => expect(flag).toBe(Math.abs(ratios[i] - 1) > x.config.clipEpsilon ? 1 : 0));
     // The explainer's verdict for one token: the clipped term counts exactly when the ratio has moved
     // past the clip in the direction its advantage pushes.
-    expect(clipDerivation(x, 1, 1.5)).toContain('max(-1.500, -1.200) = -1.200: the clipped term is larger');
+    expect(clipDerivation(x, 1, 1.5)).toContain('max(−1.500, −1.200) = −1.200: the clipped term is larger');
     expect(clipDerivation(x, -1, 1.5)).toContain('max(1.500, 1.200) = 1.500: the unclipped term counts');
     expect(clipDerivation(x, -1, 0.5)).toContain('max(0.500, 0.800) = 0.800: the clipped term is larger');
     // In the first step the weights are those that sampled the batch: every ratio is 1.
@@ -111,10 +111,26 @@ describe('explain one update (cpu backend)', () => {
     expect(mean(kls)).toBeCloseTo(metrics['policy/update_kl'], 4);
   });
 
+  it('a skipped (non-finite) update is explained as skipped, its distribution after = before', async () => {
+    const trainer = createTrainer({ ...SMALL, algorithm: 'ppo' }, { injectNaNAtUpdate: 2 });
+    try {
+      await trainer.step();
+      const tensors = tf.memory().numTensors;
+      const { explanation: x, divergence } = await trainer.step({ explain: true });
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(divergence).toBeDefined();
+      expect(x?.skipped).toBe(divergence?.message);
+      const t = x?.episodes[0].tokens[0];
+      expect(t?.after).toEqual(t?.before);
+    } finally {
+      trainer.dispose();
+    }
+  });
+
   it('explaining an update does not change it: the same metrics with and without', async () => {
     const plain = createTrainer({ ...SMALL, algorithm: 'ppo' });
     let plainMetrics: Metrics | undefined;
-    for (let i = 0; i < 3; i++) plainMetrics = (await plain.step()).metrics;
+    for (let i = 0; i < 2; i++) plainMetrics = (await plain.step()).metrics;
     plain.dispose();
     const { metrics } = await explainUpdate({ algorithm: 'ppo' });
     expect(withoutTiming(metrics)).toEqual(withoutTiming(plainMetrics as Metrics));
@@ -160,7 +176,7 @@ describe('explain one update (cpu backend)', () => {
   });
 
   it('TRPO: one policy step whose facts are the trust region metrics, then the critic steps', async () => {
-    const { explanation: x, metrics } = await explainUpdate({ algorithm: 'trpo' });
+    const { explanation: x, metrics } = await explainUpdate({ algorithm: 'trpo', epochs: 1, minibatches: 2 }, 1);
     const policy = x.steps.filter((s) => !s.facts.critic);
     expect(policy).toHaveLength(1);
     expect(policy[0].facts.kl).toBeCloseTo(metrics['trpo/kl'], 6);

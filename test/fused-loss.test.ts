@@ -133,6 +133,11 @@ describe('fused per-token loss = autodiff loss (cpu)', () => {
     await expectSame({ algorithm: 'ppo', entropyCoef: 0, valueClip: 0, klIn: 'loss', beta: 0.1 }, ppoLossByAutodiff);
   });
 
+  it('PPO at c_v = 0 still reports its value loss and value clip fraction, without training the critic', async () => {
+    const terms = await expectSame({ algorithm: 'ppo', valueCoef: 0 }, ppoLossByAutodiff);
+    expect(terms['loss/value']).toBeGreaterThan(0);
+  });
+
   it('REINFORCE, with and without the KL in the loss', async () => {
     await expectSame({ algorithm: 'reinforce', entropyCoef: 0.01 }, reinforceLossByAutodiff, reinforceLoss);
     await expectSame({ algorithm: 'reinforce', klIn: 'loss', beta: 0.1 }, reinforceLossByAutodiff, reinforceLoss);

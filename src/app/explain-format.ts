@@ -2,16 +2,19 @@
 // one token filled in. Pure functions of an explanation, so the tests can check what is shown.
 import type { ExplainedEpisode, UpdateExplanation } from '../engine/explanation';
 
-/** A number as text: 3 significant decimals, small ones in exponent form, '—' when not defined. */
+/** A number as text: 3 decimals, small ones in exponent form, a true minus sign, '—' when not defined. */
 export function fmt(x: number, digits = 3): string {
   if (!Number.isFinite(x)) return '—';
-  if (x !== 0 && Math.abs(x) < 10 ** -digits) return x.toExponential(1);
-  return x.toFixed(digits);
+  const text = x !== 0 && Math.abs(x) < 10 ** -digits ? x.toExponential(1) : x.toFixed(digits);
+  return text.replace(/^-/, '−');
 }
+
+/** A number after an operator: negative ones in parentheses, so "a − (−0.2)" never reads "a − −0.2". */
+const op = (x: number) => (x < 0 ? `(${fmt(x)})` : fmt(x));
 
 /** Σ_l c^l·x_l written out with its numbers, e.g. "0.100 + 0.941 × 0.020 − 0.885 × 0.500 = …". */
 export function discountedSum(xs: readonly number[], c: number): string {
-  const parts = xs.map((x, l) => (l === 0 ? fmt(x) : `${x < 0 ? '−' : '+'} ${fmt(c ** l)} × ${fmt(Math.abs(x))}`));
+  const parts = xs.map((x, l) => (l === 0 ? fmt(x) : `${x < 0 ? '−' : '+'} ${fmt(c ** l)} × ${op(Math.abs(x))}`));
   const total = xs.reduce((a, x, l) => a + x * c ** l, 0);
   return `${parts.join(' ')} = ${fmt(total)}`;
 }
@@ -33,12 +36,12 @@ export function advantageDerivation(x: UpdateExplanation, episode: ExplainedEpis
     case 'ppo':
     case 'trpo':
       return [
-        `δ = r + γ·V(next) − V = ${fmt(t.reward)} + ${fmt(gamma)} × ${fmt(episode.tokens[k + 1]?.value ?? 0)} − ${fmt(t.value)} = ${fmt(t.tdError)}`,
+        `δ = r + γ·V(next) − V = ${fmt(t.reward)} + ${op(gamma)} × ${op(episode.tokens[k + 1]?.value ?? 0)} − ${op(t.value)} = ${fmt(t.tdError)}`,
         `A = Σ (γλ)^l · δ_{t+l}, with γλ = ${fmt(gamma * lambda)}: ${discountedSum(
           ahead.map((a) => a.tdError),
           gamma * lambda,
         )}`,
-        `R = A + V = ${fmt(t.advantageRaw)} + ${fmt(t.value)} = ${fmt(t.ret)} (the critic's target)`,
+        `R = A + V = ${fmt(t.advantageRaw)} + ${op(t.value)} = ${fmt(t.ret)} (the critic's target)`,
       ];
     case 'reinforce':
       return [
@@ -46,7 +49,7 @@ export function advantageDerivation(x: UpdateExplanation, episode: ExplainedEpis
           ahead.map((a) => a.reward),
           gamma,
         )}`,
-        `A = G − baseline (${x.config.baseline}) = ${fmt(t.ret)} − ${fmt(t.ret - t.advantageRaw)} = ${fmt(t.advantageRaw)}`,
+        `A = G − baseline (${x.config.baseline}) = ${fmt(t.ret)} − ${op(t.ret - t.advantageRaw)} = ${fmt(t.advantageRaw)}`,
       ];
     case 'grpo':
     case 'rloo': {
@@ -59,15 +62,15 @@ export function advantageDerivation(x: UpdateExplanation, episode: ExplainedEpis
       if (x.algorithm === 'rloo') {
         const others = (rewards.reduce((a, b) => a + b, 0) - own) / Math.max(1, group.length - 1);
         lines.push(
-          `A = R − mean of the other ${group.length - 1} = ${fmt(own)} − ${fmt(others)} = ${fmt(t.advantageRaw)}`,
+          `A = R − mean of the other ${group.length - 1} = ${fmt(own)} − ${op(others)} = ${fmt(t.advantageRaw)}`,
         );
       } else {
         const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
         const std = Math.sqrt(rewards.reduce((a, r) => a + (r - mean) ** 2, 0) / Math.max(1, rewards.length - 1));
         lines.push(
           x.config.stdNorm
-            ? `A = (r − mean) / (std + 1e-4) = (${fmt(own)} − ${fmt(mean)}) / ${fmt(std + 1e-4)} = ${fmt(t.advantageRaw)}`
-            : `A = r − mean = ${fmt(own)} − ${fmt(mean)} = ${fmt(t.advantageRaw)} (std division off: Dr. GRPO)`,
+            ? `A = (r − mean) / (std + 1e-4) = (${fmt(own)} − ${op(mean)}) / ${op(std + 1e-4)} = ${fmt(t.advantageRaw)}`
+            : `A = r − mean = ${fmt(own)} − ${op(mean)} = ${fmt(t.advantageRaw)} (std division off: Dr. GRPO)`,
         );
       }
       return lines;
@@ -88,7 +91,7 @@ export function whiteningLine(x: UpdateExplanation): string {
     return `Whitening divides every advantage by the batch's standard deviation ${fmt(std)} (over ${n} tokens), without centring: the baseline does that.`;
   if (x.algorithm === 'rloo')
     return 'Whitening then gives the batch’s answers (one advantage each) mean 0 and standard deviation 1.';
-  return `Whitening: A ← (A − ${fmt(mean)}) / ${fmt(std)}, the mean and standard deviation over the batch's ${n} action tokens.`;
+  return `Whitening: A ← (A − ${op(mean)}) / ${op(std)}, the mean and standard deviation over the batch's ${n} action tokens.`;
 }
 
 /** PPO's and GRPO's clipped objective for one token at one step, with the numbers. */

@@ -176,6 +176,9 @@ export function applyEvent(state: PlaygroundState, event: WorkerEvent): void {
   switch (event.type) {
     case 'status':
       state.runState = event.state;
+      // An explained update reports its numbers before the worker says it is paused again: any status
+      // now means no explanation is on its way (it arrived, or the step was refused or failed).
+      state.explain.pending = false;
       if (event.backend) state.backend = event.backend;
       if (event.backendReason) state.backendReason = event.backendReason;
       if (event.progress !== undefined) state.pretrainProgress = event.progress;
@@ -209,7 +212,9 @@ export function applyEvent(state: PlaygroundState, event: WorkerEvent): void {
       state.addNotice(event.severity, event.message);
       break;
     case 'explanation':
+      // Of a run a reset replaced, or no longer asked for (a re-run of RL cleared it).
       if (event.runId !== undefined && state.runId !== undefined && event.runId !== state.runId) break;
+      if (!state.explain.pending) break;
       state.explain.arrived(event.explanation);
       break;
     case 'distribution':

@@ -97,12 +97,14 @@ export async function numbersOnFixedBatch(seed = 1): Promise<BackendNumbers> {
   tf.tidy(() => params.flat.assign(tf.add(params.flat, tf.tensor1d(nudge))));
   const ctx = { config, params, shape };
   const names: string[] = [];
+  /** The loss's reported terms outlive the gradient's scope; freed with the rest below. */
+  const kept: tf.Scalar[] = [];
   const packed = tf.tidy(() => {
-    let report: Record<string, tf.Scalar> = {};
+    let report: Partial<Record<string, tf.Scalar>> = {};
     const { value, grads } = tf.variableGrads(() => {
       const loss = ppoLoss(ctx, batch);
       report = loss.report;
-      for (const t of Object.values(report)) tf.keep(t);
+      for (const t of Object.values(report)) if (t) kept.push(tf.keep(t));
       return loss.total;
     }, [params.flat]);
     const gradient = grads[params.flat.name];
@@ -112,7 +114,7 @@ export async function numbersOnFixedBatch(seed = 1): Promise<BackendNumbers> {
     return tf.concat([tf.stack(Object.values(scalars)), gradient, tf.reshape(values, [-1])]);
   });
   const data = Array.from(await packed.data());
-  tf.dispose([packed, ...Object.values(batch).filter((t): t is tf.Tensor => t instanceof tf.Tensor)]);
+  tf.dispose([packed, ...Object.values(batch).filter((t): t is tf.Tensor => t instanceof tf.Tensor), ...kept]);
   const gradientEnd = names.length + params.flat.size;
   disposeParams(params);
   const losses = Object.fromEntries(names.map((name, i) => [name, data[i]]));

@@ -10,7 +10,7 @@ export interface Episode {
   /** Its row in the rollout; with groups of G, rows g·G … g·G + G − 1 answer the same prompt (byGroup). */
   row: number;
   prompt: number[];
-  /** Action tokens, <eos> included when emitted. */
+  /** Every response token, <eos> included when emitted; in agentic tasks also the environment's observations (see `observed`). */
   response: number[];
   /** The training score: the task's score, or the reward model's when the run has one. */
   score: number;

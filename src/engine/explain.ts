@@ -11,7 +11,8 @@ import { tf, type Scalar, type Tensor } from './tf';
  * Per-token quantities an algorithm's loss can expose for one optimizer step, each [rows, T] over the
  * step's batch (non-action positions are ignored):
  * - ratio: π/π_old of the sampled token at this step's weights
- * - clipped: 1 where the clip held the token back (the ratio left the clip range), else 0
+ * - clipped: 1 where the ratio left the clip range (what policy/clipfrac counts), else 0; the clip holds
+ *   the token back only when it left in the direction its advantage pushes (the explainer says which)
  * - objective: the token's policy-loss term before aggregation (PPO: max(−A·r, −A·clip(r)); REINFORCE: −A·log π)
  * - valueLoss: the token's value-loss term, 0.5·(V − R)² (PPO: with the value clip)
  * - value: the critic's value at this step's weights

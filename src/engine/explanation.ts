@@ -69,6 +69,8 @@ export interface ExplainedStep {
 
 export interface UpdateExplanation {
   update: number;
+  /** Set when the update went non-finite and was skipped: the weights did not change. */
+  skipped?: string;
   algorithm: AlgorithmName;
   config: Config;
   /** β this update used, and whether it acted through the rewards (else the loss, or nowhere at β = 0). */
@@ -83,6 +85,7 @@ export interface UpdateExplanation {
 
 export interface ExplanationInputs {
   update: number;
+  skipped?: string;
   config: Config;
   beta: number;
   klInReward: boolean;
@@ -96,7 +99,7 @@ export interface ExplanationInputs {
   /** The same episodes' advantages before whitening, by episode index. */
   rawAdvantages: readonly (readonly number[])[];
   steps: readonly RecordedStep[];
-  /** [rows, T, V] row-major: the policy before and after the update, and the reference. */
+  /** [episodes, T, V] row-major, in episode order: the policy before and after the update, and the reference. */
   before: Float32Array;
   after: Float32Array;
   reference: Float32Array;
@@ -107,8 +110,8 @@ export interface ExplanationInputs {
 /** Lays the read-back numbers out per episode and token. */
 export function buildExplanation(x: ExplanationInputs): UpdateExplanation {
   const v = x.vocabulary.length;
-  const distribution = (buffer: Float32Array, row: number, position: number) =>
-    Array.from(buffer.subarray((row * x.time + position) * v, (row * x.time + position + 1) * v));
+  const distribution = (buffer: Float32Array, index: number, position: number) =>
+    Array.from(buffer.subarray((index * x.time + position) * v, (index * x.time + position + 1) * v));
   const { gamma } = x.config;
 
   // Where each episode sits in each step's batch, to pick its rows out of the step's [rows, T] terms.
@@ -156,9 +159,9 @@ export function buildExplanation(x: ExplanationInputs): UpdateExplanation {
           tdError: x.hasCritic ? e.rewards[k] + gamma * nextValue - e.values[k] : Number.NaN,
           advantageRaw: x.rawAdvantages[index][k],
           advantage: e.advantages[k],
-          before: distribution(x.before, e.row, position),
-          after: distribution(x.after, e.row, position),
-          reference: distribution(x.reference, e.row, position),
+          before: distribution(x.before, index, position),
+          after: distribution(x.after, index, position),
+          reference: distribution(x.reference, index, position),
         };
       }),
       steps: stepsOf.get(e.row) ?? [],
@@ -167,6 +170,7 @@ export function buildExplanation(x: ExplanationInputs): UpdateExplanation {
 
   return {
     update: x.update,
+    ...(x.skipped ? { skipped: x.skipped } : {}),
     algorithm: x.config.algorithm,
     config: x.config,
     beta: x.beta,

@@ -19,7 +19,7 @@ import { ExplainRecorder } from './explain';
 import { buildExplanation, type UpdateExplanation } from './explanation';
 import type { Metrics } from './metrics';
 import { cloneParams, disposeParams, forward, initParams, paramSpecs, type ModelShape, type Params } from './model';
-import { Adam, disposeSnapshot } from './optimizer';
+import { Adam, disposeSnapshot, type OptimizerSnapshot } from './optimizer';
 import { loadFlat, ReadBack } from './params';
 import type { Rollout } from './rollout';
 import { deriveSeed, Random } from './random';
@@ -67,6 +67,8 @@ export interface StepResult {
   divergence?: Divergence;
   /** The update's numbers, stage by stage, when it was asked to be explained. */
   explanation?: UpdateExplanation;
+  /** Why an explained update came without its explanation (the update itself went through). */
+  explanationProblem?: string;
 }
 
 export interface StepOptions {
@@ -419,16 +421,48 @@ export class Trainer {
       learningRate,
       ...(options.explain ? { explain: new ExplainRecorder() } : {}),
     };
+    // An explained update's recorder and distributions live until its one read-back, and are freed
+    // whatever happens on the way.
     const distributions = ctx.explain && this.keepDistributions(ctx, batch, episodes, reference);
+    try {
+      return await this.finishStep(ctx, batch, episodes, distributions, {
+        update,
+        started,
+        rolledOut,
+        rawAdvantages,
+        snapshot,
+      });
+    } finally {
+      disposeSnapshot(snapshot);
+      ctx.explain?.dispose();
+      distributions?.dispose();
+    }
+  }
+
+  /** Steps 3–4 of `step` after the rollout: the guarded optimizer steps, bookkeeping, metrics (and the explanation). */
+  private async finishStep(
+    ctx: UpdateContext,
+    batch: Rollout,
+    episodes: Episode[],
+    distributions: ReturnType<Trainer['keepDistributions']> | undefined,
+    facts: {
+      update: number;
+      started: number;
+      rolledOut: number;
+      rawAdvantages: number[][];
+      /** The weights and moments before the update, for the guard to restore. */
+      snapshot: OptimizerSnapshot;
+    },
+  ): Promise<StepResult> {
+    const { config, metrics } = ctx;
+    const beta = ctx.beta ?? config.beta;
+    const { update, started, rolledOut, rawAdvantages, snapshot } = facts;
+    const learningRate = ctx.learningRate ?? config.learningRate;
+    const algorithm = ALGORITHM_REGISTRY[config.algorithm];
     const updateKl = measureUpdateKl(ctx, batch, episodes);
     try {
       await algorithm.update(ctx, batch, episodes);
       updateKl.finish();
-      distributions?.after();
-    } catch (error) {
-      ctx.explain?.dispose();
-      distributions?.dispose();
-      throw error;
     } finally {
       updateKl.dispose();
     }
@@ -436,7 +470,8 @@ export class Trainer {
     const finished = performance.now();
     const divergence = this.findDivergence(device, update);
     if (divergence) this.optimizer.restore(snapshot);
-    disposeSnapshot(snapshot);
+    // After the guard: a skipped update shows the weights it kept.
+    distributions?.after();
     if (this.rewardModelStage && config.rmRefreshEvery > 0 && update % config.rmRefreshEvery === 0)
       await this.rewardModelStage.refresh(batch, update, config);
 
@@ -480,29 +515,30 @@ export class Trainer {
       const read = new ReadBack();
       const steps = ctx.explain.collect(read);
       const read3 = distributions.collect(read);
+      await read.read();
+      // A bug here must not cost the update itself: it is reported, and the update stands.
       try {
-        await read.read();
-      } finally {
-        ctx.explain.dispose();
-        distributions.dispose();
+        result.explanation = buildExplanation({
+          ...(divergence ? { skipped: divergence.message } : {}),
+          update,
+          config,
+          beta,
+          klInReward: klInReward(config) && beta > 0,
+          learningRate,
+          hasCritic: algorithm.spec.hasCritic,
+          vocabulary: this.task.vocab.tokens,
+          decode: (ids) => this.task.vocab.decode(ids),
+          visiblePrompt: (prompt) => (this.task.environment ? this.task.environment.visiblePrompt(prompt) : prompt),
+          episodes,
+          rawAdvantages,
+          steps: steps(),
+          ...read3(),
+          time: this.shape.contextLength,
+          metrics: result.metrics,
+        });
+      } catch (error) {
+        result.explanationProblem = `This update could not be explained: ${error instanceof Error ? error.message : String(error)}`;
       }
-      result.explanation = buildExplanation({
-        update,
-        config,
-        beta,
-        klInReward: klInReward(config) && beta > 0,
-        learningRate,
-        hasCritic: algorithm.spec.hasCritic,
-        vocabulary: this.task.vocab.tokens,
-        decode: (ids) => this.task.vocab.decode(ids),
-        visiblePrompt: (prompt) => (this.task.environment ? this.task.environment.visiblePrompt(prompt) : prompt),
-        episodes,
-        rawAdvantages,
-        steps: steps(),
-        ...read3(),
-        time: this.shape.contextLength,
-        metrics: result.metrics,
-      });
     }
     // A reward-model fit (stage 2, or a refit in this update) that went non-finite and was undone.
     const rewardModelDivergence = this.rewardModelStage?.takeDivergence();

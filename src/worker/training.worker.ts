@@ -185,6 +185,7 @@ async function update(explain = false): Promise<boolean> {
     const result = await trainer.step({ explain });
     post({ type: 'metrics', runId: saver?.runId, metrics: result.metrics, samples: result.samples });
     if (result.explanation) post({ type: 'explanation', runId: saver?.runId, explanation: result.explanation });
+    if (result.explanationProblem) problem('warning', result.explanationProblem);
     if (result.divergence) problem('warning', result.divergence.message);
     saver?.record(result.metrics, result.samples);
     await saver?.maybeSave(trainer);
@@ -246,7 +247,10 @@ function handle(command: Command): void {
       playing = false;
       break;
     case 'step':
-      if (playing) return;
+      if (playing) {
+        if (command.explain) problem('warning', 'Pause training first: an update can be explained only while paused.');
+        return;
+      }
       queue = queue.then(async () => {
         if (await update(command.explain)) {
           setState('paused');

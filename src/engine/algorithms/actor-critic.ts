@@ -43,6 +43,7 @@ export function actorCriticLoss(ctx: UpdateContext, batch: EpisodeBatch): Loss {
   const { logits, values } = logitsAndValues(ctx, batch);
   return fusedTokenLoss(logits, values, batch, {
     policy: 'plain',
+    critic: true,
     clipEpsilon: 0,
     valueCoef: ctx.config.valueCoef,
     valueClip: 0,

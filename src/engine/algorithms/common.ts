@@ -34,7 +34,6 @@ export interface UpdateContext {
 
 /** An algorithm = how advantages are made + how the weights are updated from them. */
 export interface Algorithm {
-  /** Whether the value head is trained (as a critic for GAE); without one its values mean nothing. */
   /** Its facts without TensorFlow.js (specs.ts): help, whether it trains a critic, settings it ignores. */
   readonly spec: AlgorithmSpec;
   /** Fills `advantages` and `returns` of every episode. `state` persists across updates (baselines). */
@@ -121,7 +120,7 @@ export function evaluate(
   return { logp, values: out.values, logSoftmax };
 }
 
-/** The current policy's raw logits [rows, T, V] (tempered and masked) and values [rows, T]: the fused loss's inputs. */
+/** The policy head's logits [rows, T, V], tempered and masked, and the values [rows, T]: the fused loss's inputs. */
 export function logitsAndValues(
   ctx: Pick<UpdateContext, 'config' | 'params' | 'shape'>,
   b: Pick<BatchTensors, 'tokens'>,

@@ -4,7 +4,9 @@
 // model's forward and backward; each kernel launch costs more than its arithmetic at these sizes. The
 // loss is a scalar, so its gradient is computed in the forward pass itself and the backward pass only
 // scales it by dy. test/fused-loss.test.ts checks the value, every reported term and the gradient
-// against the autodiff losses in losses.ts.
+// against the autodiff losses in losses.ts. Masked positions are zeroed by multiplying with the mask
+// (one kernel) rather than tf.where: every input is finite there — the log-ratios are zeroed before
+// exp, the logit mask is −1e9 (not −∞), and A, R and V_old are 0 at masked positions.
 //
 // With m the action mask, n = Σ m, z the logits, p = softmax(z), ℓ = log p(a), H = −Σ p log p:
 //   total = Σ_t m_t (policy_t + β·k3_t − c_e·H_t) / n + c_v · value loss
@@ -26,7 +28,9 @@ export interface FusedLossSpec {
   /** PPO's clipped surrogate, or the plain policy gradient −A·log π. */
   policy: 'clipped' | 'plain';
   clipEpsilon: number;
-  /** c_v; 0 leaves the value term (and the value head's gradient) out. */
+  /** The run trains a critic: its value loss is reported (PPO, actor-critic), even at c_v = 0. */
+  critic: boolean;
+  /** c_v; 0 leaves the value term (and the value head's gradient) out of the total. */
   valueCoef: number;
   /** ε_v of PPO's value clip; 0 for an unclipped value loss. */
   valueClip: number;
@@ -52,8 +56,11 @@ type Batch = Pick<
 >;
 
 /** The fused loss of `logits` [B, T, V] and `values` [B, T] on a batch (see the header). */
+/** Whether the values are an input of the op: only when the value loss is part of the total. */
+const withValueTerm = (spec: FusedLossSpec) => spec.critic && spec.valueCoef > 0;
+
 export function fusedTokenLoss(logits: Tensor3D, values: Tensor2D, batch: Batch, spec: FusedLossSpec): FusedLoss {
-  const withValue = spec.valueCoef > 0;
+  const withValue = withValueTerm(spec);
   let report: FusedLoss['report'] = {};
   let tokens: TokenTerms | undefined;
   const op = tf.customGrad(((...inputs: unknown[]) => {
@@ -136,7 +143,7 @@ function forwardAndGradient(z: Tensor3D, v: Tensor2D, batch: Batch, spec: FusedL
   }
 
   let dValues: Tensor | undefined;
-  if (spec.valueCoef > 0) {
+  if (spec.critic) {
     const error = tf.sub(v, batch.returns);
     let perToken: Tensor;
     let dv: Tensor;
@@ -159,8 +166,10 @@ function forwardAndGradient(z: Tensor3D, v: Tensor2D, batch: Batch, spec: FusedL
       if (spec.policy === 'clipped') report['value/clipfrac'] = tf.scalar(0);
     }
     report['loss/value'] = maskedSum(perToken);
-    terms.push(tf.mul(spec.valueCoef, report['loss/value']) as Scalar);
-    dValues = tf.mul(tf.mul(dv, scale), spec.valueCoef);
+    if (withValueTerm(spec)) {
+      terms.push(tf.mul(spec.valueCoef, report['loss/value']) as Scalar);
+      dValues = tf.mul(tf.mul(dv, scale), spec.valueCoef);
+    }
     Object.assign(tokens, { value: tf.clone(v), valueLoss: perToken });
   }
 

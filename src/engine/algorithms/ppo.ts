@@ -81,6 +81,7 @@ export function ppoLoss(
   const { logits, values } = logitsAndValues(ctx, batch);
   return fusedTokenLoss(logits, values, batch, {
     policy: 'clipped',
+    critic: true,
     clipEpsilon,
     valueCoef,
     valueClip,

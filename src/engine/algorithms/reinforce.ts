@@ -62,6 +62,7 @@ export function reinforceLoss(ctx: UpdateContext, batch: EpisodeBatch): Loss {
   const { logits, values } = logitsAndValues(ctx, batch);
   return fusedTokenLoss(logits, values, batch, {
     policy: 'plain',
+    critic: false,
     clipEpsilon: 0,
     valueCoef: 0,
     valueClip: 0,

@@ -7,6 +7,8 @@ import type { Config, ConfigKey } from '../config';
 
 export interface AlgorithmSpec<Name extends string = string> {
   readonly name: Name;
+  /** Its name as a student reads it, e.g. "Actor-critic". */
+  readonly title: string;
   /** One clause of the `algorithm` setting's help. */
   readonly help: string;
   /** One sentence for a student: what this algorithm does differently (shown under the algorithm picker). */
@@ -34,13 +36,13 @@ const ROLLOUT_TEXT =
   'Beside each token: how likely the policy made it (π) and how likely the frozen reference would have (π_ref); where they differ, the policy has moved away from where it started.';
 const REWARDS_IN_REWARD =
   'The task scores the whole answer, and that score is paid on the last token. ' +
-  'Every token also pays −β·KL for how far the policy moved from the reference at that token, so the total reward of a token is its share of the score minus its KL penalty.';
+  'With β above 0 and the KL in the reward (this algorithm’s default), every token also pays −β·KL for how far the policy moved from the reference at that token, so a token’s reward is its share of the score minus its KL penalty.';
 const ONE_STEP_TEXT =
   'The gradient of the loss is computed once, its norm clipped to the maximum (so one odd batch cannot take a huge step), and Adam moves every weight by about the learning rate. ' +
   'Pick a token: its next-token distribution before and after this update, beside the reference’s, shows what the step changed.';
 const CRITIC_ADVANTAGES =
   'The critic predicted a value V for every prefix; the TD error δ = r + γ·V(next) − V(now) says how much better a token turned out than predicted. ' +
-  'GAE(λ) adds the TD errors ahead of a token, each weighted by (γλ) per step, into its advantage; the return R = A + V is the critic’s target. Whitening then rescales the advantages of the whole batch to mean 0 and standard deviation 1.';
+  'GAE(λ) adds the TD errors ahead of a token, each weighted by (γλ) per step, into its advantage; the return R = A + V is the critic’s target. With whitening on, the advantages of the whole batch are then rescaled to mean 0 and standard deviation 1.';
 
 const PPO_ONLY = {
   clipEpsilon: 'Only PPO and GRPO clip the probability ratio.',
@@ -79,6 +81,7 @@ const NO_BASELINE = 'Only REINFORCE subtracts a chosen baseline; GRPO and RLOO s
 
 const reinforce: AlgorithmSpec<'reinforce'> = {
   name: 'reinforce',
+  title: 'REINFORCE',
   help: 'REINFORCE (Monte-Carlo policy gradient)',
   summary:
     'Pushes up every token of the answers that beat a baseline, by how much they beat it: one gradient step per batch, no critic.',
@@ -95,7 +98,7 @@ const reinforce: AlgorithmSpec<'reinforce'> = {
     rewards: REWARDS_IN_REWARD,
     advantages:
       'REINFORCE has no critic: each token’s return G is the reward still to come from it (discounted by γ). ' +
-      'A baseline (none, the batch mean or a moving average) is subtracted, so only answers better than usual are pushed up; whitening then divides by the batch’s standard deviation, without centring.',
+      'A baseline (the batch mean or a moving average; or none) is subtracted, so that only answers better than usual are pushed up — without one, every answer with a positive return is; whitening, when on, then divides by the batch’s standard deviation, without centring.',
     objective:
       'The loss is −A·log π(token), averaged over every token of the batch: a positive advantage makes its token more likely, a negative one less. ' +
       'There is no ratio and no clip: REINFORCE takes one step from the weights that sampled the batch.',
@@ -105,6 +108,7 @@ const reinforce: AlgorithmSpec<'reinforce'> = {
 
 const actorCritic: AlgorithmSpec<'actor-critic'> = {
   name: 'actor-critic',
+  title: 'Actor-critic',
   help: 'actor-critic (GAE with a learned value)',
   summary:
     'Learns a value for every prefix and judges each token against it (GAE), instead of judging whole answers: one step per batch.',
@@ -128,6 +132,7 @@ const actorCritic: AlgorithmSpec<'actor-critic'> = {
 
 const ppo: AlgorithmSpec<'ppo'> = {
   name: 'ppo',
+  title: 'PPO',
   help: 'PPO (clipped surrogate)',
   summary:
     'Actor-critic that reuses each batch for several epochs of steps, clipping the probability ratio π/π_old so no step strays far.',
@@ -146,7 +151,7 @@ const ppo: AlgorithmSpec<'ppo'> = {
     objective:
       'PPO reuses the batch for several epochs of minibatch steps, so the weights drift from those that sampled it: the ratio r = π/π_old measures that drift per token. ' +
       'Its loss per token is max(−A·r, −A·clip(r, 1−ε, 1+ε)): once a token’s ratio has moved past the clip in the direction its advantage wants, the clipped term wins and its gradient is zero. ' +
-      'The value loss (with its own clip) and the entropy bonus are added.',
+      'The value loss (with its own clip when ε_v > 0) and the entropy bonus (when c_e > 0) are added.',
     step:
       'Each minibatch is one optimizer step: gradient, its norm clipped to the maximum, then Adam. ' +
       'Pick a token: its next-token distribution before and after all of this update’s steps, beside the reference’s, shows what PPO changed.',
@@ -156,6 +161,7 @@ const ppo: AlgorithmSpec<'ppo'> = {
 // Dr. GRPO (Liu et al. 2025) is GRPO with lossAgg constant and stdNorm off: no algorithm of its own, two switches.
 const grpo: AlgorithmSpec<'grpo'> = {
   name: 'grpo',
+  title: 'GRPO',
   summary:
     'No critic: each answer is judged against the other answers to the same prompt (its group), then PPO’s clipped steps, with the KL in the loss.',
   help: 'GRPO (no critic: each response is scored against its group of G, PPO’s clip, KL in the loss; Dr. GRPO = loss aggregation constant and std division off)',
@@ -182,7 +188,7 @@ const grpo: AlgorithmSpec<'grpo'> = {
       'There is no critic: each answer’s advantage is its reward minus the mean reward of its group, divided by the group’s standard deviation (unless stdNorm is off, as in Dr. GRPO). ' +
       'Every token of an answer carries the same advantage; a group whose answers all scored the same teaches nothing.',
     objective:
-      'As PPO: the ratio r = π/π_old per token, and the loss max(−A·r, −A·clip(r, 1−ε_low, 1+ε_high)). ' +
+      'As PPO: the ratio r = π/π_old per token (or one per answer with ratioLevel sequence), and the loss max(−A·r, −A·clip(r, 1−ε_low, 1+ε_high)). ' +
       'β times the k3 estimate of the KL to the reference is added per token, and the token losses are averaged per answer, per token or by a constant (lossAgg).',
     step:
       'Each minibatch is one optimizer step: gradient, its norm clipped to the maximum, then Adam. ' +
@@ -192,6 +198,7 @@ const grpo: AlgorithmSpec<'grpo'> = {
 
 const rloo: AlgorithmSpec<'rloo'> = {
   name: 'rloo',
+  title: 'RLOO',
   summary:
     'No critic: REINFORCE on whole answers, each judged against the mean reward of the other answers to its prompt (leave one out).',
   help: 'RLOO (REINFORCE on whole responses, each baselined by the mean reward of the other G − 1 in its group)',
@@ -222,6 +229,7 @@ const rloo: AlgorithmSpec<'rloo'> = {
 
 const trpo: AlgorithmSpec<'trpo'> = {
   name: 'trpo',
+  title: 'TRPO',
   summary:
     'Actor-critic with one natural-gradient step per batch, shrunk until the mean KL to the old policy is at most δ: a hard trust region where PPO clips.',
   help: 'TRPO (the natural-gradient step of largest gain whose mean KL to the old policy stays ≤ δ, found by conjugate gradient and a line search; the critic is fitted afterwards)',

@@ -155,7 +155,7 @@ export async function trustRegionStep(
       }
     }
     flat.assign(start);
-    explainStep(Number.NaN, { kl: 0, backtracks: BACKTRACK_STEPS, accepted: 0 });
+    explainStep(Number.NaN, { kl: Number.NaN, backtracks: BACKTRACK_STEPS, accepted: 0 });
     return { accepted, backtracks: BACKTRACK_STEPS, kl: 0 };
   } finally {
     if (!accepted) flat.assign(start);
