@@ -5,13 +5,23 @@
 // BENCH_UPDATES=6  BENCH_BROWSER=wasm,webgl,cpu,webgpu (or 0 to skip)  BENCH_BROWSER_TIMEOUT_S=120
 // BENCH_MEMORY_UPDATES=0 (e.g. 2000: memory flatness in the browser)
 // BENCH_LEARN=0 (e.g. 60: learning curves of wasm and PyTorch, PPO and GRPO, seeds BENCH_LEARN_SEEDS=1,2,3)
+// BENCH_CONFIGS="default;dModel=64&…" (the PyTorch comparisons' settings, link query strings, ';' between)
+// BENCH_TORCH=independent,reference (the PyTorch scripts timed; the ratio is against the fastest)
 import os from 'node:os';
 import type { BackendName } from '../src/engine/backend';
 import { ALGORITHMS, defaultConfig, validate, type AlgorithmName, type Config } from '../src/engine/config';
 import { tf } from '../src/engine/tf';
+import { decodeLink } from '../src/share/link';
 import { benchNode, formatNodeRows, learnNode, type NodeRow } from './node';
 import { benchBrowser } from './browser';
-import { runPytorchLearningCurve, runPytorchReference, type LearningCurve, type PytorchResult } from './pytorch';
+import {
+  PYTORCH_SCRIPTS,
+  runPytorchLearningCurve,
+  runPytorchReference,
+  type LearningCurve,
+  type PytorchResult,
+  type PytorchScript,
+} from './pytorch';
 
 const list = <T extends string>(name: string, fallback: readonly T[]) =>
   (process.env[name]?.split(',').filter(Boolean) as T[] | undefined) ?? [...fallback];
@@ -20,53 +30,83 @@ const algorithms = list<AlgorithmName>('BENCH_ALGORITHMS', ALGORITHMS);
 const warmup = Number(process.env.BENCH_WARMUP ?? 2);
 const updates = Number(process.env.BENCH_UPDATES ?? 6);
 
+// The PyTorch comparisons, read first so that a wrong BENCH_CONFIGS or BENCH_TORCH stops before any work:
+// the same settings on both sides (the scripts take them on their command line and report back what they
+// ran), GRPO with groups of 8, for each configuration of BENCH_CONFIGS: the default preset and issue 17's
+// larger model. Each PyTorch script runs before and after ours, so both see the same machine load.
+const COMPARED = [
+  { algorithm: 'ppo', groupSize: 1, title: 'PPO' },
+  { algorithm: 'grpo', groupSize: 8, title: 'GRPO' },
+] as const;
+const LARGER = 'dModel=64&nLayers=2&nHeads=4&alphabetSize=4&beta=0.05&learningRate=0.001&entropyCoef=0.01&sftSteps=150';
+const configs = (process.env.BENCH_CONFIGS ?? `default;${LARGER}`)
+  .split(';')
+  .map((query) => query.trim())
+  .filter(Boolean)
+  .map((query) => {
+    if (query === 'default') return { label: 'default preset', base: defaultConfig() };
+    const { config, notices } = decodeLink(query);
+    if (notices.length > 0) throw new Error(`BENCH_CONFIGS: "${query}": ${notices.join(' ')}`);
+    return { label: query, base: config };
+  });
+const torchScripts = list<PytorchScript>('BENCH_TORCH', PYTORCH_SCRIPTS);
+for (const script of torchScripts)
+  if (!PYTORCH_SCRIPTS.includes(script))
+    throw new Error(`BENCH_TORCH: "${script}" is none of ${PYTORCH_SCRIPTS.join(', ')}`);
+const SCRIPT_FILES: Record<PytorchScript, string> = {
+  independent: 'ppo_independent.py',
+  reference: 'ppo_reference.py',
+};
+const comparisonConfig = (base: Config, algorithm: AlgorithmName, groupSize: number): Config =>
+  validate({ ...base, algorithm, groupSize }).config;
+const describeSettings = (c: Config) =>
+  `batch ${c.batchSize}${c.groupSize > 1 ? ` (${c.batchSize / c.groupSize} prompts × G ${c.groupSize})` : ''}, ` +
+  `lr ${c.learningRate}, β ${c.beta}, c_e ${c.entropyCoef}, ${c.epochs} epochs × ${c.minibatches} minibatches, ` +
+  `d_model ${c.dModel}, ${c.nLayers} layer${c.nLayers > 1 ? 's' : ''}, ${c.nHeads} heads, alphabet ${c.alphabetSize}, ` +
+  `${c.sftSteps} format-pretraining steps`;
+
 console.log(`Node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, tfjs ${tf.version_core}`);
 console.log(`default preset, ${warmup} warm-up + ${updates} measured updates, medians\n`);
 const rows = await benchNode({ backends, algorithms, warmup, updates });
 console.log(formatNodeRows(rows));
 
-// The PyTorch comparisons: the engine's defaults on both sides (the script takes them on its command
-// line and reports back what it ran), GRPO with groups of 8. PyTorch runs before and after ours, so both
-// see the same machine load.
-const COMPARED = [
-  { algorithm: 'ppo', groupSize: 1, title: 'PPO' },
-  { algorithm: 'grpo', groupSize: 8, title: 'GRPO' },
-] as const;
-const comparisonConfig = (algorithm: AlgorithmName, groupSize: number): Config =>
-  validate({ ...defaultConfig(), algorithm, groupSize }).config;
-const describeSettings = (c: Config) =>
-  `batch ${c.batchSize}${c.groupSize > 1 ? ` (${c.batchSize / c.groupSize} prompts × G ${c.groupSize})` : ''}, ` +
-  `lr ${c.learningRate}, β ${c.beta}, c_e ${c.entropyCoef}, ${c.epochs} epochs × ${c.minibatches} minibatches`;
-
 const compared = COMPARED.filter((c) => algorithms.includes(c.algorithm));
-for (const { algorithm, groupSize, title } of compared) {
-  const config = comparisonConfig(algorithm, groupSize);
-  console.log(`\n${title} update against PyTorch doing identical work (bench/ppo_reference.py, one thread):`);
-  console.log(`settings on both sides: ${describeSettings(config)}`);
-  const reference = { warmup, updates: Math.max(updates, 10), config };
-  const before = await runPytorchReference(reference);
-  const ours = (await benchNode({ backends: ['wasm'], algorithms: [algorithm], warmup, updates, config }))[0] as
-    NodeRow | undefined;
-  const after = await runPytorchReference(reference);
-  console.log(formatComparison(ours, before, after));
+for (const { label, base } of compared.length > 0 ? configs : []) {
+  for (const { algorithm, groupSize, title } of compared) {
+    const config = comparisonConfig(base, algorithm, groupSize);
+    console.log(`\n${title} update against PyTorch doing identical work (one thread), ${label}:`);
+    console.log(`settings on both sides: ${describeSettings(config)}`);
+    const reference = { warmup, updates: Math.max(updates, 10), config };
+    const torch = new Map<PytorchScript, PytorchResult[]>(torchScripts.map((script) => [script, []]));
+    for (const script of torchScripts) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
+    const ours = (await benchNode({ backends: ['wasm'], algorithms: [algorithm], warmup, updates, config }))[0] as
+      NodeRow | undefined;
+    for (const script of torchScripts) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
+    console.log(formatComparison(ours, torch));
+  }
 }
 
 // Learning curves, off by default (minutes): does the reference learn as our engine does on the same settings?
 const learnUpdates = Number(process.env.BENCH_LEARN ?? 0);
 if (learnUpdates >= 10) {
   const seeds = (process.env.BENCH_LEARN_SEEDS ?? '1,2,3').split(',').filter(Boolean).map(Number);
-  for (const { algorithm, groupSize, title } of compared) {
-    const config = comparisonConfig(algorithm, groupSize);
-    console.log(`\n${title} mean score per 10 updates, wasm against PyTorch (${describeSettings(config)}):`);
-    const curves: { label: string; means: LearningCurve }[] = [];
-    for (const seed of seeds)
-      curves.push({ label: `tfjs wasm, seed ${seed}`, means: await learnCurve({ ...config, seed }, learnUpdates) });
-    for (const seed of seeds)
-      curves.push({
-        label: `PyTorch, seed ${seed}`,
-        means: await runPytorchLearningCurve({ updates: learnUpdates, seed, settings: config }),
-      });
-    console.log(formatLearning(curves, learnUpdates));
+  for (const { label, base } of configs) {
+    for (const { algorithm, groupSize, title } of compared) {
+      const config = comparisonConfig(base, algorithm, groupSize);
+      console.log(
+        `\n${title} mean score per 10 updates, wasm against PyTorch, ${label} (${describeSettings(config)}):`,
+      );
+      const curves: { label: string; means: LearningCurve }[] = [];
+      for (const seed of seeds)
+        curves.push({ label: `tfjs wasm, seed ${seed}`, means: await learnCurve({ ...config, seed }, learnUpdates) });
+      for (const script of torchScripts)
+        for (const seed of seeds)
+          curves.push({
+            label: `PyTorch ${SCRIPT_FILES[script]}, seed ${seed}`,
+            means: await runPytorchLearningCurve({ script, updates: learnUpdates, seed, settings: config }),
+          });
+      console.log(formatLearning(curves, learnUpdates));
+    }
   }
 }
 
@@ -101,7 +141,7 @@ function formatLearning(curves: readonly { label: string; means: LearningCurve }
   ];
   const row = (label: string, means: readonly number[]) =>
     `| ${label} | ${means.map((m) => m.toFixed(3)).join(' | ')} |`;
-  for (const side of ['tfjs wasm', 'PyTorch']) {
+  for (const side of ['tfjs wasm', ...torchScripts.map((script) => `PyTorch ${SCRIPT_FILES[script]}`)]) {
     const runs = curves.filter((c) => c.label.startsWith(side));
     const done: number[][] = [];
     for (const { label, means } of runs) {
@@ -121,21 +161,38 @@ function formatLearning(curves: readonly { label: string; means: LearningCurve }
   return lines.join('\n');
 }
 
-function formatComparison(ours: NodeRow | undefined, ...torch: PytorchResult[]): string {
-  const runs = torch.filter((t) => t.available);
-  if (runs.length === 0) return `PyTorch reference not run: ${torch[0].available ? '' : torch[0].reason}`;
+/** One row per implementation (each PyTorch script: the mean of its runs), and tfjs against the fastest. */
+function formatComparison(ours: NodeRow | undefined, torch: ReadonlyMap<PytorchScript, PytorchResult[]>): string {
   if (!ours) return 'wasm did not start, so there is nothing to compare.';
-  const mean = (pick: (t: (typeof runs)[number]) => number) => runs.reduce((a, t) => a + pick(t), 0) / runs.length;
-  const torchMs = {
-    update: mean((t) => t.updateMs),
-    rollout: mean((t) => t.rolloutMs),
-    optimize: mean((t) => t.optimizeMs),
-  };
-  return [
+  const lines = [
     '| implementation | update ms | rollout ms | optimise ms |',
     '|---|---:|---:|---:|',
     `| tfjs ${tf.version_core}, wasm | ${ours.updateMs.toFixed(0)} | ${ours.rolloutMs.toFixed(0)} | ${ours.optimizeMs.toFixed(0)} |`,
-    `| PyTorch ${runs[0].torch}, cpu (mean of ${runs.length} runs) | ${torchMs.update.toFixed(0)} | ${torchMs.rollout.toFixed(0)} | ${torchMs.optimize.toFixed(0)} |`,
-    `| **ratio tfjs / PyTorch** | **${(ours.updateMs / torchMs.update).toFixed(2)}×** | ${(ours.rolloutMs / torchMs.rollout).toFixed(2)}× | ${(ours.optimizeMs / torchMs.optimize).toFixed(2)}× |`,
-  ].join('\n');
+  ];
+  let fastest: { file: string; update: number; rollout: number; optimize: number } | undefined;
+  for (const [script, results] of torch) {
+    const runs = results.flatMap((t) => (t.available ? [t] : []));
+    const file = SCRIPT_FILES[script];
+    if (runs.length === 0) {
+      const reason = results.map((t) => (t.available ? '' : t.reason)).find(Boolean);
+      lines.push(`| PyTorch, ${file} | not run: ${reason ?? 'no runs'} | | |`);
+      continue;
+    }
+    const mean = (pick: (t: (typeof runs)[number]) => number) => runs.reduce((a, t) => a + pick(t), 0) / runs.length;
+    const ms = {
+      file,
+      update: mean((t) => t.updateMs),
+      rollout: mean((t) => t.rolloutMs),
+      optimize: mean((t) => t.optimizeMs),
+    };
+    lines.push(
+      `| PyTorch ${runs[0].torch}, ${file}, ${runs[0].blas} (mean of ${runs.length} runs) | ${ms.update.toFixed(0)} | ${ms.rollout.toFixed(0)} | ${ms.optimize.toFixed(0)} |`,
+    );
+    if (!fastest || ms.update < fastest.update) fastest = ms;
+  }
+  if (fastest)
+    lines.push(
+      `| **ratio tfjs / PyTorch (${fastest.file})** | **${(ours.updateMs / fastest.update).toFixed(2)}×** | ${(ours.rolloutMs / fastest.rollout).toFixed(2)}× | ${(ours.optimizeMs / fastest.optimize).toFixed(2)}× |`,
+    );
+  return lines.join('\n');
 }

@@ -1,4 +1,4 @@
-"""PyTorch reference for one PPO or GRPO update of the engine on the default preset, for `npm run bench`.
+"""PyTorch reference for one PPO or GRPO update of the engine, written the textbook way, for `npm run bench`.
 
 It does the same work as Trainer.step() with the same settings (bench/index.ts passes the same values to
 both sides): the same pre-LN transformer (src/engine/model.ts), format pretraining, a rollout with one
@@ -9,9 +9,13 @@ full forward per sampled token (no KV cache, Gumbel-max), the reverse task's den
        reward; one advantage per response (r - mean(group)) / (unbiased std(group) + 1e-4); no critic;
        epochs x minibatches of clipped surrogate + beta*k3 to the reference per token, averaged over each
        response's own tokens then over responses, - entropy;
-each optimizer step with grad-norm clip and Adam, and one forward before the first step and one after the last for the update's
-KL (as the engine's policy/update_kl). Random numbers come from torch, so runs are not bit-identical to
-the engine's; the work is the same. Defaults are the engine's (link version 3).
+each optimizer step with grad-norm clip and Adam, and one forward after the last step for the update's KL
+against the rollout's own log-softmax (as the engine's policy/update_kl). Random numbers come from torch,
+so runs are not bit-identical to the engine's; the work is the same. Defaults are the engine's (link
+version 3); the model's shape, the alphabet and the format-pretraining steps can be changed.
+
+This is the plain nn.Module + torch.optim.Adam version; bench/ppo_independent.py does the same work
+faster (one flat parameter vector for the clip and Adam) and is what the bench's ratio is taken against.
 
   OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 bench/ppo_reference.py --warmup 2 --updates 10
   /usr/bin/python3 bench/ppo_reference.py --algorithm grpo --group 8 --learn 60   # untimed: mean score per 10 updates
@@ -124,6 +128,7 @@ def random_letters(rows):
 
 @torch.no_grad()
 def rollout(policy, reference, prompts):
+    """The sampled buffer, log π_old, log π_ref, V_old, entropy and the policy's log-softmax (for update_kl)."""
     tokens = prompt_buffer(prompts)
     done = torch.zeros(BATCH, dtype=torch.bool)
     # Gumbel-max: argmax(logits + g) samples softmax(logits); uniforms kept off 0 and 1 as rollout.ts.
@@ -138,7 +143,7 @@ def rollout(policy, reference, prompts):
     # position (only the newest token was missing), so the engine keeps it rather than run it again.
     old_logp, log_softmax = log_probs(logits, tokens)
     ref_logp, _ = log_probs(reference(tokens)[0], tokens)
-    return tokens, old_logp, ref_logp, values, entropy(log_softmax)
+    return tokens, old_logp, ref_logp, values, entropy(log_softmax), log_softmax
 
 
 def reverse_score(prompt, response):
@@ -273,16 +278,10 @@ def grpo_epochs(policy, optimizer, tokens, mask, old_logp, ref_logp, advantage):
 
 
 @torch.no_grad()
-@torch.no_grad()
-def distributions(policy, tokens):
-    """The engine's measureUpdateKl, first half: the policy's log-softmax before the update, one forward."""
-    return log_probs(policy(tokens)[0], tokens)[1]
-
-
-@torch.no_grad()
 def update_kl(policy, tokens, mask, old_log_softmax):
-    """Its second half, policy/update_kl: exact KL(old || new) over the vocabulary per action token."""
-    new_log_softmax = distributions(policy, tokens)
+    """policy/update_kl (measureUpdateKl): exact KL(old || new) over the vocabulary per action token, from the
+    rollout's log-softmax (the engine keeps it rather than run the policy on the buffer a second time)."""
+    new_log_softmax = log_probs(policy(tokens)[0], tokens)[1]
     per_token = (old_log_softmax.exp() * (old_log_softmax - new_log_softmax)).sum(-1)
     return ((per_token * mask).sum() / mask.sum().clamp(min=1)).item()
 
@@ -296,9 +295,8 @@ def update(policy, reference, optimizer):
     """One timed update; returns (rollout ms, optimize ms, mean score)."""
     started = time.perf_counter()
     prompts = training_prompts()
-    tokens, old_logp, ref_logp, values, _ = rollout(policy, reference, prompts)
+    tokens, old_logp, ref_logp, values, _, old_log_softmax = rollout(policy, reference, prompts)
     rolled_out = time.perf_counter()
-    old_log_softmax = distributions(policy, tokens)
     if ALGORITHM == 'grpo':
         mask, advantage, scores = grpo_advantages(prompts, tokens)
         grpo_epochs(policy, optimizer, tokens, mask, old_logp, ref_logp, advantage)
@@ -372,6 +370,7 @@ def median(xs):
 
 def main():
     global BATCH, EPOCHS, MINIBATCHES, LEARNING_RATE, BETA, ENTROPY_COEF, ALGORITHM, GROUP
+    global D_MODEL, N_LAYERS, N_HEADS, VOCAB, SFT_STEPS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--updates', type=int, default=10)
@@ -385,6 +384,11 @@ def main():
     parser.add_argument('--entropy-coef', type=float, default=ENTROPY_COEF)
     parser.add_argument('--epochs', type=int, default=EPOCHS)
     parser.add_argument('--minibatches', type=int, default=MINIBATCHES)
+    parser.add_argument('--d-model', type=int, default=D_MODEL)
+    parser.add_argument('--layers', type=int, default=N_LAYERS)
+    parser.add_argument('--heads', type=int, default=N_HEADS)
+    parser.add_argument('--alphabet', type=int, default=VOCAB - 4)
+    parser.add_argument('--sft-steps', type=int, default=SFT_STEPS)
     args = parser.parse_args()
     group = args.group if args.group is not None else (8 if args.algorithm == 'grpo' else 1)
     if args.updates < 1 or args.warmup < 0:
@@ -395,6 +399,12 @@ def main():
         parser.error('grpo compares the responses to a prompt, so it needs --group 2 or more')
     if args.epochs < 1 or args.minibatches < 1:
         parser.error('--epochs and --minibatches must be at least 1')
+    if args.d_model < 1 or args.layers < 1 or args.heads < 1 or args.d_model % args.heads != 0:
+        parser.error('--d-model must be a positive multiple of --heads')
+    if args.alphabet < 2 or args.sft_steps < 0:
+        parser.error('--alphabet must be at least 2 and --sft-steps at least 0')
+    D_MODEL, N_LAYERS, N_HEADS = args.d_model, args.layers, args.heads
+    VOCAB, SFT_STEPS = 4 + args.alphabet, args.sft_steps
     BATCH, EPOCHS, MINIBATCHES = args.batch, args.epochs, args.minibatches
     LEARNING_RATE, BETA, ENTROPY_COEF = args.lr, args.beta, args.entropy_coef
     ALGORITHM, GROUP = args.algorithm, group
