@@ -470,6 +470,8 @@ export class Trainer {
     const finished = performance.now();
     const divergence = this.findDivergence(device, update);
     if (divergence) this.optimizer.restore(snapshot);
+    // Freed now, so perf/tensors below counts what the run keeps (step's finally frees it on a throw).
+    disposeSnapshot(snapshot);
     // After the guard: a skipped update shows the weights it kept.
     distributions?.after();
     if (this.rewardModelStage && config.rmRefreshEvery > 0 && update % config.rmRefreshEvery === 0)
