@@ -78,7 +78,7 @@ export const LESSONS: readonly Lesson[] = [
       },
     ]),
     lesson:
-      'With a batch-mean baseline the mean score over updates 51–60 is above 0.85 and beats no baseline by at least 0.1 (0.89–0.96 against 0.38–0.86 on seeds 1–5).',
+      'With a batch-mean baseline the mean score over updates 51–60 is above 0.85 and beats no baseline by at least 0.1 (0.89–0.96 against 0.40–0.86 on seeds 1–5).',
     updates: 60,
   },
   {
@@ -124,7 +124,7 @@ export const LESSONS: readonly Lesson[] = [
       { label: 'β = 0.2', link: '#v=1&task=target&algorithm=reinforce&batchSize=32&beta=0.2&sftSteps=30' },
     ]),
     lesson:
-      'Over updates 56–60, entropy with β = 0 is at least 0.5 nats below β = 0.2 and KL to the reference at least 2 nats above (by 0.79–0.92 and 3.2–3.7 nats on seeds 1–5).',
+      'Over updates 56–60, entropy with β = 0 is at least 0.5 nats below β = 0.2 and KL to the reference at least 2 nats above (by 0.65–0.92 and 3.2–3.7 nats on seeds 1–5).',
     updates: 60,
   },
   {
@@ -139,7 +139,7 @@ export const LESSONS: readonly Lesson[] = [
       { label: 'temperature 2', link: '#v=1&task=target&algorithm=reinforce&temperature=2&sftSteps=30' },
     ]),
     lesson:
-      'Over updates 56–60, entropy at temperature 2 is at least 0.25 nats above temperature 1 and the mean score is lower (by 0.30–0.94 nats and 0.09–0.43 on seeds 1–5).',
+      'Over updates 56–60, entropy at temperature 2 is at least 0.25 nats above temperature 1 and the mean score is lower (by 0.31–0.94 nats and 0.10–0.42 on seeds 1–5).',
     updates: 60,
   },
   {
@@ -156,7 +156,7 @@ export const LESSONS: readonly Lesson[] = [
       },
     ]),
     lesson:
-      'With adaptive β the mean KL over updates 41–60 is within 0.3 of the target 1 while β spans a factor of at least 2; with β fixed it is above 3 (adaptive KL 0.92–1.05 with β spanning 3.3–4.5 times, fixed KL 3.6–4.0, on seeds 1–5).',
+      'With adaptive β the mean KL over updates 41–60 is within 0.3 of the target 1 while β spans a factor of at least 2; with β fixed it is above 3 (adaptive KL 0.93–1.07 with β spanning 3.5–4.3 times, fixed KL 3.7–4.3, on seeds 1–5).',
     updates: 60,
   },
   {
@@ -171,7 +171,7 @@ export const LESSONS: readonly Lesson[] = [
       { label: 'sparse', link: '#v=1&task=target&scoring=sparse&algorithm=reinforce&sftSteps=30' },
     ]),
     lesson:
-      'Over updates 51–60 the share of exact answers is at least 0.5 higher with dense scoring than with sparse (0.93–0.97 against 0.005–0.017 on seeds 1, 2, 4 and 5; on seed 3 the sparse run found the word too, 0.95).',
+      'Over updates 51–60 the share of exact answers is at least 0.5 higher with dense scoring than with sparse (0.93–0.97 against 0.005–0.017 on seeds 1, 2, 4 and 5; on seed 3 the sparse run found the word too, 0.96).',
     updates: 60,
   },
   {
@@ -250,7 +250,7 @@ export const LESSONS: readonly Lesson[] = [
       { label: 'GRPO, groups of 8', link: '#v=3&algorithm=grpo&groupSize=8' },
     ]),
     lesson:
-      'Both reach a 5-update mean score of 0.9 within 40 updates, GRPO within 1.3× the updates PPO needs and without a value head, and GRPO’s mean update KL is below half of PPO’s (PPO 23–29 updates, GRPO 22–28; mean update KL over updates 1–40 0.046–0.088 against 0.016–0.019 nats per token, seeds 1–5).',
+      'Both reach a 5-update mean score of 0.9 within 40 updates, GRPO within 1.3× the updates PPO needs and without a value head, and GRPO’s mean update KL is below half of PPO’s (PPO 22–31 updates, GRPO 22–28; mean update KL over updates 1–40 0.053–0.089 against 0.015–0.020 nats per token, seeds 1–5).',
     heavy: true,
     updates: 40,
   },
@@ -289,7 +289,7 @@ export const LESSONS: readonly Lesson[] = [
       { label: 'RLOO, leave-one-out', link: '#v=3&algorithm=rloo&groupSize=8' },
     ]),
     lesson:
-      'With the same 16 prompts × 8 answers and one step per batch, the two end up about level: over updates 101–150 their mean scores are within 0.15 of each other (4 of seeds 1–5; RLOO 0.59–0.67, REINFORCE 0.35–0.79).',
+      'With the same 16 prompts × 8 answers and one step per batch, the two end up about level: over updates 101–150 their mean scores are within 0.15 of each other (4 of seeds 1–5; RLOO 0.59–0.67, REINFORCE 0.39–0.79).',
     heavy: true,
     updates: 150,
   },
@@ -300,13 +300,13 @@ export const LESSONS: readonly Lesson[] = [
       'Both want steps that do not move the policy too far from the one that sampled the batch. ' +
       'TRPO takes one natural-gradient step and shrinks it (line search) until the mean KL to the old policy is at most δ = 0.05 nats per token, every update; PPO takes 16 Adam steps and only clips the ratio, so how far it moves depends on the learning rate, the epochs and the batch. ' +
       'Pick "KL moved by the update" as the extra chart, where TRPO’s line stays just under its bound (every step is scaled to a KL of δ however small the gradient) and PPO’s jumps early, then falls towards 0 once the task is solved. ' +
-      'One step per batch costs TRPO speed here, as PPO reaches a score of 0.9 in 23–29 updates and TRPO within 60 updates on 1 of seeds 1–5.',
+      'One step per batch costs TRPO speed here, as PPO reaches a score of 0.9 in 22–31 updates and TRPO within 60 updates on 1 of seeds 1–5.',
     ...compare([
       { label: 'TRPO, δ = 0.05', link: '#v=3&algorithm=trpo' },
       { label: 'PPO', link: '#v=3' },
     ]),
     lesson:
-      'TRPO’s step never moves the policy more than δ = 0.05 nats per token (largest 0.048–0.050; every step accepted, after 0.2–0.4 backtracks per update on average), while PPO’s update KL is above δ on 38–58% of its updates and spans a factor of 158–1,493 from its smallest to its largest, against TRPO’s 1.8–3.5 (seeds 1–5, 60 updates).',
+      'TRPO’s step never moves the policy more than δ = 0.05 nats per token (largest 0.048–0.050; every step accepted, after 0.2–0.4 backtracks per update on average), while PPO’s update KL is above δ on 33–72% of its updates and spans a factor of 36–190 from its smallest to its largest, against TRPO’s 1.8–3.5 (seeds 1–5, 60 updates).',
     heavy: true,
     updates: 60,
   },
