@@ -54,7 +54,7 @@ describe('trainer on the cpu backend', () => {
 describe('trainer on the wasm backend', () => {
   beforeAll(() => startBackend('wasm'));
 
-  it.each(ALGORITHMS)('%s keeps tf.memory().numTensors equal at update 10 and update 100', async (algorithm) => {
+  it.each(ALGORITHMS)('%s keeps tf.memory().numTensors equal at update 10 and update 100 (TRPO: 40)', async (algorithm) => {
     // targetKl, adaptive KL, reward normalisation and the KL-adaptive learning rate on, so those paths
     // are covered too.
     const [atTen, atHundred] = await tensorCounts(
@@ -68,7 +68,8 @@ describe('trainer on the wasm backend', () => {
         rewardNorm: true,
         adaptiveLr: true,
       },
-      100,
+      // TRPO's update costs ~10 others' (conjugate gradient, line search): 40 updates keep the file fast.
+      algorithm === 'trpo' ? 40 : 100,
       10,
     );
     expect(atHundred).toBe(atTen);
