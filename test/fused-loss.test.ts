@@ -1,7 +1,7 @@
 // The fused per-token loss (src/engine/algorithms/fused-loss.ts) against the same losses written with
 // tfjs ops and autodiff: the total, every reported term and the gradient with respect to every weight,
-// for PPO (value clip on and off, the KL in the loss, entropy bonus on and off), REINFORCE and
-// actor-critic, on a real rollout with the weights moved off those that sampled it (so ratios are not 1
+// for PPO (value clip on and off, the KL in the loss, entropy bonus on and off), GRPO (each loss
+// aggregation, clip-higher), REINFORCE and actor-critic, on a real rollout with the weights moved off those that sampled it (so ratios are not 1
 // and some tokens clip).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actorCriticLoss, actorCriticLossByAutodiff } from '../src/engine/algorithms/actor-critic';
@@ -12,6 +12,7 @@ import {
   type Loss,
   type UpdateContext,
 } from '../src/engine/algorithms/common';
+import { grpoLoss, grpoLossByAutodiff } from '../src/engine/algorithms/grpo';
 import { ppoLoss, ppoLossByAutodiff } from '../src/engine/algorithms/ppo';
 import { ALGORITHM_REGISTRY } from '../src/engine/algorithms';
 import { reinforceLoss, reinforceLossByAutodiff } from '../src/engine/algorithms/reinforce';
@@ -141,6 +142,14 @@ describe('fused per-token loss = autodiff loss (cpu)', () => {
   it('REINFORCE, with and without the KL in the loss', async () => {
     await expectSame({ algorithm: 'reinforce', entropyCoef: 0.01 }, reinforceLossByAutodiff, reinforceLoss);
     await expectSame({ algorithm: 'reinforce', klIn: 'loss', beta: 0.1 }, reinforceLossByAutodiff, reinforceLoss);
+  });
+
+  it('GRPO with each loss aggregation, clip-higher, and the KL in the loss or in the reward', async () => {
+    const grpo = { algorithm: 'grpo', groupSize: 4, entropyCoef: 0.01, clipEpsilonHigh: 0.28 };
+    const terms = await expectSame({ ...grpo, lossAgg: 'response', beta: 0.1 }, grpoLossByAutodiff, grpoLoss);
+    expect(terms['policy/clipfrac']).toBeGreaterThan(0);
+    await expectSame({ ...grpo, lossAgg: 'token', beta: 0.1 }, grpoLossByAutodiff, grpoLoss);
+    await expectSame({ ...grpo, lossAgg: 'constant', klIn: 'reward' }, grpoLossByAutodiff, grpoLoss);
   });
 
   it('actor-critic with a value term', async () => {

@@ -28,6 +28,13 @@ export interface FusedLossSpec {
   /** PPO's clipped surrogate, or the plain policy gradient −A·log π. */
   policy: 'clipped' | 'plain';
   clipEpsilon: number;
+  /** The clip's upper ε when it differs from the lower (GRPO's clip-higher); clipEpsilon when absent. */
+  clipEpsilonHigh?: number;
+  /**
+   * Per-token weights of the policy and KL terms, broadcastable to [B, T] (GRPO's loss aggregation);
+   * absent: the mean over action tokens, 1/n each.
+   */
+  weights?: Tensor;
   /** The run trains a critic: its value loss is reported (PPO, actor-critic), even at c_v = 0. */
   critic: boolean;
   /** c_v; 0 leaves the value term (and the value head's gradient) out of the total. */
@@ -93,6 +100,10 @@ function forwardAndGradient(z: Tensor3D, v: Tensor2D, batch: Batch, spec: FusedL
   const report: FusedLoss['report'] = {};
   const tokens: TokenTerms = {};
   const terms: Scalar[] = [];
+  // m/n per token; the policy and KL terms take the spec's weights instead when it has them.
+  const scale = tf.mul(m, inv);
+  const policyScale = spec.weights ? tf.mul(m, spec.weights) : scale;
+  const policySum = spec.weights ? (x: Tensor) => tf.sum(tf.mul(x, policyScale)) as Scalar : maskedSum;
 
   // The policy term and g = ∂total/∂ℓ per token (before the m/n scale).
   let g: Tensor;
@@ -101,18 +112,24 @@ function forwardAndGradient(z: Tensor3D, v: Tensor2D, batch: Batch, spec: FusedL
     const ratio = tf.exp(logRatio);
     const negA = tf.neg(advantages);
     const unclipped = tf.mul(negA, ratio);
-    const clipped = tf.mul(negA, tf.clipByValue(ratio, 1 - spec.clipEpsilon, 1 + spec.clipEpsilon));
+    const high = spec.clipEpsilonHigh ?? spec.clipEpsilon;
+    const clipped = tf.mul(negA, tf.clipByValue(ratio, 1 - spec.clipEpsilon, 1 + high));
     const objective = tf.maximum(unclipped, clipped);
     g = tf.mul(unclipped, tf.cast(tf.greaterEqual(unclipped, clipped), 'float32'));
-    const outside = tf.cast(tf.greater(tf.abs(tf.sub(ratio, 1)), spec.clipEpsilon), 'float32');
-    report['loss/policy'] = maskedSum(objective);
+    const outside = tf.cast(
+      spec.clipEpsilonHigh === undefined
+        ? tf.greater(tf.abs(tf.sub(ratio, 1)), spec.clipEpsilon)
+        : tf.logicalOr(tf.less(ratio, 1 - spec.clipEpsilon), tf.greater(ratio, 1 + high)),
+      'float32',
+    );
+    report['loss/policy'] = policySum(objective);
     report['policy/clipfrac'] = maskedSum(outside);
     report['policy/approx_kl'] = maskedSum(tf.sub(tf.sub(ratio, 1), logRatio));
     Object.assign(tokens, { ratio, clipped: outside, objective });
   } else {
     const objective = tf.neg(tf.mul(advantages, logp));
     g = tf.neg(advantages);
-    report['loss/policy'] = maskedSum(objective);
+    report['loss/policy'] = policySum(objective);
     tokens.objective = objective;
   }
   terms.push(report['loss/policy'] as Scalar);
@@ -121,14 +138,13 @@ function forwardAndGradient(z: Tensor3D, v: Tensor2D, batch: Batch, spec: FusedL
     const refLogRatio = tf.where(mask, tf.sub(batch.refLogp, logp), tf.zerosLike(logp));
     const refRatio = tf.exp(refLogRatio);
     const k3 = tf.sub(tf.sub(refRatio, refLogRatio), 1);
-    terms.push(tf.mul(spec.klBeta, maskedSum(k3)) as Scalar);
+    terms.push(tf.mul(spec.klBeta, policySum(k3)) as Scalar);
     g = tf.add(g, tf.mul(spec.klBeta, tf.sub(1, refRatio)));
     tokens.klLoss = k3;
   }
 
-  // ∂total/∂z = g·onehot − p ⊙ (g + e·(log p + H)), with g and e = −c_e scaled by m/n.
-  const scale = tf.mul(m, inv);
-  const gScaled = tf.expandDims(tf.mul(g, scale), -1);
+  // ∂total/∂z = g·onehot − p ⊙ (g + e·(log p + H)), with g scaled by the policy weights, e = −c_e by m/n.
+  const gScaled = tf.expandDims(tf.mul(g, policyScale), -1);
   let dLogits: Tensor;
   if (spec.entropyCoef > 0) {
     const entropy = tf.neg(tf.sum(tf.mul(p, logSoftmax), -1));

@@ -28,10 +28,12 @@ import { groupAdvantages } from '../advantages';
 import { byGroup } from '../episodes';
 import { tf, type Scalar, type Tensor } from '../tf';
 import { entropy } from '../log-probs';
+import { fusedTokenLoss } from './fused-loss';
 import {
   entropyBonus,
   evaluate,
   explaining,
+  logitsAndValues,
   type Algorithm,
   type EpisodeBatch,
   type Loss,
@@ -60,8 +62,39 @@ export const grpo: Algorithm = {
   update: (ctx, rollout, episodes) => clippedEpochs(ctx, rollout, episodes, (batch) => grpoLoss(ctx, batch)),
 };
 
-/** GRPO's loss on one minibatch with the current weights: the total and the terms reported as metrics. */
+/**
+ * GRPO's loss on one minibatch with the current weights: the total and the terms reported as metrics.
+ * With one ratio per token it is the fused op of fused-loss.ts, weighted by the loss aggregation; GSPO's
+ * one ratio per response couples a response's tokens, so it goes through autodiff (`grpoLossByAutodiff`).
+ */
 export function grpoLoss(
+  ctx: Pick<UpdateContext, 'config' | 'params' | 'shape' | 'beta' | 'explain'>,
+  batch: EpisodeBatch,
+): Loss {
+  const { clipEpsilon, clipEpsilonHigh, entropyCoef, lossAgg, maxNewTokens, ratioLevel } = ctx.config;
+  if (ratioLevel === 'sequence') return grpoLossByAutodiff(ctx, batch);
+  const { logits, values } = logitsAndValues(ctx, batch);
+  const rows = batch.tokens.shape[0];
+  const weights =
+    lossAgg === 'response'
+      ? tf.div(1 / rows, tf.maximum(tf.sum(tf.cast(batch.mask, 'float32'), 1, true), 1))
+      : tf.scalar(lossAgg === 'token' ? 1 / Math.max(batch.count, 1) : 1 / (rows * maxNewTokens));
+  return fusedTokenLoss(logits, values, batch, {
+    policy: 'clipped',
+    critic: false,
+    clipEpsilon,
+    clipEpsilonHigh: clipEpsilonHigh > 0 ? clipEpsilonHigh : clipEpsilon,
+    weights,
+    valueCoef: 0,
+    valueClip: 0,
+    entropyCoef,
+    klBeta: klInLoss(ctx.config) ? (ctx.beta ?? ctx.config.beta) : 0,
+    tokens: ctx.explain !== undefined,
+  });
+}
+
+/** GRPO's loss written with tfjs ops and autodiff: GSPO's sequence ratio, and the reference test/fused-loss.test.ts checks grpoLoss against. */
+export function grpoLossByAutodiff(
   ctx: Pick<UpdateContext, 'config' | 'params' | 'shape' | 'beta' | 'explain'>,
   batch: EpisodeBatch,
 ): Loss {
