@@ -54,26 +54,29 @@ describe('trainer on the cpu backend', () => {
 describe('trainer on the wasm backend', () => {
   beforeAll(() => startBackend('wasm'));
 
-  it.each(ALGORITHMS)('%s keeps tf.memory().numTensors equal at update 10 and update 100 (TRPO: 40)', async (algorithm) => {
-    // targetKl, adaptive KL, reward normalisation and the KL-adaptive learning rate on, so those paths
-    // are covered too.
-    const [atTen, atHundred] = await tensorCounts(
-      {
-        algorithm,
-        batchSize: 8,
-        sftSteps: 5,
-        minibatches: 2,
-        targetKl: 0.01,
-        adaptiveKl: true,
-        rewardNorm: true,
-        adaptiveLr: true,
-      },
-      // TRPO's update costs ~10 others' (conjugate gradient, line search): 40 updates keep the file fast.
-      algorithm === 'trpo' ? 40 : 100,
-      10,
-    );
-    expect(atHundred).toBe(atTen);
-  });
+  it.each(ALGORITHMS)(
+    '%s keeps tf.memory().numTensors equal at update 10 and update 100 (TRPO: 40)',
+    async (algorithm) => {
+      // targetKl, adaptive KL, reward normalisation and the KL-adaptive learning rate on, so those paths
+      // are covered too.
+      const [atTen, atHundred] = await tensorCounts(
+        {
+          algorithm,
+          batchSize: 8,
+          sftSteps: 5,
+          minibatches: 2,
+          targetKl: 0.01,
+          adaptiveKl: true,
+          rewardNorm: true,
+          adaptiveLr: true,
+        },
+        // TRPO's update costs ~10 others' (conjugate gradient, line search): 40 updates keep the file fast.
+        algorithm === 'trpo' ? 40 : 100,
+        10,
+      );
+      expect(atHundred).toBe(atTen);
+    },
+  );
 
   it('frees every tensor it made on dispose', async () => {
     const before = tf.memory().numTensors;
