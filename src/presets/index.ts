@@ -108,7 +108,7 @@ export const LESSONS: readonly Lesson[] = [
       { label: '4 epochs (the default run)', link: '#v=3' },
     ]),
     lesson:
-      'With 4 epochs the mean score over updates 1–30 beats 1 epoch by at least 0.15 and policy/clipfrac is at least 3 times higher (by 0.38–0.41 and 6–16 times on seeds 1–5).',
+      'With 4 epochs the mean score over updates 1–30 beats 1 epoch by at least 0.15 and policy/clipfrac is at least 3 times higher (by 0.39–0.42 and 6–18 times on seeds 1–5).',
     heavy: true,
     updates: 30,
   },
@@ -186,7 +186,7 @@ export const LESSONS: readonly Lesson[] = [
       { label: 'β = 0.1', link: '#v=1&task=preference&learningRate=0.001&beta=0.1&comparisons=16&seed=2' },
     ]),
     lesson:
-      'With β = 0 the proxy over updates 296–300 is at least 0.3 above updates 1–5 (seeds 1–5: 0.53–0.59 where it held) while gold ends at least 0.05 below its peak (0.06–0.33); with β = 0.1 gold ends within 0.05 of its peak (0.00–0.03).',
+      'With β = 0 the proxy’s best 5-update window is at least 0.3 above updates 1–5 and gold ends at least 0.05 below its peak; with β = 0.1 gold ends within 0.05 of its peak (on 4 of seeds 1–5: proxy up 0.53–0.78, gold down 0.08–0.83 — on seed 2 the run degenerates to gold 0 at 11.5 nats of KL —, against 0.01–0.04 with β = 0.1; on seed 5 gold has not fallen by update 300).',
     heavy: true,
     updates: 300,
   },
@@ -199,7 +199,7 @@ export const LESSONS: readonly Lesson[] = [
       'A letter found sooner scores more, so the best policy is a binary search, at most log2(16) + 1 = 5 turns; pick "Turns per episode" as the extra chart and watch it fall from about 6.3.',
     link: '#v=1&task=guess&alphabetSize=16&contextLength=18&learningRate=0.002&maxNewTokens=16',
     lesson:
-      'Mean turns over updates 131–150 are at most log2(16) + 2 = 6 and at least 0.5 below updates 1–10, and the mean score rises by at least 0.1 (turns 6.1–6.4 to 5.1–5.6, score 0.22–0.25 to 0.37–0.46 on seeds 1–5).',
+      'Mean turns over updates 131–150 are at most log2(16) + 2 = 6 and at least 0.5 below updates 1–10, and the mean score rises by at least 0.1 (turns 6.2–6.4 to 5.0–5.8, score 0.22–0.25 to 0.35–0.47 on seeds 1–5).',
     heavy: true,
     updates: 150,
   },
@@ -218,7 +218,7 @@ export const LESSONS: readonly Lesson[] = [
       },
     ]),
     lesson:
-      'With tools on, the mean score over updates 226–250 is at least 0.7 with at least 0.9 tool calls per episode, and at least 0.45 above tools off (on 4 of seeds 1–5: 0.72–0.99 with 0.99–1.00 calls, against 0.19–0.22; on seed 3 the policy adopts the tool late and reaches 0.40).',
+      'With tools on, the mean score over updates 226–250 is at least 0.65 with at least 0.9 tool calls per episode, and at least 0.45 above tools off (on 4 of seeds 1–5: 0.70–0.96 with 0.98–1.00 calls, against 0.20–0.22; on seed 1 the policy calls the tool on every problem yet reaches only 0.35).',
     heavy: true,
     updates: 250,
   },
@@ -250,7 +250,7 @@ export const LESSONS: readonly Lesson[] = [
       { label: 'GRPO, groups of 8', link: '#v=3&algorithm=grpo&groupSize=8' },
     ]),
     lesson:
-      'Both reach a 5-update mean score of 0.9 within 40 updates, GRPO within 1.3× the updates PPO needs and without a value head, and GRPO’s mean update KL is below half of PPO’s (PPO 22–31 updates, GRPO 22–28; mean update KL over updates 1–40 0.053–0.089 against 0.015–0.020 nats per token, seeds 1–5).',
+      'Both reach a 5-update mean score of 0.9 within 40 updates, GRPO within 1.3× the updates PPO needs and without a value head, and GRPO’s mean update KL is below half of PPO’s (PPO 22–31 updates, GRPO 22–28; mean update KL over updates 1–40 0.053–0.089 against 0.015–0.018 nats per token, seeds 1–5).',
     heavy: true,
     updates: 40,
   },
@@ -260,7 +260,7 @@ export const LESSONS: readonly Lesson[] = [
     summary:
       'GRPO averages each answer’s token losses over that answer’s own length, so a long wrong answer is pushed down less per token than a short one. ' +
       'Dr. GRPO divides by a constant instead and drops the group’s std; this compares the two changes together, as the paper does. ' +
-      'There is no format pretraining here and answers may run to 10 tokens, so lengths are free to drift (pick "Length of wrong answers" as the extra chart); GRPO still solves the task sooner, in 20–22 updates against 31–42 on seeds 1–5, so the bias is in what its mistakes look like.',
+      'There is no format pretraining here and answers may run to 10 tokens, so lengths are free to drift (pick "Length of wrong answers" as the extra chart); GRPO still solves the task sooner, in 20–22 updates against 31–38 on seeds 1–5, so the bias is in what its mistakes look like.',
     ...compare([
       {
         label: 'GRPO (per-answer mean)',
@@ -272,7 +272,7 @@ export const LESSONS: readonly Lesson[] = [
       },
     ]),
     lesson:
-      'Over updates 1–80, GRPO’s wrong answers are at least 0.2 tokens longer on average than Dr. GRPO’s (by 0.55–0.73 tokens on 4 of seeds 1–5, 0.10 on seed 3; GRPO 4.33–4.95 against 4.11–4.29 tokens).',
+      'Over updates 1–80, GRPO’s wrong answers are at least 0.2 tokens longer on average than Dr. GRPO’s (by 0.22–0.65 tokens on seeds 1–5; GRPO 4.40–4.88 against 4.18–4.30 tokens).',
     heavy: true,
     updates: 80,
   },
