@@ -431,7 +431,7 @@ export const CLAIMS: Readonly<Record<string, Claim>> = {
         'stabilised: lowest entropy window': b.minEntropy,
       },
       [
-        cond('plain worst window ≤ 0.8', a.score <= 0.8),
+        cond('plain worst window ≤ 0.9', a.score <= 0.9),
         cond('stabilised worst window ≥ 0.85', b.score >= 0.85),
         cond('plain lowest entropy < stabilised lowest entropy', a.minEntropy < b.minEntropy),
       ],
