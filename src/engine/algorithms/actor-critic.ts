@@ -11,15 +11,13 @@ import {
   entropyBonus,
   evaluate,
   explaining,
-  klBetaInLoss,
-  logitsAndValues,
   stepOnBatch,
   type Algorithm,
   type EpisodeBatch,
   type Loss,
   type UpdateContext,
 } from './common';
-import { fusedTokenLoss } from './fused-loss';
+import { policyGradientFusedLoss } from './fused-loss';
 import { klLossPerToken, klLossTerms, policyGradientLoss, sumOf, valueLoss, valueLossPerToken } from './losses';
 
 export const actorCritic: Algorithm = {
@@ -40,17 +38,7 @@ export const actorCritic: Algorithm = {
 
 /** −mean(A·log π) + c_v·½mean((V − R)²) (+ β·k3, − c_e·H), as one fused op (fused-loss.ts). */
 export function actorCriticLoss(ctx: UpdateContext, batch: EpisodeBatch): Loss {
-  const { logits, values } = logitsAndValues(ctx, batch);
-  return fusedTokenLoss(logits, values, batch, {
-    policy: 'plain',
-    critic: true,
-    clipEpsilon: 0,
-    valueCoef: ctx.config.valueCoef,
-    valueClip: 0,
-    entropyCoef: ctx.config.entropyCoef,
-    klBeta: klBetaInLoss(ctx),
-    tokens: ctx.explain !== undefined,
-  });
+  return policyGradientFusedLoss(ctx, batch, true);
 }
 
 /** Actor-critic's loss through tfjs's autodiff: the reference test/fused-loss.test.ts checks the fused one against. */

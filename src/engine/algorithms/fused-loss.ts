@@ -22,7 +22,7 @@
 import { tf, type Scalar, type Tensor, type Tensor2D, type Tensor3D } from '../tf';
 import type { MetricName } from '../metrics';
 import type { TokenTerms } from '../explain';
-import type { EpisodeBatch } from './common';
+import { klBetaInLoss, logitsAndValues, type EpisodeBatch, type UpdateContext } from './common';
 
 export interface FusedLossSpec {
   /** PPO's clipped surrogate, or the plain policy gradient −A·log π. */
@@ -191,4 +191,22 @@ function forwardAndGradient(z: Tensor3D, v: Tensor2D, batch: Batch, spec: FusedL
 
   const total = terms.reduce((a, b) => tf.add(a, b)) as Scalar;
   return { total, report, tokens, dLogits, dValues: dValues as Tensor };
+}
+
+/**
+ * The plain policy gradient −mean(A·log π) (+ c_v·½mean((V − R)²) with a critic, + β·k3 with the KL in
+ * the loss, − c_e·H) on the current weights: REINFORCE's loss (no critic) and actor-critic's.
+ */
+export function policyGradientFusedLoss(ctx: UpdateContext, batch: EpisodeBatch, critic: boolean): FusedLoss {
+  const { logits, values } = logitsAndValues(ctx, batch);
+  return fusedTokenLoss(logits, values, batch, {
+    policy: 'plain',
+    critic,
+    clipEpsilon: 0,
+    valueCoef: critic ? ctx.config.valueCoef : 0,
+    valueClip: 0,
+    entropyCoef: ctx.config.entropyCoef,
+    klBeta: klBetaInLoss(ctx),
+    tokens: ctx.explain !== undefined,
+  });
 }

@@ -14,15 +14,13 @@ import {
   entropyBonus,
   evaluate,
   explaining,
-  klBetaInLoss,
-  logitsAndValues,
   stepOnBatch,
   type Algorithm,
   type EpisodeBatch,
   type Loss,
   type UpdateContext,
 } from './common';
-import { fusedTokenLoss } from './fused-loss';
+import { policyGradientFusedLoss } from './fused-loss';
 import { klLossPerToken, klLossTerms, policyGradientLoss, sumOf } from './losses';
 
 /** How fast the moving-average baseline follows the batch's mean return. */
@@ -59,17 +57,7 @@ export const reinforce: Algorithm = {
 
 /** −mean(A·log π) (+ β·k3 with the KL in the loss, − c_e·H), as one fused op (fused-loss.ts). */
 export function reinforceLoss(ctx: UpdateContext, batch: EpisodeBatch): Loss {
-  const { logits, values } = logitsAndValues(ctx, batch);
-  return fusedTokenLoss(logits, values, batch, {
-    policy: 'plain',
-    critic: false,
-    clipEpsilon: 0,
-    valueCoef: 0,
-    valueClip: 0,
-    entropyCoef: ctx.config.entropyCoef,
-    klBeta: klBetaInLoss(ctx),
-    tokens: ctx.explain !== undefined,
-  });
+  return policyGradientFusedLoss(ctx, batch, false);
 }
 
 /** REINFORCE's loss through tfjs's autodiff: the reference test/fused-loss.test.ts checks the fused one against. */
