@@ -1,12 +1,13 @@
 // The fused layers' hand-written gradients equal tfjs's automatic differentiation of the same math,
-// on random inputs and a random upstream gradient, to 1e-4.
+// on random inputs and a random upstream gradient, to 1e-4: on cpu, where they are composites of tfjs
+// ops, and on wasm, where LayerNorm, GELU and attention are single kernels (kernels/wasm-fused.ts).
 import { beforeAll, describe, expect, it } from 'vitest';
+import { hasFusedKernels } from '../src/engine/kernels/wasm-fused';
 import { causalSelfAttention, dense, gelu, layerNorm, matMul2d } from '../src/engine/layers';
 import { Random } from '../src/engine/random';
 import { tf, type Tensor, type Tensor2D } from '../src/engine/tf';
 import { startBackend } from './support/engine';
 
-beforeAll(() => startBackend('cpu'));
 
 function random(shape: number[], seed: number, scale = 1): Tensor {
   const rng = new Random(seed);
@@ -40,7 +41,13 @@ function expectSameValues(a: Tensor, b: Tensor): void {
   x.forEach((v, i) => expect(Math.abs(v - y[i])).toBeLessThan(1e-5));
 }
 
-describe('fused layers match automatic differentiation', () => {
+describe.each(['cpu', 'wasm'] as const)('fused layers match automatic differentiation on %s', (backend) => {
+  beforeAll(() => startBackend(backend));
+
+  it(`runs the single-kernel versions on wasm only`, () => {
+    expect(hasFusedKernels()).toBe(backend === 'wasm');
+  });
+
   it('matMul2d with a flat weight', () => {
     const a = random([6, 4], 1);
     const w = random([12], 2);
@@ -85,8 +92,11 @@ describe('fused layers match automatic differentiation', () => {
     expectClose(gradients(gelu, [x], up), gradients(reference, [x], up));
   });
 
-  it('causal self-attention (2 heads) equals the textbook per-head computation', () => {
-    const [batch, time, heads, d] = [3, 5, 2, 8];
+  it.each([
+    [3, 5, 2, 8],
+    [2, 1, 1, 4],
+    [4, 7, 4, 16],
+  ])('causal self-attention (batch %i, time %i, %i heads, d %i) equals the textbook per-head computation', (batch, time, heads, d) => {
     const headDim = d / heads;
     const qkv = random([batch * time, 3 * d], 14);
     const up = random([batch * time, d], 15);
