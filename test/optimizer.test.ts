@@ -6,7 +6,6 @@
 // form, as tf.keras; PyTorch adds ε to √v̂). It only shows for gradients near ε: the third coordinate
 // below. Parameters are float32, so comparisons use 6 decimal places.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasFusedKernels } from '../src/engine/kernels/wasm-fused';
 import { Adam, ADAM_DEFAULTS, disposeSnapshot } from '../src/engine/optimizer';
 import { createParams, disposeParams, type Params } from '../src/engine/params';
 import { tf } from '../src/engine/tf';
@@ -34,7 +33,6 @@ function expectAllClose(actual: readonly number[], expected: readonly number[], 
   actual.forEach((a, i) => expect(a, `index ${i}`).toBeCloseTo(expected[i], digits));
 }
 
-// On cpu Adam is composed of tfjs ops; on wasm it is one kernel (kernels/wasm-fused.ts).
 describe.each(['cpu', 'wasm'] as const)('Adam on %s', (backend) => {
   let tensorsBefore = 0;
   beforeAll(async () => {
@@ -44,10 +42,6 @@ describe.each(['cpu', 'wasm'] as const)('Adam on %s', (backend) => {
   afterAll(() => {
     // Every test disposes its parameters, optimizer, gradients and norms.
     expect(tf.memory().numTensors).toBe(tensorsBefore);
-  });
-
-  it('runs the single-kernel step on wasm only', () => {
-    expect(hasFusedKernels()).toBe(backend === 'wasm');
   });
 
   it('uses β1 = 0.9, β2 = 0.999, ε = 1e-5', () => {

@@ -2,7 +2,6 @@
 // Node registers cpu and wasm here; the browser worker passes its own `register` (dynamic imports of
 // the webgpu/webgl/wasm packages) and `vet` (is this WebGPU adapter real hardware?).
 import '@tensorflow/tfjs-backend-cpu';
-import { registerWasmFusedKernels } from './kernels/wasm-fused';
 import { registerWasmSliceKernels } from './kernels/wasm-slice';
 import { tf } from './tf';
 
@@ -54,10 +53,7 @@ export async function startBackend(order: readonly BackendName[], hooks: Backend
       await register(name);
       if (await tf.setBackend(name)) {
         await tf.ready();
-        if (name === 'wasm') {
-          registerWasmSliceKernels();
-          registerWasmFusedKernels();
-        }
+        if (name === 'wasm') registerWasmSliceKernels();
         const fellBack = name !== order[0];
         return {
           name,

@@ -3,16 +3,8 @@
 // this small each kernel launch costs more than its arithmetic; each backward pass here is written in
 // as few kernels as its math needs. Matrix products multiply by explicit transposes rather than use
 // matMul's transpose flags: the wasm backend's 2-D matMul is ~10× slower with a transposed operand.
-// test/layers.test.ts checks every gradient against tfjs's own automatic differentiation. On the wasm
-// backend LayerNorm, GELU and the attention core each run as one kernel forward and one backward
-// (kernels/wasm-fused.ts); the composites here are what every other backend runs.
-import { hasFusedKernel, KERNELS } from './kernels/wasm-fused';
+// test/layers.test.ts checks every gradient against tfjs's own automatic differentiation.
 import { tf, type Tensor, type Tensor2D } from './tf';
-
-/** Runs a kernel of kernels/wasm-fused.ts (registered for the current backend). */
-function runFused(name: string, inputs: Record<string, Tensor>, attrs: Record<string, number> = {}): Tensor[] {
-  return tf.engine().runKernel(name, inputs, attrs) as unknown as Tensor[];
-}
 
 type Save = (tensors: Tensor[]) => void;
 type Grads = (dy: Tensor, saved: Tensor[]) => Tensor[];
@@ -66,14 +58,6 @@ function asMatrix(w: Tensor, x: Tensor): Tensor2D {
 
 /** LayerNorm over the last axis of x [n, d]: (x − mean)/√(var + 1e-5) · γ + β. */
 export const layerNorm = fused((save, x: Tensor, gamma: Tensor, beta: Tensor) => {
-  if (hasFusedKernel(KERNELS.layerNorm)) {
-    const [y, xhat, rstd] = runFused(KERNELS.layerNorm, { x, gamma, beta });
-    save([xhat, rstd, gamma]);
-    return {
-      value: y,
-      gradFunc: (dy, [xhat, rstd, gamma]) => runFused(KERNELS.layerNormGrad, { dy, xhat, rstd, gamma }),
-    };
-  }
   const centered = tf.sub(x, tf.mean(x, -1, true));
   const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), 1e-5));
   const normalized = tf.mul(centered, rstd);
@@ -98,13 +82,6 @@ const GELU_A = 0.044715;
  * the same function (tanh(u) = 2σ(2u) − 1), and sigmoid is several times faster than tanh on wasm.
  */
 export const gelu = fused((save, x: Tensor) => {
-  if (hasFusedKernel(KERNELS.gelu)) {
-    save([x]);
-    return {
-      value: runFused(KERNELS.gelu, { x })[0],
-      gradFunc: (dy, [x]) => runFused(KERNELS.geluGrad, { dy, x }),
-    };
-  }
   const x2 = tf.square(x);
   const s = tf.sigmoid(tf.mul(x, tf.add(tf.mul(x2, 2 * GELU_C * GELU_A), 2 * GELU_C)));
   save([x, x2, s]);
@@ -139,7 +116,6 @@ export interface AttentionShape {
  * is 4-D (the wasm backend's 5-D transpose is ~50× slower).
  */
 export function causalSelfAttention(qkv: Tensor, { batch, time, heads }: AttentionShape): Tensor {
-  if (hasFusedKernel(KERNELS.attention)) return fusedAttention(qkv, { batch, time, heads });
   const d = (qkv.shape[1] as number) / 3;
   const headDim = d / heads;
   const scale = 1 / Math.sqrt(headDim);
@@ -181,20 +157,6 @@ export function causalSelfAttention(qkv: Tensor, { batch, time, heads }: Attenti
         const dk = tf.matMul(ds, q, true, false);
         return [mergeHeads(tf.concat([dq, dk, dv], 0), 3 * heads)];
       },
-    };
-  });
-  return op(qkv);
-}
-
-/** The same attention as one kernel each way (kernels/wasm-fused.ts), where the backend has them. */
-function fusedAttention(qkv: Tensor, shape: AttentionShape): Tensor {
-  const attrs = { ...shape };
-  const op = fused((save, qkv: Tensor) => {
-    const [out, probabilities] = runFused(KERNELS.attention, { qkv }, attrs);
-    save([qkv, probabilities]);
-    return {
-      value: out,
-      gradFunc: (dy, [qkv, p]) => runFused(KERNELS.attentionGrad, { dy, qkv, p }, attrs),
     };
   });
   return op(qkv);
