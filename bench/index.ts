@@ -34,10 +34,18 @@ const updates = Number(process.env.BENCH_UPDATES ?? 6);
 // the same settings on both sides (the scripts take them on their command line and report back what they
 // ran), GRPO with groups of 8, for each configuration of BENCH_CONFIGS: the default preset and issue 17's
 // larger model. Each PyTorch script runs before and after ours, so both see the same machine load.
+// ppo_reference.py (the textbook version) does PPO and GRPO only; ppo_independent.py does all four.
 const COMPARED = [
-  { algorithm: 'ppo', groupSize: 1, title: 'PPO' },
-  { algorithm: 'grpo', groupSize: 8, title: 'GRPO' },
-] as const;
+  { algorithm: 'ppo', groupSize: 1, title: 'PPO', scripts: PYTORCH_SCRIPTS },
+  { algorithm: 'grpo', groupSize: 8, title: 'GRPO', scripts: PYTORCH_SCRIPTS },
+  { algorithm: 'reinforce', groupSize: 1, title: 'REINFORCE', scripts: ['independent'] },
+  { algorithm: 'actor-critic', groupSize: 1, title: 'Actor-critic', scripts: ['independent'] },
+] as const satisfies readonly {
+  algorithm: AlgorithmName;
+  groupSize: number;
+  title: string;
+  scripts: readonly PytorchScript[];
+}[];
 const LARGER = 'dModel=64&nLayers=2&nHeads=4&alphabetSize=4&beta=0.05&learningRate=0.001&entropyCoef=0.01&sftSteps=150';
 const configs = (process.env.BENCH_CONFIGS ?? `default;${LARGER}`)
   .split(';')
@@ -72,16 +80,17 @@ console.log(formatNodeRows(rows));
 
 const compared = COMPARED.filter((c) => algorithms.includes(c.algorithm));
 for (const { label, base } of compared.length > 0 ? configs : []) {
-  for (const { algorithm, groupSize, title } of compared) {
+  for (const { algorithm, groupSize, title, scripts } of compared) {
     const config = comparisonConfig(base, algorithm, groupSize);
+    const torchScriptsHere = torchScripts.filter((script) => (scripts as readonly PytorchScript[]).includes(script));
     console.log(`\n${title} update against PyTorch doing identical work (one thread), ${label}:`);
     console.log(`settings on both sides: ${describeSettings(config)}`);
     const reference = { warmup, updates: Math.max(updates, 10), config };
-    const torch = new Map<PytorchScript, PytorchResult[]>(torchScripts.map((script) => [script, []]));
-    for (const script of torchScripts) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
+    const torch = new Map<PytorchScript, PytorchResult[]>(torchScriptsHere.map((script) => [script, []]));
+    for (const script of torchScriptsHere) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
     const ours = (await benchNode({ backends: ['wasm'], algorithms: [algorithm], warmup, updates, config }))[0] as
       NodeRow | undefined;
-    for (const script of torchScripts) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
+    for (const script of torchScriptsHere) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
     console.log(formatComparison(ours, torch));
   }
 }
@@ -91,7 +100,7 @@ const learnUpdates = Number(process.env.BENCH_LEARN ?? 0);
 if (learnUpdates >= 10) {
   const seeds = (process.env.BENCH_LEARN_SEEDS ?? '1,2,3').split(',').filter(Boolean).map(Number);
   for (const { label, base } of configs) {
-    for (const { algorithm, groupSize, title } of compared) {
+    for (const { algorithm, groupSize, title, scripts } of compared) {
       const config = comparisonConfig(base, algorithm, groupSize);
       console.log(
         `\n${title} mean score per 10 updates, wasm against PyTorch, ${label} (${describeSettings(config)}):`,
@@ -99,7 +108,7 @@ if (learnUpdates >= 10) {
       const curves: { label: string; means: LearningCurve }[] = [];
       for (const seed of seeds)
         curves.push({ label: `tfjs wasm, seed ${seed}`, means: await learnCurve({ ...config, seed }, learnUpdates) });
-      for (const script of torchScripts)
+      for (const script of torchScripts.filter((s) => (scripts as readonly PytorchScript[]).includes(s)))
         for (const seed of seeds)
           curves.push({
             label: `PyTorch ${SCRIPT_FILES[script]}, seed ${seed}`,

@@ -1,4 +1,4 @@
-"""The engine's PPO (and GRPO) update on the reverse task, written for speed in plain PyTorch.
+"""The engine's PPO, GRPO, REINFORCE and actor-critic updates on the reverse task, written for speed in plain PyTorch.
 
 An independent implementation of exactly the work of one `trainer.step()` of the engine (src/engine/),
 made as fast as eager PyTorch on one CPU thread allows without changing what is computed:
@@ -8,8 +8,10 @@ made as fast as eager PyTorch on one CPU thread allows without changing what is 
             inference_mode; the last step's pass is kept for log π_old, V_old and entropy; one forward of
             the frozen reference for log π_ref
   optimise  scores, per-token rewards (−β·k1 + score on the last action token), GAE(γ, λ) and whitening
-            (PPO) or group advantages (GRPO); epochs × minibatches of clipped-surrogate steps (PPO: value
-            clip and c_v; GRPO: β·k3 to the reference in the loss, per-response mean), entropy bonus,
+            (PPO, actor-critic), reward-to-go minus the batch-mean baseline scaled by its std (REINFORCE)
+            or group advantages (GRPO); epochs × minibatches of clipped-surrogate steps (PPO: value
+            clip and c_v; GRPO: β·k3 to the reference in the loss, per-response mean), or one plain
+            policy-gradient step on the whole batch (REINFORCE; actor-critic with ½c_v(V − R)²), entropy bonus,
             global grad-norm clip, Adam ε 1e-5; one forward after the last step for the update's KL; the
             step's metrics averaged and read once.
 
@@ -52,7 +54,7 @@ def gelu(x):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--algorithm", choices=["ppo", "grpo"], default="ppo")
+    p.add_argument("--algorithm", choices=["ppo", "grpo", "reinforce", "actor-critic"], default="ppo")
     p.add_argument("--group", type=int, default=None, help="responses per prompt (default: 1, grpo 8)")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.001)
@@ -153,6 +155,7 @@ class Settings:
             "lossAgg": "response",
             "stdNorm": True,
             "ratioLevel": "token",
+            **({"baseline": "batch-mean"} if self.algorithm == "reinforce" else {}),
         }
 
 
@@ -356,6 +359,8 @@ class Trainer:
         idx = torch.arange(M)
         lag = idx[:, None] - idx[None, :]
         self.gae_matrix = torch.where(lag >= 0, (s.gamma * s.lam) ** lag.clamp(min=0).float(), torch.zeros(()))
+        # Reward-to-go (REINFORCE) the same way: G[:, t] = Σ_k≥t γ^(k−t) r[:, k].
+        self.return_matrix = torch.where(lag >= 0, s.gamma ** lag.clamp(min=0).float(), torch.zeros(()))
         self.columns = torch.arange(M)
 
     def make_optimizer(self):
@@ -461,7 +466,17 @@ class Trainer:
         matches = ((actions[:, :n] == expected) & (self.columns[:n] < y_length[:, None])).sum(1)
         score = matches / torch.clamp(y_length, min=n).float()
         maskf = mask.float()
-        if s.algorithm == "ppo":
+        if s.algorithm == "reinforce":
+            # The same rewards; G − the batch mean of G over action tokens, divided by G's unbiased std
+            # (no centring: the baseline centres), kept as it is when the std is 0.
+            kl = (r["old_logp"] - r["ref_logp"]) * maskf
+            rewards = -s.beta * kl + F.one_hot(length - 1, M) * score[:, None]
+            returns = (rewards @ self.return_matrix) * maskf
+            adv = (returns - returns[mask].mean()) * maskf
+            std = adv[mask].std()
+            if std > 0:
+                adv = adv / (std + 1e-8)
+        elif s.algorithm in ("ppo", "actor-critic"):
             # r_t = −β·k1_t, + the score on the last action token; V after the last action is 0.
             kl = (r["old_logp"] - r["ref_logp"]) * maskf
             rewards = -s.beta * kl + F.one_hot(length - 1, M) * score[:, None]
@@ -499,7 +514,15 @@ class Trainer:
         objective = torch.maximum(-adv * ratio, -adv * ratio.clamp(1 - s.clip, 1 + s.clip))
         mean = lambda x: (x * maskf).sum() / count
         report = {}
-        if s.algorithm == "ppo":
+        if s.algorithm in ("reinforce", "actor-critic"):
+            # One plain policy-gradient step: −mean(A·log π), and for actor-critic ½·c_v·mean((V − R)²).
+            policy_loss = mean(-adv * logp)
+            total = policy_loss
+            if s.algorithm == "actor-critic":
+                value_loss = 0.5 * mean((values[:, window] - returns) ** 2)
+                total = total + s.value_coef * value_loss
+                report["loss/value"] = value_loss.detach()
+        elif s.algorithm == "ppo":
             policy_loss = mean(objective)
             v = values[:, window]
             delta = v - old_values
@@ -533,10 +556,13 @@ class Trainer:
         # The per-row planes a minibatch needs, gathered with one index op: [B, 6, M].
         planes = torch.stack([maskf, r["old_logp"], r["values"], a["advantages"], a["returns"], r["ref_logp"]], 1)
         reported = []
-        for _ in range(s.epochs):
-            order = torch.randperm(B, generator=self.gen)
-            for i in range(s.minibatches):
-                rows = order[(i * B) // s.minibatches : ((i + 1) * B) // s.minibatches]
+        # REINFORCE and actor-critic take one step on the whole batch, in its order.
+        one_step = s.algorithm in ("reinforce", "actor-critic")
+        epochs, minibatches = (1, 1) if one_step else (s.epochs, s.minibatches)
+        for _ in range(epochs):
+            order = torch.arange(B) if one_step else torch.randperm(B, generator=self.gen)
+            for i in range(minibatches):
+                rows = order[(i * B) // minibatches : ((i + 1) * B) // minibatches]
                 m, old_logp, old_values, adv, returns, ref_logp = planes[rows].unbind(1)
                 self.opt.zero_grad()
                 total, report = self.loss(
