@@ -93,6 +93,8 @@ const KNOBS: Record<ConfigKey, Knob> = {
   batchSize: { other: () => 12 },
   // Small enough that every gradient is clipped.
   maxGradNorm: { other: () => 0.01 },
+  adamBeta2: { other: () => 0.9 },
+  adamEpsilon: { other: () => 0.01 },
   // The policy is the reference at update 1 (KL 0), so β shows from update 2.
   beta: { other: () => 0.5 },
   klEstimator: { other: () => 'k3' },

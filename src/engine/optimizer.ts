@@ -13,6 +13,11 @@ export interface AdamSettings {
 
 export const ADAM_DEFAULTS: AdamSettings = { beta1: 0.9, beta2: 0.999, epsilon: 1e-5 };
 
+/** The policy optimizer's settings from a run's config (β₁ is fixed). */
+export function adamSettingsOf(config: { adamBeta2: number; adamEpsilon: number }): AdamSettings {
+  return { beta1: ADAM_DEFAULTS.beta1, beta2: config.adamBeta2, epsilon: config.adamEpsilon };
+}
+
 export class Adam {
   private readonly m: Variable;
   private readonly v: Variable;
@@ -21,7 +26,8 @@ export class Adam {
 
   constructor(
     private readonly params: Params,
-    private readonly settings: AdamSettings = ADAM_DEFAULTS,
+    /** Read at every step, so a live change of β₂ or ε applies from the next one. */
+    public settings: AdamSettings = ADAM_DEFAULTS,
   ) {
     // tidy frees the zeros the variables copy (variables themselves survive a tidy).
     this.m = tf.tidy(() => tf.variable(tf.zerosLike(params.flat), false));

@@ -19,7 +19,7 @@ import { ExplainRecorder } from './explain';
 import { buildExplanation, type UpdateExplanation } from './explanation';
 import type { Metrics } from './metrics';
 import { cloneParams, disposeParams, forward, initParams, paramSpecs, type ModelShape, type Params } from './model';
-import { Adam, disposeSnapshot, type OptimizerSnapshot } from './optimizer';
+import { Adam, adamSettingsOf, disposeSnapshot, type OptimizerSnapshot } from './optimizer';
 import { loadFlat, ReadBack } from './params';
 import type { Rollout } from './rollout';
 import { deriveSeed, Random } from './random';
@@ -143,7 +143,7 @@ export class Trainer {
       contextLength: config.contextLength,
     };
     this.policy = initParams(this.shape, deriveSeed(config.seed, SEED_STREAMS.init), 'policy', this.task.actions);
-    this.optimizer = new Adam(this.policy);
+    this.optimizer = new Adam(this.policy, adamSettingsOf(this.config));
     if (this.usesRewardModel) {
       this.demonstrations = demonstrationSet(
         this.task,
@@ -308,7 +308,7 @@ export class Trainer {
     if (this.sftDone >= this.config.sftSteps && !this.reference) {
       this.reference = cloneParams(this.policy, 'reference', false);
       this.optimizer.dispose();
-      this.optimizer = new Adam(this.policy);
+      this.optimizer = new Adam(this.policy, adamSettingsOf(this.config));
     }
     // Stage 2: the human compares samples of the SFT policy (frozen as the reference when SFT ended).
     if (this.stage === 'reward-model' && budget > 0)
@@ -331,7 +331,7 @@ export class Trainer {
     if (!this.reference) return;
     this.policy.flat.assign(this.reference.flat);
     this.optimizer.dispose();
-    this.optimizer = new Adam(this.policy);
+    this.optimizer = new Adam(this.policy, adamSettingsOf(this.config));
     this.update = 0;
     this.episodes = 0;
     this.beta = this.config.beta;
@@ -566,6 +566,7 @@ export class Trainer {
     if (key === 'beta') this.beta = config.beta;
     // A new learning rate (or switching the adaptive rate on or off) restarts the adaptive rate from it.
     if (key === 'learningRate' || key === 'adaptiveLr') delete this.algorithmState.learningRate;
+    if (key === 'adamBeta2' || key === 'adamEpsilon') this.optimizer.settings = adamSettingsOf(config);
     return undefined;
   }
 
