@@ -7,7 +7,6 @@ import { Random } from '../src/engine/random';
 import { tf, type Tensor, type Tensor2D } from '../src/engine/tf';
 import { startBackend } from './support/engine';
 
-
 function random(shape: number[], seed: number, scale = 1): Tensor {
   const rng = new Random(seed);
   const size = shape.reduce((a, b) => a * b, 1);
@@ -91,27 +90,30 @@ describe.each(['cpu', 'wasm'] as const)('fused layers match automatic differenti
     [3, 5, 2, 8],
     [2, 1, 1, 4],
     [4, 7, 4, 16],
-  ])('causal self-attention (batch %i, time %i, %i heads, d %i) equals the textbook per-head computation', (batch, time, heads, d) => {
-    const headDim = d / heads;
-    const qkv = random([batch * time, 3 * d], 14);
-    const up = random([batch * time, d], 15);
-    const reference = (qkv: Tensor) => {
-      // [B, T, 3, H, hd] -> per (which, head) slices, the straightforward way
-      const x = tf.reshape(qkv, [batch, time, 3, heads, headDim]);
-      const part = (which: number, h: number) =>
-        tf.reshape(tf.slice(x, [0, 0, which, h, 0], [batch, time, 1, 1, headDim]), [batch, time, headDim]);
-      const mask = tf.tensor2d(
-        Array.from({ length: time * time }, (_, i) => (i % time > Math.floor(i / time) ? -1e9 : 0)),
-        [time, time],
-      );
-      const outputs = Array.from({ length: heads }, (_, h) => {
-        const scores = tf.add(tf.div(tf.matMul(part(0, h), part(1, h), false, true), Math.sqrt(headDim)), mask);
-        return tf.matMul(tf.softmax(scores, -1), part(2, h));
-      });
-      return tf.reshape(tf.concat(outputs, 2), [batch * time, d]);
-    };
-    const attention = (qkv: Tensor) => causalSelfAttention(qkv, { batch, time, heads });
-    expectSameValues(attention(qkv), reference(qkv));
-    expectClose(gradients(attention, [qkv], up), gradients(reference, [qkv], up));
-  });
+  ])(
+    'causal self-attention (batch %i, time %i, %i heads, d %i) equals the textbook per-head computation',
+    (batch, time, heads, d) => {
+      const headDim = d / heads;
+      const qkv = random([batch * time, 3 * d], 14);
+      const up = random([batch * time, d], 15);
+      const reference = (qkv: Tensor) => {
+        // [B, T, 3, H, hd] -> per (which, head) slices, the straightforward way
+        const x = tf.reshape(qkv, [batch, time, 3, heads, headDim]);
+        const part = (which: number, h: number) =>
+          tf.reshape(tf.slice(x, [0, 0, which, h, 0], [batch, time, 1, 1, headDim]), [batch, time, headDim]);
+        const mask = tf.tensor2d(
+          Array.from({ length: time * time }, (_, i) => (i % time > Math.floor(i / time) ? -1e9 : 0)),
+          [time, time],
+        );
+        const outputs = Array.from({ length: heads }, (_, h) => {
+          const scores = tf.add(tf.div(tf.matMul(part(0, h), part(1, h), false, true), Math.sqrt(headDim)), mask);
+          return tf.matMul(tf.softmax(scores, -1), part(2, h));
+        });
+        return tf.reshape(tf.concat(outputs, 2), [batch * time, d]);
+      };
+      const attention = (qkv: Tensor) => causalSelfAttention(qkv, { batch, time, heads });
+      expectSameValues(attention(qkv), reference(qkv));
+      expectClose(gradients(attention, [qkv], up), gradients(reference, [qkv], up));
+    },
+  );
 });

@@ -37,7 +37,7 @@ describe('encoding', () => {
   it('writes only non-defaults plus v, and decodes to the same config', () => {
     const config = withConfig({ task: 'sort', seed: 7, learningRate: 0.0003, adaptiveKl: true });
     const link = encodeLink(config, { hide: ['beta', 'clipEpsilon'] });
-    expect(link).toBe('#v=3&task=sort&learningRate=0.0003&adaptiveKl=true&seed=7&hide=beta,clipEpsilon');
+    expect(link).toBe('#v=4&task=sort&learningRate=0.0003&adaptiveKl=true&seed=7&hide=beta,clipEpsilon');
     const decoded = decodeOk(`https://example.org/${link}`);
     expect(decoded.config).toEqual(config);
     expect(decoded.hide).toEqual(['beta', 'clipEpsilon']);
@@ -45,10 +45,10 @@ describe('encoding', () => {
   });
 
   it('omits defaults: the default config is just the version', () => {
-    expect(encodeLink(defaultConfig())).toBe('#v=3');
-    expect(encodeLink({})).toBe('#v=3');
-    expect(encodeLink(defaultConfig(), { hide: [], autoplay: false, title: '' })).toBe('#v=3');
-    expect(encodeLink(withConfig({ targetKl: -0 }))).toBe('#v=3');
+    expect(encodeLink(defaultConfig())).toBe('#v=4');
+    expect(encodeLink({})).toBe('#v=4');
+    expect(encodeLink(defaultConfig(), { hide: [], autoplay: false, title: '' })).toBe('#v=4');
+    expect(encodeLink(withConfig({ targetKl: -0 }))).toBe('#v=4');
   });
 
   it('writes hide (canonical, known, once each), autoplay and an escaped plain-text title', () => {
@@ -57,21 +57,21 @@ describe('encoding', () => {
       autoplay: true,
       title: 'Sort & reverse (part 1): 100% ~ a+b\n\ud800',
     });
-    expect(link).toBe('#v=3&hide=clipEpsilon,beta&autoplay=1&title=Sort+%26+reverse+%28part+1%29%3A+100%25+%7E+a%2Bb');
+    expect(link).toBe('#v=4&hide=clipEpsilon,beta&autoplay=1&title=Sort+%26+reverse+%28part+1%29%3A+100%25+%7E+a%2Bb');
     const decoded = decodeOk(link);
     expect(decoded).toMatchObject({ hide: ['clipEpsilon', 'beta'], autoplay: true, notices: [] });
     expect(decoded.title).toBe('Sort & reverse (part 1): 100% ~ a+b');
   });
 
   it('reads the example of docs/reference.md §6 with its short aliases', () => {
-    const decoded = decodeOk('#v=3&task=sort&algo=ppo&seed=7&lr=0.0003&hide=beta,clip');
+    const decoded = decodeOk('#v=4&task=sort&algo=ppo&seed=7&lr=0.0003&hide=beta,clip');
     expect(decoded.config).toMatchObject({ task: 'sort', algorithm: 'ppo', seed: 7, learningRate: 0.0003 });
     expect(decoded.hide).toEqual(['beta', 'clipEpsilon']);
     expect(decoded.notices).toEqual([]);
   });
 
   it('accepts a full URL with a query, a bare query and a bare hash body', () => {
-    for (const link of ['https://x.org/app/?backend=wasm#v=3&seed=7', '?v=1&seed=7', 'v=1&seed=7', '#seed=7']) {
+    for (const link of ['https://x.org/app/?backend=wasm#v=4&seed=7', '?v=1&seed=7', 'v=1&seed=7', '#seed=7']) {
       const decoded = decodeOk(link);
       expect(decoded.config.seed, link).toBe(7);
       expect(decoded.notices, link).toEqual([]);
@@ -159,18 +159,18 @@ describe('round trips', () => {
 
 describe('malformed links: a notice and a safe value', () => {
   it('an unknown key is ignored, with a hint when only the case is wrong', () => {
-    expect(decodeOk('#v=3&colour=red').notices).toEqual(['Unknown setting "colour" ignored.']);
-    const decoded = decodeOk('#v=3&Seed=7&LR=0.1');
+    expect(decodeOk('#v=4&colour=red').notices).toEqual(['Unknown setting "colour" ignored.']);
+    const decoded = decodeOk('#v=4&Seed=7&LR=0.1');
     expect(decoded.config).toEqual(defaultConfig());
     expect(decoded.notices).toEqual([
       'Unknown setting "Seed" ignored; did you mean "seed"?',
       'Unknown setting "LR" ignored; did you mean "learningRate"?',
     ]);
-    expect(decodeOk('#v=3&=5').notices).toEqual(['A value with no setting name ("5") was ignored.']);
+    expect(decodeOk('#v=4&=5').notices).toEqual(['A value with no setting name ("5") was ignored.']);
   });
 
   it('Object.prototype names are unknown keys, not inherited properties', () => {
-    const decoded = decodeOk('#v=3&constructor=1&__proto__=2&toString=3&hasOwnProperty=4&hide=constructor');
+    const decoded = decodeOk('#v=4&constructor=1&__proto__=2&toString=3&hasOwnProperty=4&hide=constructor');
     expect(decoded.config).toEqual(defaultConfig());
     expect(decoded.hide).toEqual([]);
     expect(decoded.notices).toEqual([
@@ -183,7 +183,7 @@ describe('malformed links: a notice and a safe value', () => {
   });
 
   it('a bad number falls back to the default', () => {
-    const decoded = decodeOk('#v=3&lr=abc&seed=&batchSize=12abc');
+    const decoded = decodeOk('#v=4&lr=abc&seed=&batchSize=12abc');
     expect(decoded.config).toMatchObject({ learningRate: 0.001, seed: 1, batchSize: 128 });
     expect(decoded.notices).toEqual([
       'Learning rate (learningRate): "abc" is not a finite number; using 0.001.',
@@ -193,7 +193,7 @@ describe('malformed links: a notice and a safe value', () => {
   });
 
   it('NaN and ±Infinity fall back to the default', () => {
-    const decoded = decodeOk('#v=3&lr=NaN&beta=Infinity&gamma=-Infinity&seed=1e999');
+    const decoded = decodeOk('#v=4&lr=NaN&beta=Infinity&gamma=-Infinity&seed=1e999');
     expect(decoded.config).toMatchObject({ learningRate: 0.001, beta: 0.05, gamma: 1, seed: 1 });
     expect(decoded.notices).toEqual([
       'γ (discount) (gamma): "-Infinity" is not a finite number; using 1.',
@@ -204,7 +204,7 @@ describe('malformed links: a notice and a safe value', () => {
   });
 
   it('an out-of-range value is clamped; a fraction for a whole-number setting is rounded', () => {
-    const decoded = decodeOk('#v=3&batchSize=999999&lr=-1&seed=7.5');
+    const decoded = decodeOk('#v=4&batchSize=999999&lr=-1&seed=7.5');
     expect(decoded.config).toMatchObject({ batchSize: 1024, learningRate: 1e-6, seed: 8 });
     expect(decoded.notices).toEqual([
       'Learning rate (learningRate): -1 is outside 0.000001…0.1; using 0.000001.',
@@ -214,7 +214,7 @@ describe('malformed links: a notice and a safe value', () => {
   });
 
   it('an unknown choice, a bad boolean or a bad target word falls back to the default', () => {
-    const decoded = decodeOk('#v=3&task=sorting&adaptiveKl=yes&targetWord=xyz');
+    const decoded = decodeOk('#v=4&task=sorting&adaptiveKl=yes&targetWord=xyz');
     expect(decoded.config).toMatchObject({ task: 'reverse', adaptiveKl: false, targetWord: 'bad' });
     expect(decoded.notices).toEqual([
       'Task (task): "sorting" is not one of target, reverse, sort, preference, guess, calculator, retry; using reverse.',
@@ -224,13 +224,13 @@ describe('malformed links: a notice and a safe value', () => {
   });
 
   it('a value that breaks a rule between settings is repaired', () => {
-    const decoded = decodeOk('#v=3&dModel=30&nHeads=4');
+    const decoded = decodeOk('#v=4&dModel=30&nHeads=4');
     expect(decoded.config).toMatchObject({ dModel: 30, nHeads: 3 });
     expect(decoded.notices).toEqual(['Attention heads (nHeads): 4 does not divide width 30; using 3.']);
   });
 
   it('a duplicated key (also through an alias) uses the last value, with one notice', () => {
-    const decoded = decodeOk('#v=3&seed=1&seed=2&seed=3&lr=0.01&learningRate=0.02&title=a&title=b');
+    const decoded = decodeOk('#v=4&seed=1&seed=2&seed=3&lr=0.01&learningRate=0.02&title=a&title=b');
     expect(decoded.config).toMatchObject({ seed: 3, learningRate: 0.02 });
     expect(decoded.title).toBe('b');
     expect(decoded.notices).toEqual([
@@ -248,7 +248,7 @@ describe('malformed links: a notice and a safe value', () => {
     };
 
     it('is cut to its first 8192 characters; the head is still read, fast', () => {
-      const link = `#v=3&seed=7&title=${'A'.repeat(100_000)}`;
+      const link = `#v=4&seed=7&title=${'A'.repeat(100_000)}`;
       let decoded: DecodedLink | undefined;
       const ms = time(() => (decoded = decodeOk(link)));
       expect(decoded!.config.seed).toBe(7);
@@ -260,7 +260,7 @@ describe('malformed links: a notice and a safe value', () => {
     });
 
     it('drops the setting cut off at the limit rather than read half of it', () => {
-      const link = `#v=3&seed=7&title=${'A'.repeat(8100)}&batchSize=${'1'.repeat(100_000)}`;
+      const link = `#v=4&seed=7&title=${'A'.repeat(8100)}&batchSize=${'1'.repeat(100_000)}`;
       const decoded = decodeOk(link);
       expect(decoded.config).toMatchObject({ seed: 7, batchSize: 128 });
       expect(decoded.notices).toEqual([
@@ -273,10 +273,10 @@ describe('malformed links: a notice and a safe value', () => {
       const junk = Array.from({ length: 20_000 }, (_, i) => `k${i}=${i}&seed=${i % 7}`).join('&');
       const hide = `hide=${Array.from({ length: 20_000 }, (_, i) => `h${i}`).join(',')}`;
       for (const link of [
-        `#v=3&${junk}`,
-        `#v=3&${hide}`,
+        `#v=4&${junk}`,
+        `#v=4&${hide}`,
         `#${'%'.repeat(100_000)}`,
-        `#v=3&lr=${'%E0'.repeat(40_000)}`,
+        `#v=4&lr=${'%E0'.repeat(40_000)}`,
       ]) {
         expect(link.length).toBeGreaterThan(100_000);
         let decoded: DecodedLink | undefined;
@@ -287,18 +287,18 @@ describe('malformed links: a notice and a safe value', () => {
         );
         expect(decoded!.notices.length).toBeLessThanOrEqual(10);
       }
-      const decoded = decodeOk(`#v=3&${junk}`);
+      const decoded = decodeOk(`#v=4&${junk}`);
       expect(decoded.notices).toContain('Unknown setting "k0" ignored.');
       expect(decoded.notices).toContain('Unknown setting "k4" ignored.');
       expect(decoded.notices.some((n) => /^\d+ more unknown settings were ignored\.$/.test(n))).toBe(true);
       expect(
         decoded.notices.some((n) => /^Seed \(seed\) appears \d+ times; the last value \("\d"\) was used\.$/.test(n)),
       ).toBe(true);
-      expect(decodeOk(`#v=3&${hide}`).notices).toContain('hide: "h0" is not a setting; ignored.');
+      expect(decodeOk(`#v=4&${hide}`).notices).toContain('hide: "h0" is not a setting; ignored.');
     });
 
     it('lists at most 20 notices, saying how many were left out', () => {
-      const link = `#v=3&${FIELDS.map((f) => `${f.key}=%ZZ`).join('&')}`;
+      const link = `#v=4&${FIELDS.map((f) => `${f.key}=%ZZ`).join('&')}`;
       const decoded = decodeOk(link);
       expect(decoded.notices).toHaveLength(LINK_LIMITS.maxNotices);
       expect(decoded.notices[0]).toMatch(/^\d+ more problems with this link were not listed\.$/);
@@ -306,7 +306,7 @@ describe('malformed links: a notice and a safe value', () => {
   });
 
   it('broken percent-encoding is read as typed (valid escapes around it are still decoded)', () => {
-    const decoded = decodeOk('#v=3&task=%E0%A4%A&title=50%25+off+%ZZ&%zz=1&seed=7');
+    const decoded = decodeOk('#v=4&task=%E0%A4%A&title=50%25+off+%ZZ&%zz=1&seed=7');
     expect(decoded.config).toMatchObject({ task: 'reverse', seed: 7 });
     expect(decoded.title).toBe('50% off %ZZ');
     expect(decoded.notices).toEqual([
@@ -319,7 +319,7 @@ describe('malformed links: a notice and a safe value', () => {
 
   it('unicode keys and values: emoji, RTL, NUL and lone surrogates', () => {
     const decoded = decodeOk(
-      '#v=3&%F0%9F%9A%80=1&task=%F0%9F%9A%80&seed=7%00&beta=\u202e0.5&lr=\ud800&%D7%A9%D7%9C%D7%95%D7%9D=1&clip=%ED%A0%80',
+      '#v=4&%F0%9F%9A%80=1&task=%F0%9F%9A%80&seed=7%00&beta=\u202e0.5&lr=\ud800&%D7%A9%D7%9C%D7%95%D7%9D=1&clip=%ED%A0%80',
     );
     expect(decoded.config).toEqual(defaultConfig());
     expect(decoded.notices).toEqual([
@@ -335,21 +335,21 @@ describe('malformed links: a notice and a safe value', () => {
   });
 
   it('a title keeps emoji and RTL text, and loses control characters and bidi overrides', () => {
-    const decoded = decodeOk(`#v=3&title=${encodeURIComponent('שלום 👋🏽\u0000 a\u202eb\ncd\u0007')}`);
+    const decoded = decodeOk(`#v=4&title=${encodeURIComponent('שלום 👋🏽\u0000 a\u202eb\ncd\u0007')}`);
     expect(decoded.title).toBe('שלום 👋🏽 ab cd');
     expect(decoded.notices).toEqual(['Control characters were removed from the title.']);
   });
 
   it('a long title is cut at a character boundary, never inside an emoji', () => {
-    const decoded = decodeOk(`#v=3&title=${encodeURIComponent('x👍🏽'.repeat(100))}`);
+    const decoded = decodeOk(`#v=4&title=${encodeURIComponent('x👍🏽'.repeat(100))}`);
     expect(decoded.title).toBe('x👍🏽'.repeat(24)); // 5 UTF-16 units each: 120
     expect(decoded.notices).toEqual(['The title is too long; it was cut to 120 characters.']);
-    const odd = decodeOk(`#v=3&title=${encodeURIComponent(`x${'😀'.repeat(100)}`)}`).title;
+    const odd = decodeOk(`#v=4&title=${encodeURIComponent(`x${'😀'.repeat(100)}`)}`).title;
     expect(odd).toBe(`x${'😀'.repeat(59)}`);
   });
 
   it('script-like text in a title stays plain text, with a notice', () => {
-    const decoded = decodeOk('#v=3&title=%3Cscript%3Ealert(1)%3C%2Fscript%3E');
+    const decoded = decodeOk('#v=4&title=%3Cscript%3Ealert(1)%3C%2Fscript%3E');
     expect(decoded.title).toBe('<script>alert(1)</script>'); // the app renders it as text, never as HTML
     expect(decoded.notices).toEqual(['The title contains HTML-like text ("<script"); it is shown as plain text.']);
     expect(decodeOk('#title=<img src=x onerror=alert(1)>').notices).toEqual([
@@ -362,41 +362,41 @@ describe('malformed links: a notice and a safe value', () => {
   });
 
   it('hide keeps known settings once each; autoplay must be 1 or 0', () => {
-    const decoded = decodeOk('#v=3&hide=beta,+clip,,nope,beta&autoplay=yes');
+    const decoded = decodeOk('#v=4&hide=beta,+clip,,nope,beta&autoplay=yes');
     expect(decoded.hide).toEqual(['beta', 'clipEpsilon']);
     expect(decoded.autoplay).toBe(false);
     expect(decoded.notices).toEqual([
       'hide: "nope" is not a setting; ignored.',
       'autoplay: "yes" is not 1 or 0; training will not start by itself.',
     ]);
-    expect(decodeOk('#v=3&autoplay=1').autoplay).toBe(true);
-    expect(decodeOk('#v=3&autoplay=true').autoplay).toBe(true);
-    expect(decodeOk('#v=3&autoplay').autoplay).toBe(true);
-    expect(decodeOk('#v=3&autoplay=0').autoplay).toBe(false);
+    expect(decodeOk('#v=4&autoplay=1').autoplay).toBe(true);
+    expect(decodeOk('#v=4&autoplay=true').autoplay).toBe(true);
+    expect(decodeOk('#v=4&autoplay').autoplay).toBe(true);
+    expect(decodeOk('#v=4&autoplay=0').autoplay).toBe(false);
     // explain=1 opens the update explainer; the same rules.
-    expect(encodeLink(defaultConfig(), { explain: true })).toBe('#v=3&explain=1');
-    expect(decodeOk('#v=3&explain=1')).toMatchObject({ explain: true, notices: [] });
-    expect(decodeOk('#v=3&explain').explain).toBe(true);
-    expect(decodeOk('#v=3').explain).toBe(false);
-    expect(decodeOk('#v=3&explain=maybe')).toMatchObject({
+    expect(encodeLink(defaultConfig(), { explain: true })).toBe('#v=4&explain=1');
+    expect(decodeOk('#v=4&explain=1')).toMatchObject({ explain: true, notices: [] });
+    expect(decodeOk('#v=4&explain').explain).toBe(true);
+    expect(decodeOk('#v=4').explain).toBe(false);
+    expect(decodeOk('#v=4&explain=maybe')).toMatchObject({
       explain: false,
       notices: ['explain: "maybe" is not 1 or 0; the update explainer will not open by itself.'],
     });
   });
 
   it('a newer version is read as far as possible; a bad version is read as the current one', () => {
-    const newer = decodeOk('#v=4&task=sort&warmup=10');
-    expect(newer.version).toBe(4);
+    const newer = decodeOk('#v=5&task=sort&warmup=10');
+    expect(newer.version).toBe(5);
     expect(newer.config.task).toBe('sort');
     expect(newer.notices).toEqual([
       'Unknown setting "warmup" ignored.',
-      'This link was made by a newer version (v=4); settings this version knows were read, others ignored.',
+      'This link was made by a newer version (v=5); settings this version knows were read, others ignored.',
     ]);
     for (const v of ['abc', '0', '-1', '1.5', '']) {
       const decoded = decodeOk(`#v=${v}&seed=7`);
-      expect(decoded.version).toBe(3);
+      expect(decoded.version).toBe(4);
       expect(decoded.config.seed).toBe(7);
-      expect(decoded.notices).toEqual([`The link version "${v}" is not valid; read as version 3.`]);
+      expect(decoded.notices).toEqual([`The link version "${v}" is not valid; read as version 4.`]);
     }
   });
 
@@ -428,7 +428,7 @@ describe('malformed links: a notice and a safe value', () => {
         autoplay: false,
         explain: false,
         title: '',
-        version: 3,
+        version: 4,
       });
     }
     expect(decodeOk('').notices).toEqual([]);
@@ -437,7 +437,7 @@ describe('malformed links: a notice and a safe value', () => {
   it('keeps all the notices of the e2e malformed link within the banner’s last five', () => {
     // The app shows the newest five notices; the ones about changed values and the link come last.
     const decoded = decodeOk(
-      '?backend=wasm#v=3&lr=banana&colour=red&batchSize=0&task=%E0%A4%A&title=%3Cscript%3Ealert(1)%3C%2Fscript%3E',
+      '?backend=wasm#v=4&lr=banana&colour=red&batchSize=0&task=%E0%A4%A&title=%3Cscript%3Ealert(1)%3C%2Fscript%3E',
     );
     const lastFive = decoded.notices.slice(-5).join('\n');
     expect(lastFive).toMatch(/banana/);
@@ -510,24 +510,36 @@ describe('versioned defaults: a link keeps its meaning when a default changes', 
   /** v2 (learning rate, β and entropy bonus changed), frozen when v3 began. */
   const V2_DEFAULTS = { ...V1_DEFAULTS, learningRate: 0.001, beta: 0.05, entropyCoef: 0.01 };
 
+  /** v3 (batch 128), frozen when v4 began. */
+  const V3_DEFAULTS = { ...V2_DEFAULTS, batchSize: 128 };
+
   it('a renamed setting still reads: lengthNorm=false is lossAgg=constant (Dr. GRPO), lengthNorm=true the default', () => {
-    const off = decodeOk('#v=3&algorithm=grpo&groupSize=8&lengthNorm=false');
+    const off = decodeOk('#v=4&algorithm=grpo&groupSize=8&lengthNorm=false');
     expect(off.config.lossAgg).toBe('constant');
     expect(off.notices).toEqual([]);
-    expect(decodeOk('#v=3&lengthNorm=true').config.lossAgg).toBe('response');
-    expect(encodeLink(off.config)).toBe('#v=3&algorithm=grpo&groupSize=8&lossAgg=constant');
-    expect(decodeOk('#v=3&lengthNorm=0').config.lossAgg).toBe('constant');
+    expect(decodeOk('#v=4&lengthNorm=true').config.lossAgg).toBe('response');
+    expect(encodeLink(off.config)).toBe('#v=4&algorithm=grpo&groupSize=8&lossAgg=constant');
+    expect(decodeOk('#v=4&lengthNorm=0').config.lossAgg).toBe('constant');
     // Saved runs and CLI settings go through validate, which reads the old name too.
     expect(validate({ lengthNorm: false }).config.lossAgg).toBe('constant');
     expect(validate({ lengthNorm: false }).problems).toEqual([]);
     expect(validate({ lengthNorm: false, lossAgg: 'token' }).config.lossAgg).toBe('token');
     // A value the old switch never had is read as the new setting's value, with the usual notice.
-    expect(decodeLink('#v=3&lengthNorm=maybe').notices.join(' ')).toMatch(/lossAgg/);
+    expect(decodeLink('#v=4&lengthNorm=maybe').notices.join(' ')).toMatch(/lossAgg/);
   });
 
-  it('new links are written as v=3', () => {
-    expect(LINK_VERSION).toBe(3);
-    expect(encodeLink(defaultConfig())).toBe('#v=3');
+  it('new links are written as v=4', () => {
+    expect(LINK_VERSION).toBe(4);
+    expect(encodeLink(defaultConfig())).toBe('#v=4');
+  });
+
+  it('a v3 link decodes to the v3 defaults (Adam β₂ 0.999), with no notice', () => {
+    expect(defaultsOfVersion(3)).toEqual(V3_DEFAULTS);
+    const bare = decodeOk('#v=3');
+    expect(bare.config).toEqual(V3_DEFAULTS);
+    expect(bare.notices).toEqual([]);
+    expect(decodeOk('#v=3&task=sort').config).toEqual({ ...V3_DEFAULTS, task: 'sort' });
+    expect(encodeLink(bare.config)).toBe('#v=4&adamBeta2=0.999');
   });
 
   it('a v2 link decodes to the v2 defaults (batch 64), with no notice', () => {
@@ -547,19 +559,20 @@ describe('versioned defaults: a link keeps its meaning when a default changes', 
     expect(some.config).toEqual({ ...V1_DEFAULTS, task: 'sort', seed: 7 });
   });
 
-  it('a v1 or v2 link re-encoded today decodes to the same config (changed defaults are written out)', () => {
+  it('a v1, v2 or v3 link re-encoded today decodes to the same config (changed defaults are written out)', () => {
     const links = [
       '#v=1',
       '#v=1&task=target&algorithm=reinforce&batchSize=32',
       '#v=1&task=preference&beta=0',
       '#v=2',
       '#v=2&task=preference',
+      '#v=3&task=sort',
     ];
     for (const link of links) {
       const old = decodeOk(link).config;
       const today = encodeLink(old);
-      expect(today.startsWith('#v=3')).toBe(true);
-      expect(today).toContain('batchSize=');
+      expect(today.startsWith('#v=4')).toBe(true);
+      expect(today).toContain('adamBeta2=0.999');
       expect(decodeOk(today).config).toEqual(old);
     }
   });
@@ -570,9 +583,9 @@ describe('versioned defaults: a link keeps its meaning when a default changes', 
     expect(decoded.notices).toEqual(['β (KL penalty) (beta): "oops" is not a finite number; using 0.02.']);
   });
 
-  it('a link without v, or with v=3, reads today’s defaults (batch 128)', () => {
+  it('a link without v, or with v=4, reads today’s defaults (Adam β₂ 0.99)', () => {
     expect(decodeOk('#seed=3').config).toEqual({ ...defaultConfig(), seed: 3 });
-    expect(decodeOk('#v=3').config).toEqual(defaultConfig());
-    expect(defaultConfig()).toEqual({ ...V2_DEFAULTS, batchSize: 128 });
+    expect(decodeOk('#v=4').config).toEqual(defaultConfig());
+    expect(defaultConfig()).toEqual({ ...V3_DEFAULTS, adamBeta2: 0.99 });
   });
 });

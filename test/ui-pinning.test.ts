@@ -46,20 +46,20 @@ describe('a restarted run', () => {
 describe('the experiment link', () => {
   it('follows the settings, hidden settings and title, and labels a pinned run by algorithm and seed', () => {
     const state = new PlaygroundState();
-    expect(state.link).toBe('#v=3');
+    expect(state.link).toBe('#v=4');
     state.config = { ...defaultConfig(), seed: 7, algorithm: 'reinforce' };
     state.hidden = ['beta'];
     state.title = 'A b';
     // Schema order (algorithm before seed), then hide, then the title with its space as '+'.
-    expect(state.link).toBe('#v=3&algorithm=reinforce&seed=7&hide=beta&title=A+b');
+    expect(state.link).toBe('#v=4&algorithm=reinforce&seed=7&hide=beta&title=A+b');
     state.pinCurrent();
     expect(state.pinned).toEqual([]); // nothing trained yet
     state.appendMetrics(row(1), []);
     state.pinCurrent();
     state.pinCurrent();
     expect(state.pinned.map((p) => [p.label, p.link])).toEqual([
-      ['run 1: reverse, reinforce, seed 7', '#v=3&algorithm=reinforce&seed=7&hide=beta&title=A+b'],
-      ['run 2: reverse, reinforce, seed 7', '#v=3&algorithm=reinforce&seed=7&hide=beta&title=A+b'],
+      ['run 1: reverse, reinforce, seed 7', '#v=4&algorithm=reinforce&seed=7&hide=beta&title=A+b'],
+      ['run 2: reverse, reinforce, seed 7', '#v=4&algorithm=reinforce&seed=7&hide=beta&title=A+b'],
     ]);
   });
 });

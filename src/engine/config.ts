@@ -371,7 +371,7 @@ const SCHEMA = [
     label: 'Adam β₂',
     group: 'optimisation',
     live: true,
-    default: 0.999,
+    default: 0.99,
     min: 0.9,
     max: 0.9999,
     integer: false,
