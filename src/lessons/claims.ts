@@ -432,7 +432,7 @@ export const CLAIMS: Readonly<Record<string, Claim>> = {
       },
       [
         cond('plain worst window ≤ 0.9', a.score <= 0.9),
-        cond('stabilised worst window ≥ 0.85', b.score >= 0.85),
+        cond('stabilised worst window ≥ 0.95', b.score >= 0.95),
         cond('plain lowest entropy < stabilised lowest entropy', a.minEntropy < b.minEntropy),
       ],
     );
