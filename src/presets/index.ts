@@ -45,8 +45,9 @@ function compare(arms: readonly PresetArm[]): { link: string; arms: readonly Pre
 
 // Links are written as the app shares them: schema keys in schema order, non-default values only.
 // Lessons 1–3 and 5–8 run the target task (write `bad`) with 30 format-pretraining steps; lesson 4
-// runs the default preset (PPO on reverse), whose 4-epoch arm stays solved over 2,000 updates (PPO on
-// target does not: lessons/DEFAULTS.md); lesson 9 runs the RLHF pipeline (task preference).
+// runs the default preset (PPO on reverse), which stays solved over 2,000 updates (PPO on target does
+// not: lessons/DEFAULTS.md); lesson 9 runs the RLHF pipeline (task preference). A lesson keeps the link
+// version it was measured under.
 export const LESSONS: readonly Lesson[] = [
   {
     name: 'first-policy-gradient',
@@ -104,8 +105,8 @@ export const LESSONS: readonly Lesson[] = [
       'Reusing old samples is safe only because the ratio π/π_old is clipped to [1 − ε, 1 + ε]: watch policy/clipfrac, the share of tokens where the clip holds the update back, rise with more epochs. ' +
       'Try clip ε = 1 with 8 epochs to see what the clip prevents.',
     ...compare([
-      { label: '1 epoch', link: '#v=3&epochs=1' },
-      { label: '4 epochs (the default run)', link: '#v=3' },
+      { label: '1 epoch', link: '#v=4&epochs=1' },
+      { label: '4 epochs (the default run)', link: '#v=4' },
     ]),
     lesson:
       'With 4 epochs the mean score over updates 1–30 beats 1 epoch by at least 0.15 and policy/clipfrac is at least 3 times higher (by 0.39–0.42 and 6–18 times on seeds 1–5).',
@@ -246,8 +247,8 @@ export const LESSONS: readonly Lesson[] = [
       'PPO learns a critic to get its baseline; both then take the same clipped steps. ' +
       'On reversing, both reach a score of 0.9 in about the same number of updates; pick "KL moved by the update" as the extra chart: GRPO moves the policy about a quarter as far per update, and yet learns as fast.',
     ...compare([
-      { label: 'PPO (critic)', link: '#v=3' },
-      { label: 'GRPO, groups of 8', link: '#v=3&algorithm=grpo&groupSize=8' },
+      { label: 'PPO (critic)', link: '#v=4' },
+      { label: 'GRPO, groups of 8', link: '#v=4&algorithm=grpo&groupSize=8' },
     ]),
     lesson:
       'Both reach a 5-update mean score of 0.9 within 40 updates, GRPO within 1.3× the updates PPO needs and without a value head, and GRPO’s mean update KL is below half of PPO’s (PPO 22–31 updates, GRPO 22–28; mean update KL over updates 1–40 0.053–0.089 against 0.015–0.018 nats per token, seeds 1–5).',
@@ -302,8 +303,8 @@ export const LESSONS: readonly Lesson[] = [
       'Pick "KL moved by the update" as the extra chart, where TRPO’s line stays just under its bound (every step is scaled to a KL of δ however small the gradient) and PPO’s jumps early, then falls towards 0 once the task is solved. ' +
       'One step per batch costs TRPO speed here, as PPO reaches a score of 0.9 in 22–31 updates and TRPO within 60 updates on 1 of seeds 1–5.',
     ...compare([
-      { label: 'TRPO, δ = 0.05', link: '#v=3&algorithm=trpo' },
-      { label: 'PPO', link: '#v=3' },
+      { label: 'TRPO, δ = 0.05', link: '#v=4&algorithm=trpo' },
+      { label: 'PPO', link: '#v=4' },
     ]),
     lesson:
       'TRPO’s step never moves the policy more than δ = 0.05 nats per token (largest 0.048–0.050; every step accepted, after 0.2–0.4 backtracks per update on average), while PPO’s update KL is above δ on 33–72% of its updates and spans a factor of 36–190 from its smallest to its largest, against TRPO’s 1.8–3.5 (seeds 1–5, 60 updates).',
