@@ -109,7 +109,7 @@ export const LESSONS: readonly Lesson[] = [
       { label: '4 epochs (the default run)', link: '#v=4' },
     ]),
     lesson:
-      'With 4 epochs the mean score over updates 1–30 beats 1 epoch by at least 0.15 and policy/clipfrac is at least 3 times higher (by 0.39–0.42 and 6–18 times on seeds 1–5).',
+      'With 4 epochs the mean score over updates 1–30 beats 1 epoch by at least 0.15 and policy/clipfrac is at least 3 times higher (by 0.35–0.46 and 7–36 times on seeds 1–5).',
     heavy: true,
     updates: 30,
   },
@@ -251,7 +251,7 @@ export const LESSONS: readonly Lesson[] = [
       { label: 'GRPO, groups of 8', link: '#v=4&algorithm=grpo&groupSize=8' },
     ]),
     lesson:
-      'Both reach a 5-update mean score of 0.9 within 40 updates, GRPO within 1.3× the updates PPO needs and without a value head, and GRPO’s mean update KL is below half of PPO’s (PPO 22–31 updates, GRPO 22–28; mean update KL over updates 1–40 0.053–0.089 against 0.015–0.018 nats per token, seeds 1–5).',
+      'Both reach a 5-update mean score of 0.9 within 40 updates, GRPO within 1.3× the updates PPO needs and without a value head, and GRPO’s mean update KL is below half of PPO’s (PPO 20–37 updates, GRPO 25–28; mean update KL over updates 1–40 0.064–0.115 against 0.014–0.022 nats per token, seeds 1–5; on seed 1 GRPO needs 1.4× PPO’s 20 updates).',
     heavy: true,
     updates: 40,
   },
@@ -301,13 +301,13 @@ export const LESSONS: readonly Lesson[] = [
       'Both want steps that do not move the policy too far from the one that sampled the batch. ' +
       'TRPO takes one natural-gradient step and shrinks it (line search) until the mean KL to the old policy is at most δ = 0.05 nats per token, every update; PPO takes 16 Adam steps and only clips the ratio, so how far it moves depends on the learning rate, the epochs and the batch. ' +
       'Pick "KL moved by the update" as the extra chart, where TRPO’s line stays just under its bound (every step is scaled to a KL of δ however small the gradient) and PPO’s jumps early, then falls towards 0 once the task is solved. ' +
-      'One step per batch costs TRPO speed here, as PPO reaches a score of 0.9 in 22–31 updates and TRPO within 60 updates on 1 of seeds 1–5.',
+      'One step per batch costs TRPO speed here, as PPO reaches a score of 0.9 in 20–37 updates and TRPO within 60 updates on 1 of seeds 1–5.',
     ...compare([
       { label: 'TRPO, δ = 0.05', link: '#v=4&algorithm=trpo' },
       { label: 'PPO', link: '#v=4' },
     ]),
     lesson:
-      'TRPO’s step never moves the policy more than δ = 0.05 nats per token (largest 0.048–0.050; every step accepted, after 0.2–0.4 backtracks per update on average), while PPO’s update KL is above δ on 33–72% of its updates and spans a factor of 36–190 from its smallest to its largest, against TRPO’s 1.8–3.5 (seeds 1–5, 60 updates).',
+      'TRPO’s step never moves the policy more than δ = 0.05 nats per token (largest 0.049–0.050; every step accepted, after 0.3–0.4 backtracks per update on average), while PPO’s update KL is above δ on 47–68% of its updates and spans a factor of 34–254 from its smallest to its largest, against TRPO’s 2.1–3.8 (seeds 1–5, 60 updates).',
     heavy: true,
     updates: 60,
   },
