@@ -67,6 +67,8 @@ def parse_args(argv=None):
     p.add_argument("--heads", type=int, default=2)
     p.add_argument("--alphabet", type=int, default=5)
     p.add_argument("--sft-steps", type=int, default=60)
+    p.add_argument("--adam-beta2", type=float, default=0.99)
+    p.add_argument("--adam-epsilon", type=float, default=1e-5)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--updates", type=int, default=10)
     p.add_argument("--seed", type=int, default=1)
@@ -88,7 +90,7 @@ def parse_args(argv=None):
 
 
 class Settings:
-    """The engine's defaults (link version 3), overridden by the command line."""
+    """The engine's defaults (link version 4), overridden by the command line."""
 
     def __init__(self, a):
         self.algorithm = a.algorithm
@@ -104,6 +106,8 @@ class Settings:
         self.heads = a.heads
         self.alphabet = a.alphabet
         self.sft_steps = a.sft_steps
+        self.adam_beta2 = a.adam_beta2
+        self.adam_epsilon = a.adam_epsilon
         self.prompt_length = 3
         self.context = 10
         self.max_new = 5
@@ -137,6 +141,8 @@ class Settings:
             "epochs": self.epochs,
             "minibatches": self.minibatches,
             "sftSteps": self.sft_steps,
+            "adamBeta2": self.adam_beta2,
+            "adamEpsilon": self.adam_epsilon,
             "gamma": self.gamma,
             "lambda": self.lam,
             "whitenAdvantages": True,
@@ -320,12 +326,12 @@ class FlatAdam:
 class PlainAdam:
     """torch.optim.Adam(foreach) + clip_grad_norm_ over the parameter list: the textbook way (measurement)."""
 
-    def __init__(self, model, lr, max_norm):
+    def __init__(self, model, lr, max_norm, betas, eps):
         for param in model.params:
             param.grad = None
         self.params = model.params
         self.max_norm = max_norm
-        self.opt = torch.optim.Adam(model.params, lr=lr, eps=1e-5, foreach=True)
+        self.opt = torch.optim.Adam(model.params, lr=lr, betas=betas, eps=eps, foreach=True)
 
     def zero_grad(self):
         self.opt.zero_grad(set_to_none=True)
@@ -364,9 +370,10 @@ class Trainer:
         self.columns = torch.arange(M)
 
     def make_optimizer(self):
+        s = self.s
         if self.args.plain_optimizer:
-            return PlainAdam(self.policy, self.s.lr, self.s.max_grad_norm)
-        return FlatAdam(self.policy, self.s.lr, self.s.max_grad_norm)
+            return PlainAdam(self.policy, s.lr, s.max_grad_norm, (0.9, s.adam_beta2), s.adam_epsilon)
+        return FlatAdam(self.policy, s.lr, s.max_grad_norm, (0.9, s.adam_beta2), s.adam_epsilon)
 
     def prompts(self, n):
         s = self.s

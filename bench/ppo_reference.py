@@ -351,6 +351,8 @@ def settings():
         'lambda': LAMBDA,
         'temperature': TEMPERATURE,
         'sftSteps': SFT_STEPS,
+        'adamBeta2': ADAM_BETAS[1],
+        'adamEpsilon': ADAM_EPS,
         'klEstimator': 'k1',
         'klIn': 'auto',
         'whitenAdvantages': True,
@@ -370,7 +372,7 @@ def median(xs):
 
 def main():
     global BATCH, EPOCHS, MINIBATCHES, LEARNING_RATE, BETA, ENTROPY_COEF, ALGORITHM, GROUP
-    global D_MODEL, N_LAYERS, N_HEADS, VOCAB, SFT_STEPS
+    global D_MODEL, N_LAYERS, N_HEADS, VOCAB, SFT_STEPS, ADAM_BETAS, ADAM_EPS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--updates', type=int, default=10)
@@ -389,6 +391,8 @@ def main():
     parser.add_argument('--heads', type=int, default=N_HEADS)
     parser.add_argument('--alphabet', type=int, default=VOCAB - 4)
     parser.add_argument('--sft-steps', type=int, default=SFT_STEPS)
+    parser.add_argument('--adam-beta2', type=float, default=ADAM_BETAS[1])
+    parser.add_argument('--adam-epsilon', type=float, default=ADAM_EPS)
     args = parser.parse_args()
     group = args.group if args.group is not None else (8 if args.algorithm == 'grpo' else 1)
     if args.updates < 1 or args.warmup < 0:
@@ -405,6 +409,7 @@ def main():
         parser.error('--alphabet must be at least 2 and --sft-steps at least 0')
     D_MODEL, N_LAYERS, N_HEADS = args.d_model, args.layers, args.heads
     VOCAB, SFT_STEPS = 4 + args.alphabet, args.sft_steps
+    ADAM_BETAS, ADAM_EPS = (ADAM_BETAS[0], args.adam_beta2), args.adam_epsilon
     BATCH, EPOCHS, MINIBATCHES = args.batch, args.epochs, args.minibatches
     LEARNING_RATE, BETA, ENTROPY_COEF = args.lr, args.beta, args.entropy_coef
     ALGORITHM, GROUP = args.algorithm, group

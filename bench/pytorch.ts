@@ -28,6 +28,8 @@ export type ReferenceSettings = Pick<
   | 'nHeads'
   | 'alphabetSize'
   | 'sftSteps'
+  | 'adamBeta2'
+  | 'adamEpsilon'
 >;
 
 /** `independent`: bench/ppo_independent.py, the fastest; `reference`: bench/ppo_reference.py, the textbook one. */
@@ -116,6 +118,8 @@ export function referenceArgs(s: ReferenceSettings): string[] {
     ['--heads', s.nHeads],
     ['--alphabet', s.alphabetSize],
     ['--sft-steps', s.sftSteps],
+    ['--adam-beta2', s.adamBeta2],
+    ['--adam-epsilon', s.adamEpsilon],
   ].flatMap(([flag, value]) => [String(flag), String(value)]);
 }
 
