@@ -289,9 +289,9 @@ export const CLAIMS: Readonly<Record<string, Claim>> = {
         'score rise': scoreLast - scoreFirst,
       },
       [
-        cond(`turns ${w.label} ≤ 6`, last <= Math.log2(16) + 2),
-        cond('drop ≥ 0.5', first - last >= 0.5),
-        cond('score rise ≥ 0.1', scoreLast - scoreFirst >= 0.1),
+        cond(`turns ${w.label} ≤ 4.5`, last <= 4.5),
+        cond('drop ≥ 1.5', first - last >= 1.5),
+        cond('score rise ≥ 0.3', scoreLast - scoreFirst >= 0.3),
       ],
     );
   },
