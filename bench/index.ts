@@ -8,6 +8,7 @@
 // BENCH_CONFIGS="default;dModel=64&…" (the PyTorch comparisons' settings, link query strings, ';' between)
 // BENCH_TORCH=independent,reference (the PyTorch scripts timed; the ratio is against the fastest)
 import os from 'node:os';
+import { inapplicable } from '../src/engine/applicability';
 import type { BackendName } from '../src/engine/backend';
 import { ALGORITHMS, defaultConfig, validate, type AlgorithmName, type Config } from '../src/engine/config';
 import { tf } from '../src/engine/tf';
@@ -65,11 +66,13 @@ const SCRIPT_FILES: Record<PytorchScript, string> = {
   independent: 'ppo_independent.py',
   reference: 'ppo_reference.py',
 };
+/** The PyTorch scripts BENCH_TORCH asked for that implement this algorithm. */
+const scriptsFor = (implemented: readonly PytorchScript[]) => torchScripts.filter((s) => implemented.includes(s));
 const comparisonConfig = (base: Config, algorithm: AlgorithmName, groupSize: number): Config =>
   validate({ ...base, algorithm, groupSize }).config;
 const describeSettings = (c: Config) =>
   `batch ${c.batchSize}${c.groupSize > 1 ? ` (${c.batchSize / c.groupSize} prompts × G ${c.groupSize})` : ''}, ` +
-  `lr ${c.learningRate}, β ${c.beta}, c_e ${c.entropyCoef}, ${c.epochs} epochs × ${c.minibatches} minibatches, ` +
+  `lr ${c.learningRate}, β ${c.beta}, c_e ${c.entropyCoef}, ${inapplicable('epochs', c) ? 'one step per batch' : `${c.epochs} epochs × ${c.minibatches} minibatches`}, ` +
   `d_model ${c.dModel}, ${c.nLayers} layer${c.nLayers > 1 ? 's' : ''}, ${c.nHeads} heads, alphabet ${c.alphabetSize}, ` +
   `${c.sftSteps} format-pretraining steps`;
 
@@ -82,7 +85,7 @@ const compared = COMPARED.filter((c) => algorithms.includes(c.algorithm));
 for (const { label, base } of compared.length > 0 ? configs : []) {
   for (const { algorithm, groupSize, title, scripts } of compared) {
     const config = comparisonConfig(base, algorithm, groupSize);
-    const torchScriptsHere = torchScripts.filter((script) => (scripts as readonly PytorchScript[]).includes(script));
+    const torchScriptsHere = scriptsFor(scripts);
     console.log(`\n${title} update against PyTorch doing identical work (one thread), ${label}:`);
     console.log(`settings on both sides: ${describeSettings(config)}`);
     const reference = { warmup, updates: Math.max(updates, 10), config };
@@ -108,7 +111,7 @@ if (learnUpdates >= 10) {
       const curves: { label: string; means: LearningCurve }[] = [];
       for (const seed of seeds)
         curves.push({ label: `tfjs wasm, seed ${seed}`, means: await learnCurve({ ...config, seed }, learnUpdates) });
-      for (const script of torchScripts.filter((s) => (scripts as readonly PytorchScript[]).includes(s)))
+      for (const script of scriptsFor(scripts))
         for (const seed of seeds)
           curves.push({
             label: `PyTorch ${SCRIPT_FILES[script]}, seed ${seed}`,
