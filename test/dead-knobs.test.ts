@@ -143,6 +143,9 @@ const KNOBS: Record<ConfigKey, Knob> = {
   // in 4 updates: 4 prompts per batch of 8 instead of 8).
   toolCost: { other: () => 1, given: { sftSteps: 40, learningRate: 0.003, seed: 3 } },
   feedback: { other: (c) => !c.feedback },
+  hops: { other: (c) => (c.hops === 2 ? 3 : 2) },
+  thinkTokens: { other: (c) => (c.thinkTokens === 0 ? 2 : 0) },
+  solvedDemos: { other: () => 0.5 },
   seed: { other: () => 2 },
 };
 
@@ -337,6 +340,9 @@ describe('applicability', () => {
       'tools',
       'toolCost',
       'feedback',
+      'hops',
+      'thinkTokens',
+      'solvedDemos',
     ]);
     expect(presence('targetWord', c).state).toBe('hidden');
     expect(presence('rmSteps', c).state).toBe('hidden');
@@ -378,6 +384,9 @@ describe('applicability', () => {
       'rmSteps',
       'rmRefreshEvery',
       'feedback',
+      'hops',
+      'thinkTokens',
+      'solvedDemos',
     ]);
     // The agent's own settings show; PPO's are disabled, not hidden, so students see that PPO has a clip.
     expect(presence('tools', c)).toEqual({ state: 'shown' });
@@ -423,6 +432,7 @@ describe('applicability', () => {
       guess: ['promptLength', 'scoring'],
       calculator: ['alphabetSize', 'promptLength', 'maxNewTokens'],
       retry: ['scoring', 'maxNewTokens'],
+      chain: ['promptLength'],
     });
   });
 

@@ -217,7 +217,7 @@ describe('malformed links: a notice and a safe value', () => {
     const decoded = decodeOk('#v=4&task=sorting&adaptiveKl=yes&targetWord=xyz');
     expect(decoded.config).toMatchObject({ task: 'reverse', adaptiveKl: false, targetWord: 'bad' });
     expect(decoded.notices).toEqual([
-      'Task (task): "sorting" is not one of target, reverse, sort, preference, guess, calculator, retry; using reverse.',
+      'Task (task): "sorting" is not one of target, reverse, sort, preference, guess, calculator, retry, chain; using reverse.',
       'Target word (targetWord): "xyz" is not allowed (letters a–p, at most 12); using "bad".',
       'Adaptive β (adaptiveKl): "yes" is not true or false; using false.',
     ]);
@@ -313,7 +313,7 @@ describe('malformed links: a notice and a safe value', () => {
       'Task (task): "%E0%A4%A" has broken percent-encoding; read as typed.',
       'title: "50%25+off+%ZZ" has broken percent-encoding; read as typed.',
       'Unknown setting "%zz" ignored (it has broken percent-encoding).',
-      'Task (task): "%E0%A4%A" is not one of target, reverse, sort, preference, guess, calculator, retry; using reverse.',
+      'Task (task): "%E0%A4%A" is not one of target, reverse, sort, preference, guess, calculator, retry, chain; using reverse.',
     ]);
   });
 
@@ -326,7 +326,7 @@ describe('malformed links: a notice and a safe value', () => {
       'Clip ε (clipEpsilon): "%ED%A0%80" has broken percent-encoding; read as typed.',
       'Unknown setting "🚀" ignored.',
       'Unknown setting "שלום" ignored.',
-      'Task (task): "🚀" is not one of target, reverse, sort, preference, guess, calculator, retry; using reverse.',
+      'Task (task): "🚀" is not one of target, reverse, sort, preference, guess, calculator, retry, chain; using reverse.',
       'Learning rate (learningRate): "\ufffd" is not a finite number; using 0.001.',
       'β (KL penalty) (beta): "\ufffd0.5" is not a finite number; using 0.05.',
       'Clip ε (clipEpsilon): "%ED%A0%80" is not a finite number; using 0.2.',
@@ -504,6 +504,9 @@ describe('versioned defaults: a link keeps its meaning when a default changes', 
     tools: true,
     toolCost: 0,
     feedback: true,
+    hops: 2,
+    thinkTokens: 2,
+    solvedDemos: 0,
     seed: 1,
   };
 

@@ -28,6 +28,8 @@ export const METRIC_NAMES = [
   'episode/eos_rate',
   'episode/turns',
   'episode/tool_calls',
+  'episode/think_tokens',
+  'episode/think_tracks',
   'perf/update_ms',
   'perf/tokens_per_s',
   'perf/rollout_ms',

@@ -47,6 +47,8 @@ export interface Sample {
   gold: number;
   /** Per response token: written by the environment. logp, advantage and kl cover the other tokens. */
   observed: boolean[];
+  /** Tasks with a scratchpad: which response tokens are thinking, what they should track, and whether they do. */
+  thinking?: { marks: boolean[]; path: string[]; tracks: boolean };
   logp: number[];
   advantage: number[];
   kl: number[];
@@ -510,6 +512,7 @@ export class Trainer {
           episodes.map((e) => e.gold),
         ),
         environment: this.task.environment,
+        thinking: this.task.thinking,
       }),
       samples: this.samples(episodes),
     };
@@ -656,6 +659,13 @@ export class Trainer {
       score: e.score,
       gold: e.gold,
       observed: e.observed,
+      ...(this.task.thinking && {
+        thinking: {
+          marks: this.task.thinking.marks(e.response),
+          path: decode(this.task.thinking.path(e.prompt)),
+          tracks: this.task.thinking.tracks(e.prompt, e.response),
+        },
+      }),
       logp: e.oldLogp,
       advantage: e.advantages,
       kl: e.kl,

@@ -4,7 +4,7 @@
 import { explainedVariance, mean } from './advantages';
 import type { Episode } from './episodes';
 import { METRIC_NAMES, type Metrics } from './metrics';
-import type { Environment } from './tasks/task';
+import type { Environment, Thinking } from './tasks/task';
 import { EOS } from './tokens';
 
 export interface UpdateFacts {
@@ -31,6 +31,8 @@ export interface UpdateFacts {
   /** rm/loss, rm/accuracy, rm/agreement for runs with a reward model. */
   rewardModel?: Partial<Metrics>;
   environment?: Environment;
+  /** Tasks with a scratchpad: episode/think_tokens and episode/think_tracks (NaN otherwise). */
+  thinking?: Thinking;
 }
 
 export function updateMetrics(
@@ -44,6 +46,7 @@ export function updateMetrics(
   const failedLengths = episodes.filter((e) => e.score < 1).map((e) => e.positions.length);
   const stats = episodes.map((e) => facts.environment?.stats(e.prompt, e.response) ?? { turns: 1, toolCalls: 0 });
   const updateMs = facts.finished - facts.started;
+  const thinking = facts.thinking;
   const fromRollout: Partial<Metrics> = {
     update: facts.update,
     episodes: facts.episodes,
@@ -68,6 +71,10 @@ export function updateMetrics(
     'episode/failed_length': failedLengths.length > 0 ? mean(failedLengths) : Number.NaN,
     'episode/turns': mean(stats.map((t) => t.turns)),
     'episode/tool_calls': mean(stats.map((t) => t.toolCalls)),
+    'episode/think_tokens': thinking ? mean(episodes.map((e) => thinking.tokens(e.response))) : Number.NaN,
+    'episode/think_tracks': thinking
+      ? mean(episodes.map((e) => (thinking.tracks(e.prompt, e.response) ? 1 : 0)))
+      : Number.NaN,
     'episode/eos_rate': mean(episodes.map((e) => (e.response.at(-1) === EOS ? 1 : 0))),
     'perf/update_ms': updateMs,
     'perf/tokens_per_s': (actionTokens / updateMs) * 1000,

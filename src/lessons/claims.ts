@@ -309,7 +309,7 @@ export const CLAIMS: Readonly<Record<string, Claim>> = {
         gap: scoreOn - scoreOff,
       },
       [
-        cond('score on ≥ 0.65', scoreOn >= 0.65),
+        cond('score on ≥ 0.9', scoreOn >= 0.9),
         cond('calls ≥ 0.9', calls >= 0.9),
         cond('gap ≥ 0.45', scoreOn - scoreOff >= 0.45),
       ],
@@ -434,6 +434,28 @@ export const CLAIMS: Readonly<Record<string, Claim>> = {
         cond('plain worst window ≤ 0.9', a.score <= 0.9),
         cond('stabilised worst window ≥ 0.95', b.score >= 0.95),
         cond('plain lowest entropy < stabilised lowest entropy', a.minEntropy < b.minEntropy),
+      ],
+    );
+  },
+  'chain-of-thought': ([atOnce, formatOnly, worked], { updates: n }) => {
+    const w = lastWindow(n, 25);
+    const score = (run: ArmRun) => over(run, 'reward/score', w.from, n);
+    const tracks = (run: ArmRun) => over(run, 'episode/think_tracks', w.from, n);
+    const [direct, blank, taught] = [score(atOnce), score(formatOnly), score(worked)];
+    return result(
+      'chain-of-thought',
+      {
+        [`at once: score ${w.label}`]: direct,
+        [`format only: score ${w.label}`]: blank,
+        'format only: on the chain': tracks(formatOnly),
+        [`worked solutions: score ${w.label}`]: taught,
+        'worked solutions: on the chain': tracks(worked),
+        'worked solutions − at once': taught - direct,
+      },
+      [
+        cond('worked solutions ≥ at once + 0.15', taught - direct >= 0.15),
+        cond('worked solutions on the chain ≥ 0.8', tracks(worked) >= 0.8),
+        cond('format only on the chain ≤ 0.1', tracks(formatOnly) <= 0.1),
       ],
     );
   },

@@ -210,17 +210,21 @@ export const LESSONS: readonly Lesson[] = [
     title: '11 · Agents: learning to use a tool',
     summary:
       'Two-digit additions are too many for this small model to memorise, but writing <calc> makes the environment write the sum into the episode as observation tokens. ' +
-      'With tools on, the policy learns to call the calculator on every problem and copy its digits, though on some seeds it stops after two digits of a three-digit sum (worth 2/3 there, a local optimum); with tools off, <calc> returns blanks and the score stays low. ' +
+      'With tools on, the policy learns to call the calculator on every problem and copy its digits; with tools off, <calc> returns blanks and the score stays low. ' +
+      'The run samples 256 episodes per update: at 64 (the playground’s first defaults) some seeds stop after two digits of a three-digit sum, worth 2/3 there, and stay stuck. ' +
       'Pick "Tool calls per episode" as the extra chart, then try a cost per tool call to see when a tool stops paying.',
     ...compare([
-      { label: 'tools on', link: '#v=1&task=calculator&contextLength=17&learningRate=0.002&maxNewTokens=9' },
+      {
+        label: 'tools on',
+        link: '#v=4&task=calculator&contextLength=17&learningRate=0.002&batchSize=256&maxNewTokens=9',
+      },
       {
         label: 'tools off',
-        link: '#v=1&task=calculator&contextLength=17&learningRate=0.002&maxNewTokens=9&tools=false',
+        link: '#v=4&task=calculator&contextLength=17&learningRate=0.002&batchSize=256&maxNewTokens=9&tools=false',
       },
     ]),
     lesson:
-      'With tools on, the mean score over updates 226–250 is at least 0.65 with at least 0.9 tool calls per episode, and at least 0.45 above tools off (on 4 of seeds 1–5: 0.70–0.96 with 0.98–1.00 calls, against 0.20–0.22; on seed 1 the policy calls the tool on every problem yet reaches only 0.35).',
+      'With tools on, the mean score over updates 226–250 is at least 0.9 with at least 0.9 tool calls per episode, and at least 0.45 above tools off (MEASURE).',
     heavy: true,
     updates: 250,
   },
@@ -311,6 +315,33 @@ export const LESSONS: readonly Lesson[] = [
       'TRPO’s step never moves the policy more than δ = 0.05 nats per token (largest 0.049–0.050; every step accepted, after 0.3–0.4 backtracks per update on average), while PPO’s update KL is above δ on 47–68% of its updates and spans a factor of 34–254 from its smallest to its largest, against TRPO’s 2.1–3.8 (seeds 1–5, 60 updates).',
     heavy: true,
     updates: 60,
+  },
+  {
+    name: 'chain-of-thought',
+    title: '17 · Thinking: a scratchpad the model knows how to use',
+    summary:
+      'The prompt is a table of 6 letters read as arrows (a points to the first letter, b to the second, …), and the answer is where 3 arrows from a end; only that answer is scored. ' +
+      'A 2-layer model cannot follow 3 arrows within one token, since every hop after the first needs the letter the last one found, but between <think> and </think> it may first write 2 letters and take one hop per token (the inspector frames them; "via" names the letters on the chain). ' +
+      'When pretraining shows only the layout with random letters, RL does not discover what to write there; when half the pretraining examples are worked solutions, RL turns that habit into a reliable one and overtakes a model that must answer at once, though it saw the right answer in half its examples too. ' +
+      'Pick "Scratchpad on the chain" as the extra chart.',
+    ...compare([
+      {
+        label: 'answer at once (half the examples solved)',
+        link: '#v=4&task=chain&alphabetSize=6&nLayers=2&contextLength=13&sftSteps=600&hops=3&thinkTokens=0&solvedDemos=0.5',
+      },
+      {
+        label: 'scratchpad, layout only',
+        link: '#v=4&task=chain&alphabetSize=6&nLayers=2&contextLength=14&maxNewTokens=6&sftSteps=600&hops=3',
+      },
+      {
+        label: 'scratchpad, half the examples worked',
+        link: '#v=4&task=chain&alphabetSize=6&nLayers=2&contextLength=14&maxNewTokens=6&sftSteps=600&hops=3&solvedDemos=0.5',
+      },
+    ]),
+    lesson:
+      'Over updates 176–200 the run with worked solutions scores at least 0.15 above the one answering at once, with its scratchpad on the chain in at least 80% of answers, while the layout-only scratchpad is on the chain in at most 10% (MEASURE).',
+    heavy: true,
+    updates: 200,
   },
 ];
 

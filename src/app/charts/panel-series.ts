@@ -27,6 +27,8 @@ export const EXTRA_CHARTS: readonly { metric: MetricName; title: string; yLabel:
   { metric: 'optim/lr', title: 'Learning rate', yLabel: 'step size' },
   { metric: 'episode/turns', title: 'Turns per episode', yLabel: 'turns' },
   { metric: 'episode/tool_calls', title: 'Tool calls per episode', yLabel: 'calls' },
+  { metric: 'episode/think_tokens', title: 'Scratchpad length', yLabel: 'tokens between <think> and </think>' },
+  { metric: 'episode/think_tracks', title: 'Scratchpad on the chain', yLabel: 'share writing the path in order' },
   { metric: 'reward/gold', title: 'Gold score (hidden human)', yLabel: 'score (0–1)' },
   { metric: 'rm/agreement', title: 'Reward model agrees with the human', yLabel: 'share of pairs' },
   { metric: 'rm/accuracy', title: 'Reward model held-out accuracy', yLabel: 'share of pairs' },

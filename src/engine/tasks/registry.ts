@@ -2,6 +2,7 @@
 // (the task and its spec) plus one line here. Free of TensorFlow.js and of runtime imports from
 // config.ts (which builds the `task` setting from this list).
 import { calculator } from './calculator';
+import { chain } from './chain';
 import { guess } from './guess';
 import { preference } from './preference';
 import { retry } from './retry';
@@ -10,7 +11,7 @@ import { sort } from './sort';
 import type { TaskSpec } from './spec';
 import { target } from './target';
 
-export const TASK_SPECS = { target, reverse, sort, preference, guess, calculator, retry } as const;
+export const TASK_SPECS = { target, reverse, sort, preference, guess, calculator, retry, chain } as const;
 
 export type TaskName = keyof typeof TASK_SPECS;
 

@@ -24,6 +24,20 @@ export interface Task {
   formatDemo(prompt: readonly number[], rng: Random): number[];
   /** Agentic tasks: the environment that writes observation tokens into the episode. */
   environment?: Environment;
+  /** Tasks with a scratchpad (<think> … </think>) before the scored answer. */
+  thinking?: Thinking;
+}
+
+/** What a response's scratchpad holds, for the metrics and the inspector. */
+export interface Thinking {
+  /** Per response token: part of the scratchpad, its <think> and </think> included. */
+  marks(response: readonly number[]): boolean[];
+  /** Scratchpad tokens the response wrote, tags excluded (0 when its layout is broken). */
+  tokens(response: readonly number[]): number;
+  /** The intermediate quantities a useful scratchpad holds (chain: the letters visited before the answer). */
+  path(prompt: readonly number[]): number[];
+  /** True when the scratchpad writes the intermediate quantities the answer needs, in order. */
+  tracks(prompt: readonly number[], response: readonly number[]): boolean;
 }
 
 /** One turn of an agentic episode: the policy writes `actions` tokens, then the environment `observations`. */
