@@ -5,7 +5,7 @@
 //
 // One job is one arm on one seed, in its own process on wasm (tfjs holds global state; a process per
 // job keeps runs independent and lets two run side by side). Arms shared by lessons run once per seed.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,6 +15,7 @@ import { LESSONS, type Lesson } from '../presets';
 import type { ArmRun } from '../lessons/claims';
 import { armKey, armsOf, judgeLesson, runArm } from '../lessons/run';
 import { resultsMarkdown, summaryLine, type LessonReport, type SeedResult } from '../lessons/report';
+import { runChild, runPool } from './job-pool';
 
 const USAGE = `Usage: npm run lessons -- [--seeds 1,2,3,4,5] [--lesson NAME ...] [--jobs N] [--out FILE]
 
@@ -82,22 +83,6 @@ async function child(job: Job, resultFile: string): Promise<void> {
   writeFileSync(resultFile, encode(run));
 }
 
-function runJob(job: Job, resultFile: string): Promise<{ ok: true } | { ok: false; error: string }> {
-  return new Promise((resolve) => {
-    const proc = spawn(
-      process.execPath,
-      [...process.execArgv, fileURLToPath(import.meta.url), '--job', JSON.stringify(job), '--result', resultFile],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    proc.on('error', (error) => resolve({ ok: false, error: error.message }));
-    proc.on('close', (code) =>
-      resolve(code === 0 ? { ok: true } : { ok: false, error: stderr.trim().split('\n').at(-1) ?? `exit ${code}` }),
-    );
-  });
-}
-
 function gitDescription(): string {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
@@ -146,21 +131,23 @@ async function main(): Promise<number> {
     `${args.lessons.length} lessons × seeds ${args.seeds.join(',')}: ${queue.length} arm runs, ${args.jobs} at a time (wasm)`,
   );
   try {
-    let next = 0;
-    let done = 0;
-    const worker = async () => {
-      while (next < queue.length) {
-        const job = queue[next++];
-        const file = join(dir, `${next}.json`);
-        const t0 = Date.now();
-        const outcome = await runJob(job, file);
-        runs.set(job.key, outcome.ok ? decode(readFileSync(file, 'utf8')) : outcome.error);
-        done++;
-        const status = outcome.ok ? `${((Date.now() - t0) / 1000).toFixed(0)} s` : `FAILED: ${outcome.error}`;
+    const jobStarted = new Map<string, number>();
+    await runPool(
+      queue,
+      args.jobs,
+      (job, index) => {
+        jobStarted.set(job.key, Date.now());
+        const file = join(dir, `${index + 1}.json`);
+        return runChild(fileURLToPath(import.meta.url), ['--job', JSON.stringify(job), '--result', file]);
+      },
+      (job, outcome, done) => {
+        const index = queue.indexOf(job);
+        runs.set(job.key, outcome.ok ? decode(readFileSync(join(dir, `${index + 1}.json`), 'utf8')) : outcome.error);
+        const took = Date.now() - (jobStarted.get(job.key) ?? Date.now());
+        const status = outcome.ok ? `${(took / 1000).toFixed(0)} s` : `FAILED: ${outcome.error}`;
         console.log(`[${done}/${queue.length}] ${job.name}, seed ${job.seed}: ${status}`);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(args.jobs, queue.length) }, worker));
+      },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
