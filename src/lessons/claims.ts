@@ -453,7 +453,7 @@ export const CLAIMS: Readonly<Record<string, Claim>> = {
         'worked solutions − at once': taught - direct,
       },
       [
-        cond('worked solutions ≥ at once + 0.15', taught - direct >= 0.15),
+        cond('worked solutions ≥ at once + 0.1', taught - direct >= 0.1),
         cond('worked solutions on the chain ≥ 0.8', tracks(worked) >= 0.8),
         cond('format only on the chain ≤ 0.1', tracks(formatOnly) <= 0.1),
       ],

@@ -224,7 +224,7 @@ export const LESSONS: readonly Lesson[] = [
       },
     ]),
     lesson:
-      'With tools on, the mean score over updates 226–250 is at least 0.9 with at least 0.9 tool calls per episode, and at least 0.45 above tools off (MEASURE).',
+      'With tools on, the mean score over updates 226–250 is at least 0.9 with at least 0.9 tool calls per episode, and at least 0.45 above tools off (on 5 of seeds 1–5: 0.947–0.988 with 0.993–1.000 calls, against 0.356–0.471).',
     heavy: true,
     updates: 250,
   },
@@ -339,7 +339,7 @@ export const LESSONS: readonly Lesson[] = [
       },
     ]),
     lesson:
-      'Over updates 176–200 the run with worked solutions scores at least 0.15 above the one answering at once, with its scratchpad on the chain in at least 80% of answers, while the layout-only scratchpad is on the chain in at most 10% (MEASURE).',
+      'Over updates 176–200 the run with worked solutions scores at least 0.1 above the one answering at once, with its scratchpad on the chain in at least 80% of answers, while the layout-only scratchpad is on the chain in at most 10% (on 4 of seeds 1–5: 0.85–0.93 with 88–96% on the chain, against 0.65–0.78 at once; the layout-only scratchpad scores 0.51–0.54 and is on the chain in under 1% on all five; on seed 4 the worked-solution run had not taken off by update 200: 0.61, 52% on the chain).',
     heavy: true,
     updates: 200,
   },
