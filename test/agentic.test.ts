@@ -199,6 +199,29 @@ describe('retry: the environment', () => {
   });
 });
 
+describe('retry with the prompt hidden (hiddenAnswer)', () => {
+  beforeAll(() => startBackend('wasm'));
+
+  it('the policy sees <bos> <sep> only; the environment still judges against the hidden letters', async () => {
+    const { config, problems } = validate({ task: 'retry', hiddenAnswer: true, maxNewTokens: 10, contextLength: 12 });
+    expect(problems).toEqual([]);
+    const hidden = createTask(config);
+    const r = (text: string) => text.split(' ').map((t) => hidden.vocab.id(t));
+    expect(hidden.environment!.visiblePrompt(r('a b c'))).toEqual([]);
+    expect(hidden.environment!.observe(r('a b c'), r('c a a <eos>'), 0)).toEqual({
+      tokens: r('<wrong> @2'),
+      done: false,
+    });
+    const trainer = createTrainer({ ...config, batchSize: 8, sftSteps: 3 }, { samples: 8 });
+    const { samples } = await trainer.step();
+    trainer.dispose();
+    for (const s of samples) {
+      expect(s.prompt).toEqual([]);
+      expect(s.expected).toHaveLength(3);
+    }
+  });
+});
+
 describe('retry: <eos> ends an attempt, not the episode', () => {
   beforeAll(() => startBackend('wasm'));
 

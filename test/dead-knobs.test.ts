@@ -143,6 +143,7 @@ const KNOBS: Record<ConfigKey, Knob> = {
   // in 4 updates: 4 prompts per batch of 8 instead of 8).
   toolCost: { other: () => 1, given: { sftSteps: 40, learningRate: 0.003, seed: 3 } },
   feedback: { other: (c) => !c.feedback },
+  hiddenAnswer: { other: (c) => !c.hiddenAnswer },
   hops: { other: (c) => (c.hops === 2 ? 3 : 2) },
   thinkTokens: { other: (c) => (c.thinkTokens === 0 ? 2 : 0) },
   solvedDemos: { other: () => 0.5 },
@@ -340,6 +341,7 @@ describe('applicability', () => {
       'tools',
       'toolCost',
       'feedback',
+      'hiddenAnswer',
       'hops',
       'thinkTokens',
       'solvedDemos',
@@ -384,6 +386,7 @@ describe('applicability', () => {
       'rmSteps',
       'rmRefreshEvery',
       'feedback',
+      'hiddenAnswer',
       'hops',
       'thinkTokens',
       'solvedDemos',

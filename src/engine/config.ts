@@ -658,6 +658,14 @@ const SCHEMA = [
     default: true,
     help: 'Retry task: after a wrong first attempt the environment says where it went wrong (off: blank tokens).',
   }),
+  bool({
+    key: 'hiddenAnswer',
+    label: 'Hide the prompt',
+    group: 'agent',
+    live: false,
+    default: false,
+    help: 'Retry task: the policy does not see the letters to reverse, so its first attempt is a guess and only the feedback says which letters were right.',
+  }),
   // Thinking (task = chain)
   num({
     key: 'hops',

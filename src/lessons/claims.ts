@@ -459,6 +459,21 @@ export const CLAIMS: Readonly<Record<string, Claim>> = {
       ],
     );
   },
+  'retry-feedback': ([told, blank], { updates: n }) => {
+    const w = lastWindow(n, 25);
+    const [scoreTold, scoreBlank] = [over(told, 'reward/score', w.from, n), over(blank, 'reward/score', w.from, n)];
+    const rise = scoreTold - over(told, 'reward/score', 1, 25);
+    return result(
+      'retry-feedback',
+      {
+        [`feedback: score ${w.label}`]: scoreTold,
+        'feedback: rise from 1–25': rise,
+        [`blanks: score ${w.label}`]: scoreBlank,
+        gap: scoreTold - scoreBlank,
+      },
+      [cond('feedback ≥ blanks + 0.05', scoreTold - scoreBlank >= 0.05), cond('feedback rises ≥ 0.05', rise >= 0.05)],
+    );
+  },
 };
 
 /** The updates to a 5-update mean of 0.9, or Infinity when it is never reached (so comparisons fail). */

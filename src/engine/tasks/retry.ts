@@ -25,7 +25,7 @@ export const RETRY_EXTRAS = (promptLength: number) => [
   ...Array.from({ length: promptLength + 1 }, (_, i) => `@${i + 1}`),
 ];
 
-export type RetrySettings = TaskSettings & { feedback: boolean };
+export type RetrySettings = TaskSettings & { feedback: boolean; hiddenAnswer: boolean };
 
 /** An attempt is promptLength letters and <eos>, then two feedback tokens; then one more attempt. */
 export function retryTurns(promptLength: number): Turn[] {
@@ -51,7 +51,8 @@ export function retryTask(vocab: Vocabulary, settings: RetrySettings): Task {
   const environment: Environment = {
     turns,
     eosEndsTurn: true,
-    visiblePrompt: (prompt) => [...prompt],
+    // Hidden: the policy sees <bos> <sep> only, so its first attempt is a guess and the feedback is all it learns.
+    visiblePrompt: (prompt) => (settings.hiddenAnswer ? [] : [...prompt]),
     observe(prompt, response) {
       const answer = expected(prompt);
       const attempt = response.slice(0, attemptLength);
@@ -95,7 +96,7 @@ export function retryVocabulary(letters: string, promptLength: number): Vocabula
 export const retry: TaskSpec<'retry'> = {
   name: 'retry',
   help: 'retry (an agent): the prompt backwards, with a second attempt after feedback on a wrong one',
-  owns: { keys: ['feedback'], reason: 'Only the retry task gives feedback after a wrong answer.' },
+  owns: { keys: ['feedback', 'hiddenAnswer'], reason: 'Only the retry task gives feedback after a wrong answer.' },
   ignores: {
     scoring: 'Retry always scores its attempts densely (letters in place), times 0.8 for a second attempt.',
     maxNewTokens:
@@ -103,7 +104,7 @@ export const retry: TaskSpec<'retry'> = {
   },
   usesRewardModel: false,
   hasPrompt: true,
-  promptTokens: (c) => c.promptLength,
+  promptTokens: (c) => (c.hiddenAnswer ? 0 : c.promptLength),
   minAnswer: (c) => 2 * c.promptLength + 3,
   vocabulary: (c) => retryVocabulary(alphabet(c.alphabetSize), c.promptLength),
   create: retryTask,
