@@ -343,6 +343,29 @@ export const LESSONS: readonly Lesson[] = [
     heavy: true,
     updates: 200,
   },
+  {
+    name: 'retry-feedback',
+    title: '18 · Agents: feedback when the answer is hidden',
+    summary:
+      'The policy must write 4 hidden letters, each a or b, and sees nothing but <bos> <sep>: its first attempt is a guess. ' +
+      'After a wrong one the environment writes <wrong> and where the first mistake is (@1 … @4), then the policy tries once more for at most 0.8; with feedback off it writes blanks. ' +
+      'With feedback the policy learns to keep the letters before the marked one and flip the marked one; with blanks the second try is another guess. ' +
+      'With the prompt visible (the retry preset) the feedback adds nothing, because the answer is already in the prompt.',
+    ...compare([
+      {
+        label: 'feedback',
+        link: '#v=4&task=retry&alphabetSize=2&promptLength=4&contextLength=14&batchSize=256&maxNewTokens=12&hiddenAnswer=true',
+      },
+      {
+        label: 'blanks',
+        link: '#v=4&task=retry&alphabetSize=2&promptLength=4&contextLength=14&batchSize=256&maxNewTokens=12&feedback=false&hiddenAnswer=true',
+      },
+    ]),
+    lesson:
+      'With feedback the mean score over updates 376–400 is at least 0.05 above blanks and at least 0.05 above its own updates 1–25 (on 5 of seeds 1–5: 0.517–0.567 against 0.428–0.440, a gap of 0.084–0.127; the best second attempt would reach 0.60, a second guess 0.4375).',
+    heavy: true,
+    updates: 400,
+  },
 ];
 
 export const PRESETS: readonly Preset[] = [
@@ -374,7 +397,7 @@ export const PRESETS: readonly Preset[] = [
     summary:
       'The policy reverses 3 of 8 letters and gets a second try: after a wrong answer the environment writes <wrong> and where the first mistake is (@1, @2, …), reflexion-style; with feedback off it writes blanks (_ _) instead. ' +
       'Pick "Turns per episode" as the extra chart: 2 means the first attempt failed, and the second attempt scores 0.8 at most. ' +
-      'Here the feedback does not help: reversing needs nothing beyond the prompt, and over updates 41–80 on seeds 1–5 the runs with and without it score alike (0.14–0.44 with feedback, 0.09–0.48 with blanks).',
+      'Here the feedback does not help: reversing needs nothing beyond the prompt, and over updates 41–80 on seeds 1–5 the runs with and without it score alike (0.14–0.44 with feedback, 0.09–0.48 with blanks); lesson 18 hides the prompt, and there it does.',
     link: '#v=1&task=retry&alphabetSize=8&contextLength=15&learningRate=0.002&maxNewTokens=10',
   },
   {
