@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { configDefaults, defineConfig } from 'vitest/config';
+import HeaviestFirst from './test/support/heaviest-first';
 
 const require = createRequire(import.meta.url);
 
@@ -33,6 +34,7 @@ export default defineConfig({
           fileParallelism: true,
           // Vitest's default in run mode is (cores - 1), i.e. a single worker on a 2-core machine.
           maxWorkers: availableParallelism(),
+          sequence: { sequencer: HeaviestFirst },
         },
       },
       {

@@ -15,13 +15,17 @@ import { startBackend } from './support/engine';
 beforeAll(() => startBackend('cpu'));
 
 describe('action vocabularies', () => {
-  it.each(TASKS)('%s: the letters and <eos> (calculator: also <calc>), never <pad>, <bos>, <sep>', (name) => {
-    const task = createTask(validate({ task: name }).config);
-    const words = task.vocab.decode(task.actions);
-    const letters = [...task.vocab.letters];
-    expect(words).toEqual(['<eos>', ...letters, ...(name === 'calculator' ? ['<calc>'] : [])]);
-    for (const special of [PAD, BOS, SEP]) expect(task.actions).not.toContain(special);
-  });
+  const extras: Partial<Record<string, string[]>> = { calculator: ['<calc>'], chain: ['<think>', '</think>'] };
+  it.each(TASKS)(
+    '%s: the letters and <eos> (calculator: also <calc>; chain: <think> and </think>), never <pad>, <bos>, <sep>',
+    (name) => {
+      const task = createTask(validate({ task: name }).config);
+      const words = task.vocab.decode(task.actions);
+      const letters = [...task.vocab.letters];
+      expect(words).toEqual(['<eos>', ...letters, ...(extras[name] ?? [])]);
+      for (const special of [PAD, BOS, SEP]) expect(task.actions).not.toContain(special);
+    },
+  );
 
   it('a masked policy gives exactly probability 0 to every other token, at any temperature', () => {
     const shape = { vocabSize: 9, dModel: 8, nLayers: 1, nHeads: 2, contextLength: 6 };

@@ -277,24 +277,24 @@ describe('when a tool pays', () => {
 describe('guess is learned toward a binary search (lesson 10’s settings, seed 1)', () => {
   beforeAll(() => startBackend('wasm'));
 
-  it('mean turns fall by at least 1 within 40 updates of 256 episodes', async () => {
-    // The lesson's 150 updates reach 3.7–3.8 turns on seeds 1–5 (lessons/RESULTS.md); here the first 40
-    // of them, measured at 6.51 (updates 1–5) → 5.09 (36–40) on seed 1.
+  it('mean turns fall by at least 0.6 within 25 updates of 256 episodes', async () => {
+    // The lesson's 150 updates reach 3.7–3.8 turns on seeds 1–5 (lessons/RESULTS.md); here the first 25
+    // of them, measured at 6.51 (updates 1–5) → 5.63 (21–25) on seed 1 (5.09 by 36–40).
     const trainer = createTrainer(
       decodeLink('#v=1&task=guess&alphabetSize=16&contextLength=18&learningRate=0.002&batchSize=256&maxNewTokens=16')
         .config,
     );
     const turns: number[] = [];
     try {
-      for (let u = 0; u < 40; u++) turns.push((await trainer.step()).metrics['episode/turns']);
+      for (let u = 0; u < 25; u++) turns.push((await trainer.step()).metrics['episode/turns']);
     } finally {
       trainer.dispose();
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const [first, last] = [mean(turns.slice(0, 5)), mean(turns.slice(-5))];
-    console.log(`guess, 16 letters: mean turns ${first.toFixed(2)} (updates 1–5) -> ${last.toFixed(2)} (36–40)`);
+    console.log(`guess, 16 letters: mean turns ${first.toFixed(2)} (updates 1–5) -> ${last.toFixed(2)} (21–25)`);
     expect(first).toBeGreaterThan(6);
-    expect(last).toBeLessThan(5.4);
-    expect(first - last).toBeGreaterThanOrEqual(1);
+    expect(last).toBeLessThan(5.9);
+    expect(first - last).toBeGreaterThanOrEqual(0.6);
   });
 });

@@ -33,6 +33,9 @@ const TINY: Partial<Config> = {
   epochs: 1,
   // Two minibatches, so PPO's second step sees a ratio ≠ 1 and its clips can act.
   minibatches: 2,
+  // The chain task answers at once: an untrained policy rarely writes a well-formed scratchpad, so every
+  // score would be 0 and settings that act through the scores (scoring, the value clip) could not show.
+  thinkTokens: 0,
 };
 
 /** Timings and memory (perf/*), and metrics that only echo a setting back (the β used, the learning rate). */
@@ -55,7 +58,8 @@ interface Knob {
 
 const KNOBS: Record<ConfigKey, Knob> = {
   task: { other: (c) => (c.task === 'reverse' ? 'sort' : 'reverse') },
-  alphabetSize: { other: () => 7 },
+  // The chain task's prompt has a letter per letter of the alphabet: a smaller alphabet needs no longer context.
+  alphabetSize: { other: (c) => (c.task === 'chain' ? 4 : 7) },
   promptLength: { other: () => 2 },
   targetWord: { other: () => 'cab' },
   scoring: { other: () => 'sparse' },
@@ -145,7 +149,8 @@ const KNOBS: Record<ConfigKey, Knob> = {
   feedback: { other: (c) => !c.feedback },
   hiddenAnswer: { other: (c) => !c.hiddenAnswer },
   hops: { other: (c) => (c.hops === 2 ? 3 : 2) },
-  thinkTokens: { other: (c) => (c.thinkTokens === 0 ? 2 : 0) },
+  // TINY answers at once; one scratchpad token fits the default maxNewTokens (<think>, 1, </think>, answer, <eos>).
+  thinkTokens: { other: (c) => (c.thinkTokens === 0 ? 1 : 0) },
   solvedDemos: { other: () => 0.5 },
   seed: { other: () => 2 },
 };

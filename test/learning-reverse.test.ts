@@ -7,13 +7,15 @@ import { startBackend, trainUntil } from './support/engine';
 describe('learning to reverse', () => {
   beforeAll(() => startBackend('wasm'));
 
-  it('default preset (PPO) reaches mean score ≥ 0.9 within 300 updates on at least 4 of seeds 1–5', async () => {
+  it('default preset (PPO) reaches mean score ≥ 0.9 within 100 updates on seeds 1 and 3', async () => {
+    // Seeds 1–5 reach it at 20, 28, 24, 35, 37 updates (lessons/DEFAULTS.md; lesson 4's RESULTS section
+    // runs all five): two seeds here keep the unit suite short, the five are `npm run lessons`' job.
     const reached: (number | undefined)[] = [];
-    for (const seed of [1, 2, 3, 4, 5]) reached.push((await trainUntil({ seed }, 0.9, 300)).reachedAt);
+    for (const seed of [1, 3]) reached.push((await trainUntil({ seed }, 0.9, 100)).reachedAt);
     console.log(
-      `default preset, updates to a 5-update mean score ≥ 0.9, seeds 1–5: ${reached.map((r) => r ?? 'not reached').join(', ')}`,
+      `default preset, updates to a 5-update mean score ≥ 0.9, seeds 1 and 3: ${reached.map((r) => r ?? 'not reached').join(', ')}`,
     );
-    expect(reached.filter((r) => r !== undefined).length).toBeGreaterThanOrEqual(4);
+    expect(reached.every((r) => r !== undefined)).toBe(true);
   });
 
   it('actor-critic (its preset: batch 32, λ = 1, c_v = 0.1) reaches mean score ≥ 0.9 within 600 updates on seeds 1 and 4', async () => {

@@ -87,6 +87,7 @@ export const TEMPLATE_SETTINGS: readonly ConfigKey[] = [
   'tools',
   'toolCost',
   'feedback',
+  'hiddenAnswer',
   'hops',
   'thinkTokens',
   'solvedDemos',
