@@ -247,8 +247,9 @@ describe('when a tool pays', () => {
   beforeAll(() => startBackend('wasm'));
 
   it('calculator at toolCost 0.9 (a right answer with the tool is worth 0.1): the policy stops calling it', async () => {
-    // At cost 0 the same seed calls the tool on ~99% of problems by update 250 (lesson 11, whose v1 link
-    // means β = 0.02, no entropy bonus and batch 64: the same here).
+    // At cost 0 the calculator lesson calls the tool on 99–100% of problems. Here, on seed 1, calls fall
+    // from 0.35 per episode (updates 1–5) to 0.00–0.03 in every 5-update window from update 6 to 125
+    // (measured): 30 updates show it.
     const trainer = createTrainer({
       task: 'calculator',
       learningRate: 0.002,
@@ -260,14 +261,14 @@ describe('when a tool pays', () => {
     });
     const calls: number[] = [];
     try {
-      for (let u = 0; u < 125; u++) calls.push((await trainer.step()).metrics['episode/tool_calls']);
+      for (let u = 0; u < 30; u++) calls.push((await trainer.step()).metrics['episode/tool_calls']);
     } finally {
       trainer.dispose();
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const [first, last] = [mean(calls.slice(0, 5)), mean(calls.slice(-25))];
+    const [first, last] = [mean(calls.slice(0, 5)), mean(calls.slice(-10))];
     console.log(
-      `calculator, toolCost 0.9: tool calls per episode ${first.toFixed(2)} (updates 1–5) -> ${last.toFixed(2)} (101–125)`,
+      `calculator, toolCost 0.9: tool calls per episode ${first.toFixed(2)} (updates 1–5) -> ${last.toFixed(2)} (21–30)`,
     );
     expect(first).toBeGreaterThan(0.3);
     expect(last).toBeLessThan(0.1);

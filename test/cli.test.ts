@@ -156,7 +156,7 @@ describe('npm run train', () => {
     await run('node', [
       ...TRAIN,
       '--backend',
-      'cpu',
+      'wasm',
       '--updates',
       '2',
       ...sets.flatMap((s) => ['--set', s]),
@@ -188,7 +188,7 @@ describe('npm run train', () => {
     await run('node', [
       ...TRAIN,
       '--backend',
-      'cpu',
+      'wasm',
       '--updates',
       '1',
       ...sets.flatMap((s) => ['--set', s]),
