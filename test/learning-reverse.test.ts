@@ -7,13 +7,13 @@ import { startBackend, trainUntil } from './support/engine';
 describe('learning to reverse', () => {
   beforeAll(() => startBackend('wasm'));
 
-  it('default preset (PPO) reaches mean score ≥ 0.9 within 100 updates on seeds 1 and 3', async () => {
-    // Seeds 1–5 reach it at 20, 28, 24, 35, 37 updates (lessons/DEFAULTS.md; lesson 4's RESULTS section
-    // runs all five): two seeds here keep the unit suite short, the five are `npm run lessons`' job.
+  it('default preset (PPO) reaches mean score ≥ 0.9 within 100 updates on seed 1', async () => {
+    // Seeds 1–5 reach it at 20, 28, 24, 35, 37 updates (lessons/DEFAULTS.md). The five seeds are
+    // `npm run lessons`' job (lesson 4) and the PyTorch export test trains seeds 1–3; one seed here.
     const reached: (number | undefined)[] = [];
-    for (const seed of [1, 3]) reached.push((await trainUntil({ seed }, 0.9, 100)).reachedAt);
+    for (const seed of [1]) reached.push((await trainUntil({ seed }, 0.9, 100)).reachedAt);
     console.log(
-      `default preset, updates to a 5-update mean score ≥ 0.9, seeds 1 and 3: ${reached.map((r) => r ?? 'not reached').join(', ')}`,
+      `default preset, updates to a 5-update mean score ≥ 0.9, seed 1: ${reached.map((r) => r ?? 'not reached').join(', ')}`,
     );
     expect(reached.every((r) => r !== undefined)).toBe(true);
   });
