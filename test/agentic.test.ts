@@ -11,7 +11,8 @@ import type { Rollout } from '../src/engine/rollout';
 import { walkLayout } from '../src/engine/rollout-env';
 import { createTask } from '../src/engine/tasks';
 import { tf } from '../src/engine/tf';
-import { createTrainer } from '../src/engine/trainer';
+import type { MetricName } from '../src/engine/metrics';
+import { createTrainer, type Trainer } from '../src/engine/trainer';
 import { decodeLink } from '../src/share/link';
 import { startBackend } from './support/engine';
 
@@ -243,6 +244,19 @@ describe('retry: <eos> ends an attempt, not the episode', () => {
   });
 });
 
+/** One metric over `updates` updates of a trainer, which is disposed afterwards. */
+async function series(trainer: Trainer, updates: number, name: MetricName): Promise<number[]> {
+  const values: number[] = [];
+  try {
+    for (let u = 0; u < updates; u++) values.push((await trainer.step()).metrics[name]);
+  } finally {
+    trainer.dispose();
+  }
+  return values;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
 describe('when a tool pays', () => {
   beforeAll(() => startBackend('wasm'));
 
@@ -259,13 +273,7 @@ describe('when a tool pays', () => {
       toolCost: 0.9,
       seed: 1,
     });
-    const calls: number[] = [];
-    try {
-      for (let u = 0; u < 30; u++) calls.push((await trainer.step()).metrics['episode/tool_calls']);
-    } finally {
-      trainer.dispose();
-    }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const calls = await series(trainer, 30, 'episode/tool_calls');
     const [first, last] = [mean(calls.slice(0, 5)), mean(calls.slice(-10))];
     console.log(
       `calculator, toolCost 0.9: tool calls per episode ${first.toFixed(2)} (updates 1–5) -> ${last.toFixed(2)} (21–30)`,
@@ -285,13 +293,7 @@ describe('guess is learned toward a binary search (lesson 10’s settings, seed 
       decodeLink('#v=1&task=guess&alphabetSize=16&contextLength=18&learningRate=0.002&batchSize=256&maxNewTokens=16')
         .config,
     );
-    const turns: number[] = [];
-    try {
-      for (let u = 0; u < 25; u++) turns.push((await trainer.step()).metrics['episode/turns']);
-    } finally {
-      trainer.dispose();
-    }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const turns = await series(trainer, 25, 'episode/turns');
     const [first, last] = [mean(turns.slice(0, 5)), mean(turns.slice(-5))];
     console.log(`guess, 16 letters: mean turns ${first.toFixed(2)} (updates 1–5) -> ${last.toFixed(2)} (21–25)`);
     expect(first).toBeGreaterThan(6);

@@ -20,12 +20,12 @@ export function runChild(script: string, args: readonly string[]): Promise<JobOu
   });
 }
 
-/** Calls `run` on every item, at most `jobs` at a time, in order of the list; `done` after each. */
+/** Calls `run` on every item, at most `jobs` at a time, in order of the list; `done` after each (with the item's index). */
 export async function runPool<T>(
   items: readonly T[],
   jobs: number,
   run: (item: T, index: number) => Promise<JobOutcome>,
-  done: (item: T, outcome: JobOutcome, finished: number) => void,
+  done: (item: T, outcome: JobOutcome, finished: number, index: number) => void,
 ): Promise<void> {
   let next = 0;
   let finished = 0;
@@ -34,7 +34,7 @@ export async function runPool<T>(
       const index = next++;
       const outcome = await run(items[index], index);
       finished++;
-      done(items[index], outcome, finished);
+      done(items[index], outcome, finished, index);
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));

@@ -140,8 +140,7 @@ async function main(): Promise<number> {
         const file = join(dir, `${index + 1}.json`);
         return runChild(fileURLToPath(import.meta.url), ['--job', JSON.stringify(job), '--result', file]);
       },
-      (job, outcome, done) => {
-        const index = queue.indexOf(job);
+      (job, outcome, done, index) => {
         runs.set(job.key, outcome.ok ? decode(readFileSync(join(dir, `${index + 1}.json`), 'utf8')) : outcome.error);
         const took = Date.now() - (jobStarted.get(job.key) ?? Date.now());
         const status = outcome.ok ? `${(took / 1000).toFixed(0)} s` : `FAILED: ${outcome.error}`;

@@ -5,6 +5,7 @@
 import type { Config } from '../engine/config';
 import type { MetricName, Metrics } from '../engine/metrics';
 import type { Lesson } from '../presets';
+import { updatesTo as firstUpdateReaching } from '../sweep/summary';
 
 /** What a claim reads from one arm's run (src/lessons/run.ts makes it). */
 export interface ArmRun {
@@ -85,8 +86,7 @@ function lastWindow(n: number, k: number): { from: number; label: string } {
 
 /** The first update whose 5-update mean score (that update and the 4 before) reaches `threshold`. */
 export function reachedAt(run: ArmRun, threshold: number): number | undefined {
-  for (let u = 5; u <= run.history.length; u++) if (over(run, 'reward/score', u - 4, u) >= threshold) return u;
-  return undefined;
+  return firstUpdateReaching(run.history, 'reward/score', threshold);
 }
 
 /** The 100-update windows (1–100, 101–200, …) that start after update `after`, with a metric's mean. */
