@@ -429,6 +429,7 @@ describe('malformed links: a notice and a safe value', () => {
         explain: false,
         title: '',
         version: 4,
+        lesson: { text: '', arms: [], charts: [], limits: [] },
       });
     }
     expect(decodeOk('').notices).toEqual([]);

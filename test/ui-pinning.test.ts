@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/engine/config';
 import { METRIC_NAMES, type Metrics } from '../src/engine/metrics';
 import type { Preset } from '../src/presets';
-import { LessonRunner } from '../src/app/lesson-runner.svelte';
+import { LessonRunner } from '../src/app/lesson/lesson-runner.svelte';
 import { MAX_PINNED, PlaygroundState } from '../src/app/state.svelte';
 
 const row = (update: number): Metrics => ({

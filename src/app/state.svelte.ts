@@ -4,6 +4,7 @@ import { taskSpec } from '../engine/tasks/registry';
 import type { BackendName } from '../engine/backend-names';
 import type { Metrics } from '../engine/metrics';
 import type { Sample, Stage } from '../engine/trainer';
+import { EMPTY_LESSON, type AuthoredLesson } from '../share/lesson-link';
 import { encodeLink, type DecodedLink } from '../share/link';
 import { ExplainState } from './explain-state.svelte';
 import type { BackendRequest, RunState } from '../worker/protocol';
@@ -58,6 +59,8 @@ export class PlaygroundState {
   hidden = $state.raw<string[]>([]);
   /** The link's title, shown as plain text. */
   title = $state('');
+  /** An instructor's lesson from the link: text, arms, charts, a challenge's goal. */
+  lesson = $state.raw<AuthoredLesson>(EMPTY_LESSON);
   /** The update the run was last saved at (the Runs list refreshes when it moves). */
   savedUpdate = $state(0);
   /** The id the worker trains and saves the current run under. */
@@ -69,8 +72,8 @@ export class PlaygroundState {
   /** The task trains against a learnt reward model (the RLHF pipeline): proxy and gold instead of one score. */
   usesRewardModel = $derived(taskSpec(this.config.task).usesRewardModel);
   updatesPerSecond = $derived(rate(this.history));
-  /** The experiment as a link (settings, hidden settings, title): the address bar, pins and re-runs use it. */
-  link = $derived(encodeLink(this.config, { hide: this.hidden, title: this.title }));
+  /** The experiment as a link (settings, hidden settings, title, lesson): the address bar, pins and re-runs use it. */
+  link = $derived(encodeLink(this.config, { hide: this.hidden, title: this.title, lesson: this.lesson }));
   private nextNoticeId = 1;
 
   /** Takes a decoded link's experiment; its problems become one banner entry, one line each, so none is pushed out. */
@@ -78,6 +81,7 @@ export class PlaygroundState {
     this.config = link.config;
     this.hidden = link.hide;
     this.title = link.title;
+    this.lesson = link.lesson;
     if (link.notices.length > 0) this.addNotice('warning', `${source}:\n${link.notices.join('\n')}`);
   }
 

@@ -1,4 +1,4 @@
-// An instructor's lesson inside a link (issue 20, first part: the codec; the app does not read it yet).
+// An instructor's lesson inside a link (docs/reference.md §6); `decodeLink` reads it beside the settings.
 // Beside the settings, a lesson link may carry
 //   text=…                     plain text (paragraphs, `inline code`), at most TEXT_MAX characters
 //   arm=label|key=value;…      up to ARMS_MAX arms, each a label and the settings that differ from the link's
@@ -7,8 +7,9 @@
 //   goal=metric>=x@N           a challenge: reach x (or stay ≤ x with <=) within N updates
 //   limit=key<=v | key>=v | key=v   knobs the student may not take past v (or must keep at v)
 // Decoding never throws: a malformed part gets a notice and is dropped or capped, never an error page.
-import { coerce, FIELD_BY_KEY, type ConfigKey } from '../engine/config';
+import { coerce, FIELD_BY_KEY, type Config, type ConfigKey } from '../engine/config';
 import { METRIC_NAMES, type MetricName } from '../engine/metrics';
+import { cleanMultiline, LINE_BREAKS, UNSAFE } from './plain-text';
 
 export const TEXT_MAX = 1200;
 export const ARMS_MAX = 4;
@@ -60,7 +61,10 @@ function isMetric(name: string): name is MetricName {
 
 function parseArm(value: string, notices: string[]): LessonArm | undefined {
   const bar = value.indexOf('|');
-  const rawLabel = (bar < 0 ? value : value.slice(0, bar)).trim();
+  const typed = bar < 0 ? value : value.slice(0, bar);
+  const rawLabel = typed.replace(LINE_BREAKS, ' ').replace(UNSAFE, '').trim();
+  if (rawLabel !== typed.trim() && rawLabel !== '')
+    notices.push(`Control characters were removed from the arm label "${shown(rawLabel)}".`);
   if (rawLabel === '') {
     notices.push(`Arm "${shown(value)}" has no label (label|key=value;…); it was left out.`);
     return undefined;
@@ -129,8 +133,11 @@ export function decodeLessonParams(pairs: readonly (readonly [string, string])[]
   const lesson: AuthoredLesson = { text: '', arms: [], charts: [], limits: [] };
   for (const [key, value] of pairs) {
     if (key === 'text') {
-      if (value.length > TEXT_MAX) notices.push(`The lesson text is cut to ${TEXT_MAX} characters.`);
-      lesson.text = value.slice(0, TEXT_MAX);
+      const { text, stripped } = cleanMultiline(value);
+      if (stripped)
+        notices.push('Control characters (and text-direction overrides) were removed from the lesson text.');
+      if (text.length > TEXT_MAX) notices.push(`The lesson text is cut to ${TEXT_MAX} characters.`);
+      lesson.text = text.slice(0, TEXT_MAX);
     } else if (key === 'arm') {
       if (lesson.arms.length >= ARMS_MAX) {
         notices.push(`A lesson has at most ${ARMS_MAX} arms; "${shown(value)}" was left out.`);
@@ -178,6 +185,25 @@ export function encodeLessonParams(lesson: AuthoredLesson): string {
   }
   for (const limit of lesson.limits) add('limit', `${limit.key}${limit.op}${limit.value}`);
   return parts.length ? `&${parts.join('&')}` : '';
+}
+
+/** True when the lesson has anything to show or check (a link without one has `EMPTY_LESSON`). */
+export function hasLesson(lesson: AuthoredLesson): boolean {
+  return lesson.text !== '' || lesson.arms.length > 0 || lesson.goal !== undefined || lesson.charts.length > 0;
+}
+
+/**
+ * Arms that name every key any arm changes, the others taking the base's value: an arm then means the
+ * same settings whatever base link carries it (the address bar's, while arm 2 trains, is arm 2's).
+ */
+export function pinArms(arms: readonly LessonArm[], base: Config): LessonArm[] {
+  const keys = new Set<ConfigKey>(arms.flatMap((arm) => Object.keys(arm.settings) as ConfigKey[]));
+  return arms.map((arm) => {
+    const settings: Partial<Record<ConfigKey, string>> = {};
+    for (const field of FIELD_BY_KEY.values())
+      if (keys.has(field.key)) settings[field.key] = arm.settings[field.key] ?? String(base[field.key]);
+    return { label: arm.label, settings };
+  });
 }
 
 /** Splits a hash's body (`a=1&b=2`) into decoded pairs, keeping a broken escape as typed. */

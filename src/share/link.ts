@@ -11,6 +11,15 @@ import {
   validate,
   type Config,
 } from '../engine/config';
+import {
+  decodeLessonParams,
+  EMPTY_LESSON,
+  encodeLessonParams,
+  LESSON_KEYS,
+  pinArms,
+  type AuthoredLesson,
+} from './lesson-link';
+import { HTML_LIKE, LINE_BREAKS, LONE_SURROGATE, UNSAFE } from './plain-text';
 
 export const LINK_VERSION = 4;
 
@@ -58,6 +67,8 @@ export interface DecodedLink {
   explain: boolean;
   title: string;
   version: number;
+  /** An instructor's lesson (text, arms, charts, a goal); `EMPTY_LESSON` when the link has none. */
+  lesson: AuthoredLesson;
 }
 
 export const LINK_LIMITS = {
@@ -76,18 +87,9 @@ export const LINK_LIMITS = {
 /** The keys a link may hold besides the schema's. */
 const EXTRA_KEYS: readonly string[] = ['v', 'hide', 'autoplay', 'explain', 'title'];
 
-// Characters never shown as they are: C0/C1 controls, bidi embeddings/overrides/isolates (they can
-// reorder the surrounding text), the BOM, and lone surrogates (not text at all).
-const UNSAFE =
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-const LINE_BREAKS = /[\t\n\v\f\r\u2028\u2029]/g;
-const HTML_LIKE = /<\/?[a-z][a-z0-9-]{0,20}(?=[\s/>])|<!--|javascript:/i;
-
 export function encodeLink(
   config: Partial<Config>,
-  extras: { hide?: string[]; autoplay?: boolean; explain?: boolean; title?: string } = {},
+  extras: { hide?: string[]; autoplay?: boolean; explain?: boolean; title?: string; lesson?: AuthoredLesson } = {},
 ): string {
   const source = (config ?? {}) as Record<string, unknown>;
   const parts = [`v=${LINK_VERSION}`];
@@ -108,7 +110,11 @@ export function encodeLink(
   if (extras?.explain === true) parts.push('explain=1');
   const title = typeof extras?.title === 'string' ? cleanTitle(extras.title).title : '';
   if (title !== '') parts.push(`title=${component(title)}`);
-  return `#${parts.join('&')}`;
+  // A lesson's arms are written in full against this link's settings, so they keep their meaning.
+  const lesson = extras?.lesson;
+  const base = { ...defaultConfig(), ...source } as Config;
+  const lessonParams = lesson ? encodeLessonParams({ ...lesson, arms: pinArms(lesson.arms, base) }) : '';
+  return `#${parts.join('&')}${lessonParams}`;
 }
 
 /**
@@ -128,6 +134,7 @@ export function decodeLink(link: string): DecodedLink {
       explain: false,
       title: '',
       version: LINK_VERSION,
+      lesson: EMPTY_LESSON,
     };
   }
 }
@@ -183,6 +190,8 @@ function decode(link: unknown): DecodedLink {
   }
 
   const entries = new Map<string, Entry>();
+  // A lesson's keys (arm, limit) may repeat, in order: they are read apart from the settings.
+  const lessonPairs: [string, string][] = [];
   const unknownSeen = new Set<string>();
   let unknownCount = 0;
   let brokenCount = 0;
@@ -198,6 +207,10 @@ function decode(link: unknown): DecodedLink {
     const rawKey = eq >= 0 ? part.slice(0, eq) : part;
     const rawValue = eq >= 0 ? part.slice(eq + 1) : '';
     const name = percentDecode(rawKey);
+    if ((LESSON_KEYS as readonly string[]).includes(name.text)) {
+      lessonPairs.push([name.text, percentDecode(rawValue).text]);
+      continue;
+    }
     const renamed = Object.hasOwn(RENAMED_SETTINGS, name.text) ? RENAMED_SETTINGS[name.text] : undefined;
     const key = renamed ? renamed.key : canonicalKey(name.text);
     if (key === undefined) {
@@ -300,6 +313,10 @@ function decode(link: unknown): DecodedLink {
   const { config, problems } = validate(raw, defaultsOfVersion(version));
   const values = problems.map((p) => p.message);
 
+  const read = decodeLessonParams(lessonPairs);
+  const lesson = { ...read.lesson, arms: pinArms(read.lesson.arms, config) };
+  extras.push(...read.notices);
+
   // Least important first: the app's banner keeps only the newest few, so the ones that matter most
   // (the link as a whole, then values that were changed) come last and are the last to be pushed out.
   const all = [...extras, ...encoding, ...duplicates, ...unknown, ...values, ...general].map(cleanNotice);
@@ -310,7 +327,7 @@ function decode(link: unknown): DecodedLink {
           `${all.length - LINK_LIMITS.maxNotices + 1} more problems with this link were not listed.`,
           ...all.slice(all.length - LINK_LIMITS.maxNotices + 1),
         ];
-  return { config, notices, hide, autoplay, explain, title, version };
+  return { config, notices, hide, autoplay, explain, title, version, lesson };
 }
 
 /** The part of a URL that holds the settings: after `#`, else after `?` of a URL, else all of it. */

@@ -2,13 +2,11 @@
 // trains for the lesson's updates, is paused and pinned, and the next arm starts from its own link. A
 // single-arm lesson simply plays on. App calls `playWhenReady()` and `advance()` from effects, so both
 // re-run whenever the run's state changes; they are plain methods so the sequence is testable in Node.
-import type { Config } from '../engine/config';
-import type { Preset, PresetArm } from '../presets';
-import { decodeLink } from '../share/link';
-import type { PlaygroundState } from './state.svelte';
-
-/** Arm length when a comparison preset does not say. */
-const DEFAULT_ARM_UPDATES = 60;
+import type { Config } from '../../engine/config';
+import { DEFAULT_ARM_UPDATES } from '../../lessons/authored';
+import type { Preset, PresetArm } from '../../presets';
+import { decodeLink } from '../../share/link';
+import type { PlaygroundState } from '../state.svelte';
 
 /** What the runner asks of the training client. */
 export interface RunControl {
