@@ -36,6 +36,7 @@ describe('train arguments', () => {
       'm.jsonl',
       '--samples',
       's.jsonl',
+      '--check-goal',
     ]);
     expect(parsed).toEqual({
       args: {
@@ -46,6 +47,8 @@ describe('train arguments', () => {
           ['beta', '0'],
         ],
         updates: 12,
+        updatesGiven: true,
+        checkGoal: true,
         backend: 'cpu',
         out: 'm.jsonl',
         samples: 's.jsonl',
@@ -235,6 +238,40 @@ describe('npm run train', () => {
     expect(rows.map((r) => r.update)).toEqual([1, 2, 3]);
     expect(Object.keys(rows[0]).sort()).toEqual([...METRIC_NAMES].sort());
     expect(rows[2].episodes).toBe(24);
+  });
+
+  describe('--check-goal', () => {
+    const challenge = '#v=4&task=target&batchSize=32&sftSteps=30';
+    const check = (link: string) =>
+      run('node', [...TRAIN, '--link', link, '--check-goal', '--quiet']).then(
+        ({ stdout }) => ({ code: 0, stdout }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout + e.stderr }),
+      );
+
+    it('exits 0 when the goal is met within its budget, and stops training there', async () => {
+      // Seed 1 starts at a score of ~0.2 (random letters) and passes 0.5 within ~10 updates.
+      const { code, stdout } = await check(`${challenge}&goal=reward/score>=0.5@40&limit=beta<=0.3`);
+      expect(stdout).toMatch(/challenge: score ≥ 0.5 within 40 updates, beta ≤ 0.3/);
+      const met = /Met: score ([0-9.]+) at update (\d+) of 40/.exec(stdout);
+      expect(met).not.toBeNull();
+      expect(Number(met?.[1])).toBeGreaterThanOrEqual(0.5);
+      expect(Number(met?.[2])).toBeLessThan(40);
+      expect(stdout).toMatch(new RegExp(`final: update +${met?.[2]} `));
+      expect(code).toBe(0);
+    });
+
+    it('exits 1 when the budget runs out first, and when the settings break a limit', async () => {
+      const missed = await check(`${challenge}&goal=reward/score>=0.99@3`);
+      expect(missed.stdout).toMatch(/Not met: score 0\.[0-9]+ at update 3 of 3; the goal was ≥ 0.99/);
+      expect(missed.code).toBe(1);
+      const broken = await check(`${challenge}&beta=0.5&goal=reward/score>=0.5@40&limit=beta<=0.3`);
+      expect(broken.stdout).toMatch(/not met: beta is 0.5, but the challenge needs beta ≤ 0.3/);
+      expect(broken.stdout).not.toMatch(/format pretraining/);
+      expect(broken.code).toBe(1);
+      const none = await check(challenge);
+      expect(none.stdout).toMatch(/--check-goal needs a link with a goal/);
+      expect(none.code).toBe(2);
+    });
   });
 
   it('exits with status 2 and the usage on a bad argument', async () => {

@@ -3,6 +3,7 @@
 import { BACKENDS, type BackendName } from '../engine/backend';
 import { FIELDS, validate, type Config } from '../engine/config';
 import { findPreset, PRESETS, type Preset } from '../presets';
+import type { AuthoredLesson } from '../share/lesson-link';
 import { decodeLink } from '../share/link';
 
 export const NODE_BACKENDS: readonly BackendName[] = ['cpu', 'wasm'];
@@ -14,6 +15,10 @@ export interface TrainArgs {
   link?: string;
   sets: [string, string][];
   updates: number;
+  /** --updates was given (else a goal check runs the goal's budget). */
+  updatesGiven: boolean;
+  /** Train until the link's challenge goal is met or its budget runs out; the exit code says which. */
+  checkGoal: boolean;
   backend: BackendName;
   out?: string;
   /** JSONL file of every episode's decoded prompt, response and score, one line per update. */
@@ -26,6 +31,7 @@ const COMPARISONS = PRESETS.filter((p) => p.arms);
 
 export const TRAIN_USAGE = `Usage: npm run train -- [--preset NAME [--arm K] | --link 'URL-or-#hash'] [--set key=value ...]
                         [--updates N] [--backend cpu|wasm] [--out metrics.jsonl] [--samples samples.jsonl] [--quiet]
+                        [--check-goal]
 
   --preset NAME     one of: ${PRESETS.map((p) => p.name).join(', ')}
   --arm K           arm K (1-based) of a comparison preset: ${COMPARISONS.map((p) => p.name).join(', ')}
@@ -37,6 +43,8 @@ export const TRAIN_USAGE = `Usage: npm run train -- [--preset NAME [--arm K] | -
   --samples FILE    write one JSON line per update with every episode: prompt, response, expected, score
                     (and gold, proxy for task preference)
   --quiet           no progress line per update
+  --check-goal      the link is a challenge (goal=metric>=x@N, limit=...): train up to its budget (or --updates),
+                    stop when the goal is met, and exit 0 when met, 1 when not (a broken limit is not met)
   --help            this text and every setting's meaning, range and default`;
 
 /** "1 "no baseline", 2 "batch-mean baseline"": a comparison's arms as --arm takes them. */
@@ -45,7 +53,15 @@ function armList(preset: Preset): string {
 }
 
 export function parseTrainArgs(argv: readonly string[]): { args: TrainArgs } | { error: string } {
-  const args: TrainArgs = { sets: [], updates: 200, backend: 'wasm', quiet: false, help: false };
+  const args: TrainArgs = {
+    sets: [],
+    updates: 200,
+    updatesGiven: false,
+    checkGoal: false,
+    backend: 'wasm',
+    quiet: false,
+    help: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const takeValue = (): string | undefined => {
@@ -104,6 +120,11 @@ export function parseTrainArgs(argv: readonly string[]): { args: TrainArgs } | {
         if (!Number.isInteger(n) || n < 1)
           return { error: `--updates needs a whole number ≥ 1 (got ${value ?? 'nothing'}).` };
         args.updates = n;
+        args.updatesGiven = true;
+        break;
+      }
+      case '--check-goal': {
+        args.checkGoal = true;
         break;
       }
       case '--backend': {
@@ -126,7 +147,7 @@ export function parseTrainArgs(argv: readonly string[]): { args: TrainArgs } | {
       }
       default:
         return {
-          error: `Unknown argument "${flag}". Valid: --preset, --arm, --link, --set, --updates, --backend, --out, --samples, --quiet, --help.`,
+          error: `Unknown argument "${flag}". Valid: --preset, --arm, --link, --set, --updates, --backend, --out, --samples, --quiet, --check-goal, --help.`,
         };
     }
   }
@@ -153,6 +174,8 @@ export interface Settings {
   title: string;
   /** What runs, for the log: e.g. `arm 2 of 2, "batch-mean baseline"`; empty when not a comparison. */
   arm: string;
+  /** The link's lesson (its goal and limits are what --check-goal checks). */
+  lesson: AuthoredLesson;
 }
 
 /**
@@ -170,5 +193,11 @@ export function resolveSettings(args: TrainArgs): Settings {
     preset?.arms && chosen && armIndex !== undefined
       ? `arm ${armIndex + 1} of ${preset.arms.length}, "${chosen.label}" (arms: ${armList(preset)})`
       : '';
-  return { config, warnings: [...decoded.notices, ...problems.map((p) => p.message)], title: decoded.title, arm };
+  return {
+    config,
+    warnings: [...decoded.notices, ...problems.map((p) => p.message)],
+    title: decoded.title,
+    arm,
+    lesson: decoded.lesson,
+  };
 }

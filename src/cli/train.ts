@@ -4,6 +4,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { useBackend } from '../engine/backend';
 import type { Metrics } from '../engine/metrics';
+import { brokenLimit, describeGoal, describeLimit, goalStatus } from '../lessons/goal';
 import { createTrainer } from '../engine/trainer';
 import { parseTrainArgs, resolveSettings, TRAIN_USAGE } from './args';
 import { metricsToJson, progressLine, settingsHelp } from './format';
@@ -22,10 +23,26 @@ async function main(): Promise<number> {
   }
 
   // Settings: a preset (or one of its arms) or a link first, then each --set on top; every problem is a warning.
-  const { config, warnings, title, arm } = resolveSettings(args);
+  const { config, warnings, title, arm, lesson } = resolveSettings(args);
   for (const warning of warnings) console.warn(`warning: ${warning}`);
   if (title) console.log(`"${title}"`);
   if (arm) console.log(`${args.preset}: ${arm}`);
+
+  // --check-goal: the challenge's budget is the run's length, and the settings must keep its limits.
+  const goal = args.checkGoal ? lesson.goal : undefined;
+  if (args.checkGoal) {
+    if (!goal) {
+      console.error('--check-goal needs a link with a goal, e.g. &goal=reward/score>=0.9@100.');
+      return 2;
+    }
+    console.log(`challenge: ${describeGoal(goal)}${lesson.limits.map((l) => `, ${describeLimit(l)}`).join('')}`);
+    const broken = brokenLimit(lesson.limits, config);
+    if (broken) {
+      console.log(`not met: ${broken}.`);
+      return 1;
+    }
+    if (!args.updatesGiven) args.updates = goal.updates;
+  }
 
   const backend = await useBackend(args.backend);
   console.log(`backend: ${backend.reason}`);
@@ -47,17 +64,23 @@ async function main(): Promise<number> {
         console.log(`stage 2, reward model on ${config.comparisons} comparisons: ${config.rmSteps} steps`);
       } else console.log(`format pretraining: ${config.sftSteps} steps, sft/loss ${loss.toFixed(4)}`);
     }
-    let last: Metrics | undefined;
+    const history: Metrics[] = [];
     for (let i = 0; i < args.updates; i++) {
       const { metrics, samples, divergence } = await trainer.step();
-      last = metrics;
+      history.push(metrics);
       if (divergence) console.warn(`warning: ${divergence.message}`);
       if (!args.quiet) console.log(progressLine(metrics));
       out?.write(`${metricsToJson(metrics)}\n`);
       samplesOut?.write(`${samplesLine(metrics.update, samples, trainer.usesRewardModel)}\n`);
+      // A met goal stays met: no need to train on.
+      if (goal && goalStatus(goal, history).state === 'met') break;
     }
+    const last = history.at(-1);
     if (last) console.log(`final: ${progressLine(last)}`);
-    return 0;
+    if (!goal) return 0;
+    const status = goalStatus(goal, history);
+    console.log(status.text);
+    return status.state === 'met' ? 0 : 1;
   } finally {
     trainer.dispose();
     for (const stream of [out, samplesOut])

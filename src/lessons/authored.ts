@@ -3,7 +3,7 @@
 // lesson editor as a starting point.
 import { FIELDS, validate, type Config, type ConfigKey } from '../engine/config';
 import type { Preset } from '../presets';
-import { EMPTY_LESSON, TEXT_MAX, type AuthoredLesson, type LessonArm } from '../share/lesson-link';
+import { EMPTY_LESSON, LABEL_MAX, pinArms, TEXT_MAX, type AuthoredLesson, type LessonArm } from '../share/lesson-link';
 import { decodeLink, encodeLink } from '../share/link';
 
 /** Arm length when a lesson does not say (the gallery's comparisons use the same). */
@@ -56,9 +56,11 @@ export function lessonPreset(source: LessonSource): Preset {
 /** A built-in lesson in the editor's terms: its first arm is the base, its text the summary and claim. */
 export function lessonOfPreset(preset: Preset): LessonSource {
   const base = decodeLink(preset.link);
+  // The claim follows the summary when both fit; a claim cut mid-sentence would misstate it.
   const claim = preset.lesson ? `\n\nWhat it shows, measured on seeds 1–5: ${preset.lesson}` : '';
+  const text = `${preset.summary}${claim}`.length <= TEXT_MAX ? `${preset.summary}${claim}` : preset.summary;
   const arms = (preset.arms ?? []).map((arm) => ({
-    label: arm.label,
+    label: arm.label.slice(0, LABEL_MAX),
     settings: settingsDiff(decodeLink(arm.link).config, base.config),
   }));
   return {
@@ -67,8 +69,8 @@ export function lessonOfPreset(preset: Preset): LessonSource {
     title: preset.title,
     lesson: {
       ...EMPTY_LESSON,
-      text: `${preset.summary}${claim}`.slice(0, TEXT_MAX),
-      arms,
+      text: text.slice(0, TEXT_MAX),
+      arms: pinArms(arms, base.config),
       ...(preset.updates !== undefined ? { updates: preset.updates } : {}),
     },
   };

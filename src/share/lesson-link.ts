@@ -13,7 +13,7 @@ import { cleanMultiline, LINE_BREAKS, UNSAFE } from './plain-text';
 
 export const TEXT_MAX = 1200;
 export const ARMS_MAX = 4;
-export const LABEL_MAX = 40;
+export const LABEL_MAX = 60;
 export const CHARTS_MAX = 4;
 export const UPDATES_MAX = 2000;
 export const LESSON_KEYS = ['text', 'arm', 'updates', 'charts', 'goal', 'limit'] as const;
@@ -167,10 +167,15 @@ export function decodeLessonParams(pairs: readonly (readonly [string, string])[]
   return { lesson, notices };
 }
 
+/** Percent-encoding that leaves the lesson syntax's own marks (| = ; , / @) readable in the address bar. */
+export function linkText(value: string): string {
+  return encodeURIComponent(value).replace(/%(7C|3D|3B|2C|2F|40)/g, (code) => decodeURIComponent(code));
+}
+
 /** The lesson as link parameters (`&text=…&arm=…`), empty for a lesson with nothing in it. */
 export function encodeLessonParams(lesson: AuthoredLesson): string {
   const parts: string[] = [];
-  const add = (key: string, value: string) => parts.push(`${key}=${encodeURIComponent(value)}`);
+  const add = (key: string, value: string) => parts.push(`${key}=${linkText(value)}`);
   if (lesson.text) add('text', lesson.text.slice(0, TEXT_MAX));
   for (const arm of lesson.arms.slice(0, ARMS_MAX)) {
     const settings = Object.entries(arm.settings).map(([k, v]) => `${k}=${v}`);

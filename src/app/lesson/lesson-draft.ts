@@ -4,7 +4,7 @@
 import type { Config } from '../../engine/config';
 import type { MetricName } from '../../engine/metrics';
 import { lessonLink, settingsDiff, type LessonSource } from '../../lessons/authored';
-import type { Limit } from '../../share/lesson-link';
+import { linkText, type Limit } from '../../share/lesson-link';
 import { decodeLink, encodeLink, type DecodedLink } from '../../share/link';
 
 export interface ArmDraft {
@@ -73,7 +73,7 @@ export function readDraft(draft: LessonDraft): { decoded: DecodedLink; link: str
     .map((s) => s.trim())
     .filter((s) => s !== '');
   const parts = [encodeLink(draft.base, { title: draft.title }).slice(1)];
-  const add = (key: string, value: string) => parts.push(`${key}=${encodeURIComponent(value)}`);
+  const add = (key: string, value: string) => parts.push(`${key}=${linkText(value)}`);
   if (hide.length > 0) add('hide', hide.join(','));
   if (draft.text !== '') add('text', draft.text);
   for (const arm of draft.arms) add('arm', `${arm.label.replace(/\|/g, '/')}|${arm.settings}`);
