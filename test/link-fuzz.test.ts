@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FIELDS, validate, type Config, type Field } from '../src/engine/config';
+import { ARMS_MAX, CHARTS_MAX, LABEL_MAX, LESSON_KEYS, TEXT_MAX } from '../src/share/lesson-link';
 import { decodeLink, encodeLink, KEY_ALIASES, LINK_LIMITS, type DecodedLink } from '../src/share/link';
 
 const SCHEMA_KEYS: readonly string[] = FIELDS.map((f) => f.key);
@@ -16,6 +17,7 @@ const LINK_KEYS: readonly string[] = [
   'autoplay',
   'explain',
   'title',
+  ...LESSON_KEYS,
 ];
 
 const UNSAFE =
@@ -36,6 +38,16 @@ function checkDecoded(decoded: DecodedLink): void {
   if (typeof title !== 'string' || title.length > LINK_LIMITS.maxTitleLength) throw new Error(`title too long`);
   if (UNSAFE.test(title)) throw new Error(`unsafe character in title ${JSON.stringify(title)}`);
   if (!Number.isSafeInteger(version) || version < 1) throw new Error(`bad version ${version}`);
+  // A lesson: capped, plain text (line breaks only in its text), and it writes a link that reads back the same.
+  const { lesson } = decoded;
+  if (lesson.text.length > TEXT_MAX || UNSAFE.test(lesson.text.replace(/\n/g, ' '))) throw new Error('bad lesson text');
+  if (lesson.arms.length > ARMS_MAX || lesson.charts.length > CHARTS_MAX) throw new Error('too many arms or charts');
+  for (const arm of lesson.arms)
+    if (arm.label === '' || arm.label.length > LABEL_MAX || UNSAFE.test(arm.label)) throw new Error('bad arm label');
+  if (lesson.arms.length + lesson.limits.length + lesson.charts.length > 0 || lesson.text !== '' || lesson.goal) {
+    const back = decodeLink(encodeLink(config, { lesson }));
+    expect(back.lesson).toEqual(lesson);
+  }
   if (notices.length > LINK_LIMITS.maxNotices) throw new Error(`${notices.length} notices`);
   for (const notice of notices) {
     if (typeof notice !== 'string' || notice === '' || notice.length > 300) throw new Error(`bad notice ${notice}`);
