@@ -7,7 +7,7 @@ import svelteConfig from './svelte.config.js';
 
 export default defineConfig(
   {
-    ignores: ['scratch/', 'dist/', 'node_modules/', 'artifacts/', 'coverage/', 'public/', '.vite/'],
+    ignores: ['scratch/', 'assembly/', 'dist/', 'node_modules/', 'artifacts/', 'coverage/', 'public/', '.vite/'],
   },
   js.configs.recommended,
   ts.configs.recommended,

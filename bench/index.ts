@@ -7,10 +7,12 @@
 // BENCH_LEARN=0 (e.g. 60: learning curves of wasm and PyTorch, PPO and GRPO, seeds BENCH_LEARN_SEEDS=1,2,3)
 // BENCH_CONFIGS="default;dModel=64&…" (the PyTorch comparisons' settings, link query strings, ';' between)
 // BENCH_TORCH=independent,reference (the PyTorch scripts timed; the ratio is against the fastest)
+// BENCH_SIMD=compare (the PyTorch comparisons time wasm with and without the SIMD BatchMatMul; on or off: one)
 import os from 'node:os';
 import { inapplicable } from '../src/engine/applicability';
 import type { BackendName } from '../src/engine/backend';
 import { ALGORITHMS, defaultConfig, validate, type AlgorithmName, type Config } from '../src/engine/config';
+import { setSimdMatMulMode, type SimdMatMulMode } from '../src/engine/kernels/wasm-matmul';
 import { tf } from '../src/engine/tf';
 import { decodeLink } from '../src/share/link';
 import { benchNode, formatNodeRows, learnNode, type NodeRow } from './node';
@@ -59,6 +61,18 @@ const configs = (process.env.BENCH_CONFIGS ?? `default;${LARGER}`)
     return { label: query, base: config };
   });
 const torchScripts = list<PytorchScript>('BENCH_TORCH', PYTORCH_SCRIPTS);
+// Our side of each comparison: the wasm backend with the SIMD BatchMatMul (src/engine/kernels/wasm-matmul.ts)
+// and, for the before/after, with tfjs-wasm's own kernel.
+const SIMD_VARIANTS: Record<string, { label: string; mode: SimdMatMulMode }[]> = {
+  compare: [
+    { label: 'wasm, tfjs kernels only', mode: 'off' },
+    { label: 'wasm + SIMD BatchMatMul', mode: 'all' },
+  ],
+  on: [{ label: 'wasm + SIMD BatchMatMul', mode: 'all' }],
+  off: [{ label: 'wasm, tfjs kernels only', mode: 'off' }],
+};
+const simdVariants = SIMD_VARIANTS[process.env.BENCH_SIMD ?? 'compare'];
+if (!simdVariants) throw new Error(`BENCH_SIMD: "${process.env.BENCH_SIMD}" is none of compare, on, off`);
 for (const script of torchScripts)
   if (!PYTORCH_SCRIPTS.includes(script))
     throw new Error(`BENCH_TORCH: "${script}" is none of ${PYTORCH_SCRIPTS.join(', ')}`);
@@ -91,8 +105,13 @@ for (const { label, base } of compared.length > 0 ? configs : []) {
     const reference = { warmup, updates: Math.max(updates, 10), config };
     const torch = new Map<PytorchScript, PytorchResult[]>(torchScriptsHere.map((script) => [script, []]));
     for (const script of torchScriptsHere) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
-    const ours = (await benchNode({ backends: ['wasm'], algorithms: [algorithm], warmup, updates, config }))[0] as
-      NodeRow | undefined;
+    const ours: { label: string; row: NodeRow | undefined }[] = [];
+    for (const { label: variant, mode } of simdVariants) {
+      setSimdMatMulMode(mode);
+      const row = (await benchNode({ backends: ['wasm'], algorithms: [algorithm], warmup, updates, config }))[0];
+      ours.push({ label: variant, row });
+    }
+    setSimdMatMulMode('all');
     for (const script of torchScriptsHere) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
     console.log(formatComparison(ours, torch));
   }
@@ -174,12 +193,19 @@ function formatLearning(curves: readonly { label: string; means: LearningCurve }
 }
 
 /** One row per implementation (each PyTorch script: the mean of its runs), and tfjs against the fastest. */
-function formatComparison(ours: NodeRow | undefined, torch: ReadonlyMap<PytorchScript, PytorchResult[]>): string {
-  if (!ours) return 'wasm did not start, so there is nothing to compare.';
+function formatComparison(
+  variants: readonly { label: string; row: NodeRow | undefined }[],
+  torch: ReadonlyMap<PytorchScript, PytorchResult[]>,
+): string {
+  const ours = variants.flatMap(({ label, row }) => (row ? [{ label, row }] : []));
+  if (ours.length === 0) return 'wasm did not start, so there is nothing to compare.';
   const lines = [
-    '| implementation | update ms | rollout ms | optimise ms |',
-    '|---|---:|---:|---:|',
-    `| tfjs ${tf.version_core}, wasm | ${ours.updateMs.toFixed(0)} | ${ours.rolloutMs.toFixed(0)} | ${ours.optimizeMs.toFixed(0)} |`,
+    '| implementation | update ms | rollout ms | optimise ms | kernels/update |',
+    '|---|---:|---:|---:|---:|',
+    ...ours.map(
+      ({ label, row }) =>
+        `| tfjs ${tf.version_core}, ${label} | ${row.updateMs.toFixed(0)} | ${row.rolloutMs.toFixed(0)} | ${row.optimizeMs.toFixed(0)} | ${row.kernels} |`,
+    ),
   ];
   let fastest: { file: string; update: number; rollout: number; optimize: number } | undefined;
   for (const [script, results] of torch) {
@@ -187,7 +213,7 @@ function formatComparison(ours: NodeRow | undefined, torch: ReadonlyMap<PytorchS
     const file = SCRIPT_FILES[script];
     if (runs.length === 0) {
       const reason = results.map((t) => (t.available ? '' : t.reason)).find(Boolean);
-      lines.push(`| PyTorch, ${file} | not run: ${reason ?? 'no runs'} | | |`);
+      lines.push(`| PyTorch, ${file} | not run: ${reason ?? 'no runs'} | | | |`);
       continue;
     }
     const mean = (pick: (t: (typeof runs)[number]) => number) => runs.reduce((a, t) => a + pick(t), 0) / runs.length;
@@ -198,13 +224,14 @@ function formatComparison(ours: NodeRow | undefined, torch: ReadonlyMap<PytorchS
       optimize: mean((t) => t.optimizeMs),
     };
     lines.push(
-      `| PyTorch ${runs[0].torch}, ${file}, ${runs[0].blas} (mean of ${runs.length} runs) | ${ms.update.toFixed(0)} | ${ms.rollout.toFixed(0)} | ${ms.optimize.toFixed(0)} |`,
+      `| PyTorch ${runs[0].torch}, ${file}, ${runs[0].blas} (mean of ${runs.length} runs) | ${ms.update.toFixed(0)} | ${ms.rollout.toFixed(0)} | ${ms.optimize.toFixed(0)} | |`,
     );
     if (!fastest || ms.update < fastest.update) fastest = ms;
   }
   if (fastest)
-    lines.push(
-      `| **ratio tfjs / PyTorch (${fastest.file})** | **${(ours.updateMs / fastest.update).toFixed(2)}×** | ${(ours.rolloutMs / fastest.rollout).toFixed(2)}× | ${(ours.optimizeMs / fastest.optimize).toFixed(2)}× |`,
-    );
+    for (const { label, row } of ours)
+      lines.push(
+        `| **ratio ${label} / PyTorch (${fastest.file})** | **${(row.updateMs / fastest.update).toFixed(2)}×** | ${(row.rolloutMs / fastest.rollout).toFixed(2)}× | ${(row.optimizeMs / fastest.optimize).toFixed(2)}× | |`,
+      );
   return lines.join('\n');
 }

@@ -2,6 +2,7 @@
 // for contiguous and strided slices of every rank the engine uses.
 import { describe, expect, it } from 'vitest';
 import { tf } from '../src/engine/tf';
+import { simdMatMulStats } from '../src/engine/kernels/wasm-matmul';
 import { startBackend } from './support/engine';
 
 const CASES: { shape: number[]; begin: number[]; size: number[] }[] = [
@@ -40,5 +41,47 @@ describe('wasm slice kernels', () => {
       );
     const expected = await onBackend('cpu', run);
     expect(await onBackend('wasm', run)).toEqual(expected);
+  });
+});
+
+// The SIMD BatchMatMul (src/engine/kernels/wasm-matmul.ts) against the cpu backend: every transpose
+// combination, batch broadcasts either way, widths that are and are not multiples of 4, the engine's shapes.
+describe('wasm SIMD BatchMatMul', () => {
+  const shapes = (m: number, k: number, n: number, tA: boolean, tB: boolean, batchA: number[], batchB: number[]) => [
+    [...batchA, ...(tA ? [k, m] : [m, k])],
+    [...batchB, ...(tB ? [n, k] : [k, n])],
+  ];
+  const CASES: { a: number[]; b: number[]; tA: boolean; tB: boolean }[] = [];
+  for (const tA of [false, true])
+    for (const tB of [false, true])
+      for (const [m, k, n, batchA, batchB] of [
+        [7, 5, 13, [3], [3]],
+        [7, 5, 13, [], [3]],
+        [7, 5, 13, [3], []],
+        [7, 5, 13, [1], [2, 3]],
+        [1, 1, 1, [], []],
+        [10, 16, 10, [64], [64]],
+        [33, 17, 31, [2], [2]],
+        [320, 32, 9, [], []],
+        [32, 320, 1, [], []],
+      ] as [number, number, number, number[], number[]][]) {
+        const [a, b] = shapes(m, k, n, tA, tB, batchA, batchB);
+        CASES.push({ a, b, tA, tB });
+      }
+  it.each(CASES)('[$a]·[$b] transposeA $tA transposeB $tB matches cpu to 1e-5', async ({ a, b, tA, tB }) => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.randomUniform(a, -1, 1, 'float32', 1);
+        const y = tf.randomUniform(b, -1, 1, 'float32', 2);
+        const out = tf.matMul(x, y, tA, tB);
+        return { shape: out.shape, values: Array.from(out.dataSync()) };
+      });
+    const expected = await onBackend('cpu', run);
+    const before = simdMatMulStats.calls;
+    const got = await onBackend('wasm', run);
+    expect(simdMatMulStats.calls).toBe(before + 1);
+    expect(got.shape).toEqual(expected.shape);
+    const worst = got.values.reduce((w, v, i) => Math.max(w, Math.abs(v - expected.values[i])), 0);
+    expect(worst).toBeLessThanOrEqual(1e-5);
   });
 });

@@ -2,6 +2,7 @@
 // Node registers cpu and wasm here; the browser worker passes its own `register` (dynamic imports of
 // the webgpu/webgl/wasm packages) and `vet` (is this WebGPU adapter real hardware?).
 import '@tensorflow/tfjs-backend-cpu';
+import { registerWasmMatMulKernel } from './kernels/wasm-matmul';
 import { registerWasmSliceKernels } from './kernels/wasm-slice';
 import { tf } from './tf';
 
@@ -53,7 +54,10 @@ export async function startBackend(order: readonly BackendName[], hooks: Backend
       await register(name);
       if (await tf.setBackend(name)) {
         await tf.ready();
-        if (name === 'wasm') registerWasmSliceKernels();
+        if (name === 'wasm') {
+          registerWasmSliceKernels();
+          registerWasmMatMulKernel();
+        }
         const fellBack = name !== order[0];
         return {
           name,

@@ -1,0 +1,163 @@
+// BatchMatMul for the wasm backend with a 128-bit SIMD kernel compiled from AssemblyScript
+// (assembly/matmul.ts, built by `npm run build:simd` into matmul-simd-wasm.ts as base64). The module
+// imports tfjs-backend-wasm's own WebAssembly.Memory, so it reads A and B and writes C in place on the
+// backend's heap: no copies. tfjs-backend-wasm 4.22 runs batched and transposed-A products in a plain
+// C++ loop outside XNNPACK (~0.7 GFLOP/s for the attention's 64 × [10, 10]·[10, 16]); 2-D products go to
+// XNNPACK, which re-packs B into a new operator every call. Shapes the kernel does not handle (non-float,
+// empty, batch broadcasts other than 1 against n) fall back to tfjs's kernel.
+import { tf } from '../tf';
+import { MATMUL_SIMD_WASM } from './matmul-simd-wasm';
+
+type Shape = number[];
+interface TensorInfo {
+  dataId: object;
+  shape: Shape;
+  dtype: string;
+}
+interface WasmBackend {
+  makeOutput(shape: Shape, dtype: string): TensorInfo;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(ptr: number): void };
+}
+type MatMulExport = (
+  a: number,
+  b: number,
+  c: number,
+  batch: number,
+  aBatch: number,
+  bBatch: number,
+  m: number,
+  k: number,
+  n: number,
+  ars: number,
+  acs: number,
+  brs: number,
+  bcs: number,
+  scratch: number,
+) => void;
+
+/** Which products the SIMD kernel takes: all of them, only batched or transposed-A ones, or none. */
+export type SimdMatMulMode = 'all' | 'batched' | 'off';
+let mode: SimdMatMulMode = 'all';
+export function setSimdMatMulMode(m: SimdMatMulMode): void {
+  mode = m;
+}
+
+let matmul: MatMulExport | undefined;
+/** The heap the module was instantiated against (a re-created wasm backend has a new one). */
+let boundMemory: WebAssembly.Memory | undefined;
+let scratch = 0;
+let scratchBytes = 0;
+
+function base64Bytes(text: string): Uint8Array {
+  if (typeof atob === 'function') return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+function instantiate(backend: WasmBackend): MatMulExport {
+  // Synchronous: 2 KB compiles fast, and kernels are registered synchronously after tf.ready().
+  const module = new WebAssembly.Module(base64Bytes(MATMUL_SIMD_WASM) as BufferSource);
+  const instance = new WebAssembly.Instance(module, { env: { memory: backend.wasm.asm.memory } });
+  boundMemory = backend.wasm.asm.memory;
+  return instance.exports.matmul as MatMulExport;
+}
+
+const sizeOf = (shape: Shape) => shape.reduce((a, b) => a * b, 1);
+
+function simdBatchMatMul(
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  backend: WasmBackend,
+): TensorInfo | undefined {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const aRank = a.shape.length;
+  const bRank = b.shape.length;
+  const m = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2];
+  const k = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1];
+  const n = transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1];
+  const kB = transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2];
+  if (k !== kB || m === 0 || n === 0 || k === 0) return undefined;
+  const batchA = sizeOf(a.shape.slice(0, -2));
+  const batchB = sizeOf(b.shape.slice(0, -2));
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
+  const batch = Math.max(batchA, batchB);
+  if (mode === 'off' || (mode === 'batched' && batch === 1 && !transposeA)) return undefined;
+  if (backend.wasm.asm.memory !== boundMemory) {
+    // A new backend instance: bind a new module to its heap (the old scratch belonged to the old heap).
+    matmul = instantiate(backend);
+    scratch = 0;
+    scratchBytes = 0;
+  }
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  if (sizeOf(outer) !== batch) return undefined;
+
+  simdMatMulStats.calls++;
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  const packs = transposeB || n % 4 !== 0;
+  if (packs) {
+    const need = k * (((n + 3) & ~3) * 4);
+    if (need > scratchBytes) {
+      if (scratch) backend.wasm._free(scratch);
+      scratchBytes = Math.max(need, 2 * scratchBytes);
+      scratch = backend.wasm._malloc(scratchBytes) >>> 0;
+    }
+  }
+  matmul!(
+    backend.dataIdMap.get(a.dataId).memoryOffset,
+    backend.dataIdMap.get(b.dataId).memoryOffset,
+    backend.dataIdMap.get(out.dataId).memoryOffset,
+    batch,
+    batchA === 1 ? 0 : m * k * 4,
+    batchB === 1 ? 0 : k * n * 4,
+    m,
+    k,
+    n,
+    transposeA ? 4 : k * 4,
+    transposeA ? m * 4 : 4,
+    transposeB ? 4 : n * 4,
+    transposeB ? k * 4 : 4,
+    scratch,
+  );
+  return out;
+}
+
+let original: tf.KernelConfig | undefined;
+/** Products the SIMD kernel ran (diagnostics: the browser check reads it in the worker). */
+export const simdMatMulStats = { calls: 0, loadError: '' };
+
+/**
+ * Registers the SIMD BatchMatMul over tfjs's for the wasm backend, once the backend is running. Leaves
+ * tfjs's kernel in place when the module cannot load: no SIMD in this browser (tfjs then runs its plain
+ * binary too), or the threaded build's shared memory (the module imports an unshared one).
+ */
+export function registerWasmMatMulKernel(): void {
+  if (original || matmul) return;
+  const config = tf.getKernel('BatchMatMul', 'wasm');
+  if (!config) return;
+  try {
+    matmul = instantiate(tf.findBackend('wasm') as unknown as WasmBackend);
+  } catch (error) {
+    simdMatMulStats.loadError = error instanceof Error ? error.message : String(error);
+    return;
+  }
+  original = config;
+  const fallback = config.kernelFunc;
+  (globalThis as { __simdMatMulStats?: typeof simdMatMulStats }).__simdMatMulStats = simdMatMulStats;
+  tf.unregisterKernel('BatchMatMul', 'wasm');
+  tf.registerKernel({
+    ...original,
+    kernelFunc: (args) => {
+      const { a, b } = args.inputs as unknown as { a: TensorInfo; b: TensorInfo };
+      const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+      const out = simdBatchMatMul(a, b, !!transposeA, !!transposeB, args.backend as unknown as WasmBackend);
+      return (out as tf.TensorInfo | undefined) ?? fallback(args);
+    },
+  });
+}
+
+/** tfjs-backend-wasm's own kernel (after registering), for tests and benchmarks. */
+export function originalBatchMatMul(): tf.KernelConfig | undefined {
+  return original;
+}
