@@ -72,7 +72,12 @@ export function goalStatus(goal: Goal, history: readonly Metrics[], broken?: str
     return { state: 'broken', update, value: windowMean(history, goal, update), text: `Not met: ${broken}.` };
   }
   if (history.length === 0)
-    return { state: 'waiting', update: 0, value: Number.NaN, text: `Goal: ${describeGoal(goal)}.` };
+    return {
+      state: 'waiting',
+      update: 0,
+      value: Number.NaN,
+      text: 'Not started: the check begins with the first update.',
+    };
   // Met at the first update whose window (full, or all the budget allows) reaches the threshold.
   const first = Math.min(GOAL_WINDOW, goal.updates);
   const last = Math.min(history.length, goal.updates);
