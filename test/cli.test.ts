@@ -251,7 +251,7 @@ describe('npm run train', () => {
     it('exits 0 when the goal is met within its budget, and stops training there', async () => {
       // Seed 1 starts at a score of ~0.2 (random letters) and passes 0.5 within ~10 updates.
       const { code, stdout } = await check(`${challenge}&goal=reward/score>=0.5@40&limit=beta<=0.3`);
-      expect(stdout).toMatch(/challenge: score ≥ 0.5 within 40 updates, beta ≤ 0.3/);
+      expect(stdout).toMatch(/challenge: score ≥ 0.5 within 40 updates, keeping beta ≤ 0.3/);
       const met = /Met: score ([0-9.]+) at update (\d+) of 40/.exec(stdout);
       expect(met).not.toBeNull();
       expect(Number(met?.[1])).toBeGreaterThanOrEqual(0.5);

@@ -4,7 +4,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { useBackend } from '../engine/backend';
 import type { Metrics } from '../engine/metrics';
-import { brokenLimit, describeGoal, describeLimit, goalStatus } from '../lessons/goal';
+import { brokenLimit, describeChallenge, goalStatus } from '../lessons/goal';
 import { createTrainer } from '../engine/trainer';
 import { parseTrainArgs, resolveSettings, TRAIN_USAGE } from './args';
 import { metricsToJson, progressLine, settingsHelp } from './format';
@@ -35,7 +35,7 @@ async function main(): Promise<number> {
       console.error('--check-goal needs a link with a goal, e.g. &goal=reward/score>=0.9@100.');
       return 2;
     }
-    console.log(`challenge: ${describeGoal(goal)}${lesson.limits.map((l) => `, ${describeLimit(l)}`).join('')}`);
+    console.log(`challenge: ${describeChallenge(goal, lesson.limits)}`);
     const broken = brokenLimit(lesson.limits, config);
     if (broken) {
       console.log(`not met: ${broken}.`);

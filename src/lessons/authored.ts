@@ -29,6 +29,12 @@ export function settingsDiff(config: Config, base: Config): Partial<Record<Confi
   return diff;
 }
 
+/** An arm's settings for people: "beta = 0, seed = 2" (or what an arm without any runs). */
+export function describeArm(arm: LessonArm): string {
+  const pairs = Object.entries(arm.settings).map(([k, v]) => `${k} = ${v}`);
+  return pairs.length > 0 ? pairs.join(', ') : 'the base settings';
+}
+
 /** The whole lesson as a link: its base settings, hidden controls, title and lesson. */
 export function lessonLink(source: LessonSource): string {
   return encodeLink(source.config, { hide: source.hide, title: source.title, lesson: source.lesson });

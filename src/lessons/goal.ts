@@ -37,6 +37,12 @@ export function describeLimit(limit: Limit): string {
   return `${limit.key} ${opText(limit.op)} ${limit.value}`;
 }
 
+/** "score ≥ 0.9 within 100 updates, keeping beta ≤ 0.05 and algorithm = ppo" */
+export function describeChallenge(goal: Goal, limits: readonly Limit[]): string {
+  const kept = limits.length > 0 ? `, keeping ${limits.map(describeLimit).join(' and ')}` : '';
+  return `${describeGoal(goal)}${kept}`;
+}
+
 /** The first limit these settings break, as a sentence, or undefined when all hold. */
 export function brokenLimit(limits: readonly Limit[], config: Config): string | undefined {
   for (const limit of limits) {
