@@ -92,6 +92,8 @@ describe('malformed lesson parts get a notice and a safe value', () => {
     ['#limit=algorithm<=ppo', /not a number, so only algorithm=value/],
     ['#limit=beta<=70', /outside 0…10/],
     ['#limit=nope=1', /"nope" is not a setting/],
+    ['#text=a&text=b', /text appears 2 times; the last one was used/],
+    ['#goal=reward/score>=0.9@100&goal=reward/score>=0.5@10', /goal appears 2 times/],
   ])('%s', (hash, notice) => {
     const { notices } = read(hash);
     expect(notices).toHaveLength(1);

@@ -17,6 +17,8 @@ export const LABEL_MAX = 60;
 export const CHARTS_MAX = 4;
 export const UPDATES_MAX = 2000;
 export const LESSON_KEYS = ['text', 'arm', 'updates', 'charts', 'goal', 'limit'] as const;
+/** Lesson keys a link holds once (the others may repeat: each arm=, limit= and charts= adds). */
+export const SINGLE_KEYS: readonly string[] = ['text', 'updates', 'goal'];
 
 export interface LessonArm {
   label: string;
@@ -131,6 +133,11 @@ export function decodeLessonParams(pairs: readonly (readonly [string, string])[]
 } {
   const notices: string[] = [];
   const lesson: AuthoredLesson = { text: '', arms: [], charts: [], limits: [] };
+  // arm, limit and charts add up; a second text, updates or goal replaces the first, and says so.
+  for (const key of SINGLE_KEYS) {
+    const count = pairs.filter(([k]) => k === key).length;
+    if (count > 1) notices.push(`The lesson's ${key} appears ${count} times; the last one was used.`);
+  }
   for (const [key, value] of pairs) {
     if (key === 'text') {
       const { text, stripped } = cleanMultiline(value);
