@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 const KERNELS = [
   { source: 'assembly/matmul.ts', module: 'src/engine/kernels/matmul-simd-wasm.ts', name: 'MATMUL_SIMD_WASM' },
+  { source: 'assembly/fused.ts', module: 'src/engine/kernels/fused-simd-wasm.ts', name: 'FUSED_SIMD_WASM' },
 ];
 const FLAGS = ['-O3', '--runtime', 'stub', '--importMemory', '--noExportMemory', '--enable', 'simd', '--noAssert'];
 

@@ -2,7 +2,8 @@
 // tfjs ops and autodiff: the total, every reported term and the gradient with respect to every weight,
 // for PPO (value clip on and off, the KL in the loss, entropy bonus on and off), GRPO (each loss
 // aggregation, clip-higher), REINFORCE and actor-critic, on a real rollout with the weights moved off those that sampled it (so ratios are not 1
-// and some tokens clip).
+// and some tokens clip). On wasm the loss runs as one kernel (src/engine/kernels/wasm-fused.ts): the same
+// numbers as the tfjs composite to 1e-5.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actorCriticLoss, actorCriticLossByAutodiff } from '../src/engine/algorithms/actor-critic';
 import {
@@ -15,6 +16,7 @@ import {
 import { grpoLoss, grpoLossByAutodiff } from '../src/engine/algorithms/grpo';
 import { ppoLoss, ppoLossByAutodiff } from '../src/engine/algorithms/ppo';
 import { ALGORITHM_REGISTRY } from '../src/engine/algorithms';
+import { FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused';
 import { reinforceLoss, reinforceLossByAutodiff } from '../src/engine/algorithms/reinforce';
 import { validate, type Config } from '../src/engine/config';
 import { buildEpisodes } from '../src/engine/episodes';
@@ -158,5 +160,39 @@ describe('fused per-token loss = autodiff loss (cpu)', () => {
       actorCriticLossByAutodiff,
       actorCriticLoss,
     );
+  });
+});
+
+describe('the single-kernel loss = the composite loss (wasm)', () => {
+  beforeAll(() => startBackend('wasm'));
+  const before = { tensors: 0 };
+  beforeAll(() => (before.tensors = tf.memory().numTensors));
+  afterAll(() => {
+    setFusedOps(FUSED_OPS);
+    expect(tf.memory().numTensors).toBe(before.tensors);
+  });
+
+  it.each([
+    [{ algorithm: 'ppo', entropyCoef: 0.01, valueClip: 0.2 }, ppoLoss],
+    [{ algorithm: 'ppo', entropyCoef: 0, valueClip: 0, klIn: 'loss', beta: 0.1 }, ppoLoss],
+    [{ algorithm: 'ppo', valueCoef: 0 }, ppoLoss],
+    [{ algorithm: 'reinforce', entropyCoef: 0.01 }, reinforceLoss],
+    [{ algorithm: 'reinforce', klIn: 'loss', beta: 0.1 }, reinforceLoss],
+    [{ algorithm: 'actor-critic', entropyCoef: 0.01, valueCoef: 0.5 }, actorCriticLoss],
+  ] as [Record<string, unknown>, (ctx: UpdateContext, b: EpisodeBatch) => Loss][])('%j', async (raw, lossOf) => {
+    const f = await fixture(raw);
+    try {
+      setFusedOps(FUSED_OPS.filter((op) => op !== 'loss'));
+      const a = await evaluateLoss(f, lossOf);
+      setFusedOps(FUSED_OPS);
+      const b = await evaluateLoss(f, lossOf);
+      expect(Math.abs(b.total - a.total)).toBeLessThan(1e-5);
+      expect(Object.keys(b.terms).sort()).toEqual(Object.keys(a.terms).sort());
+      for (const [k, v] of Object.entries(a.terms)) expect(Math.abs(b.terms[k] - v), k).toBeLessThan(1e-5);
+      const worst = Math.max(...a.gradient.map((g, i) => Math.abs(g - b.gradient[i])));
+      expect(worst).toBeLessThan(1e-5);
+    } finally {
+      f.dispose();
+    }
   });
 });

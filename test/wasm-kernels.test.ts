@@ -1,7 +1,12 @@
 // Our wasm Slice and SplitV (src/engine/kernels/wasm-slice.ts) give the same values as the cpu backend
-// for contiguous and strided slices of every rank the engine uses.
-import { describe, expect, it } from 'vitest';
-import { tf } from '../src/engine/tf';
+// for contiguous and strided slices of every rank the engine uses; the SIMD BatchMatMul matches cpu; the
+// fused SIMD kernels (src/engine/kernels/wasm-fused.ts) match the tfjs composites they replace.
+import { afterAll, describe, expect, it } from 'vitest';
+import { FUSED_OPS, hasFusedKernel, setFusedOps, type FusedOp } from '../src/engine/kernels/wasm-fused';
+import { causalSelfAttention, dense, gelu, layerNorm } from '../src/engine/layers';
+import { Adam } from '../src/engine/optimizer';
+import { createParams, disposeParams } from '../src/engine/params';
+import { tf, type Tensor } from '../src/engine/tf';
 import { simdMatMulStats } from '../src/engine/kernels/wasm-matmul';
 import { startBackend } from './support/engine';
 
@@ -83,5 +88,137 @@ describe('wasm SIMD BatchMatMul', () => {
     expect(got.shape).toEqual(expected.shape);
     const worst = got.values.reduce((w, v, i) => Math.max(w, Math.abs(v - expected.values[i])), 0);
     expect(worst).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+// Each fused SIMD kernel (src/engine/kernels/wasm-fused.ts) against the tfjs composite it replaces, both on
+// wasm: values and every input's gradient (of Σ f(x)·upstream) to 1e-5, on the engine's shapes and on
+// widths that are not multiples of 4; no tensor left behind.
+describe('wasm fused SIMD kernels', () => {
+  afterAll(() => setFusedOps(FUSED_OPS));
+
+  const random = (shape: number[], seed: number, scale = 1) =>
+    tf.mul(tf.randomNormal(shape, 0, 1, 'float32', seed), scale);
+  /** The value and the gradients of f on wasm, with `op` fused or not. */
+  function run(op: FusedOp, fused: boolean, f: (...xs: Tensor[]) => Tensor, inputs: () => Tensor[], up: () => Tensor) {
+    setFusedOps(fused ? [op] : []);
+    expect(hasFusedKernel(op)).toBe(fused);
+    return tf.tidy(() => {
+      const xs = inputs();
+      const u = up();
+      const value = Array.from(f(...xs).dataSync());
+      const grads = tf.grads((...ys: Tensor[]) => tf.sum(tf.mul(f(...ys), u)))(xs);
+      return [value, ...grads.map((g) => Array.from(g.dataSync()))];
+    });
+  }
+  async function expectFusedMatches(
+    op: FusedOp,
+    f: (...xs: Tensor[]) => Tensor,
+    inputs: () => Tensor[],
+    up: () => Tensor,
+  ): Promise<void> {
+    await onBackend('wasm', () => undefined);
+    const tensors = tf.memory().numTensors;
+    const expected = run(op, false, f, inputs, up);
+    const got = run(op, true, f, inputs, up);
+    expect(tf.memory().numTensors).toBe(tensors);
+    got.forEach((values, i) => {
+      expect(values.length).toBe(expected[i].length);
+      const worst = values.reduce((w, v, j) => Math.max(w, Math.abs(v - expected[i][j])), 0);
+      expect(worst, `output ${i}`).toBeLessThanOrEqual(1e-5);
+    });
+  }
+
+  it('are registered for wasm only', async () => {
+    await onBackend('cpu', () => undefined);
+    expect(FUSED_OPS.some(hasFusedKernel)).toBe(false);
+    await onBackend('wasm', () => undefined);
+    expect(FUSED_OPS.every(hasFusedKernel)).toBe(true);
+  });
+
+  it.each([
+    [320, 32],
+    [320, 64],
+    [7, 13],
+    [1, 3],
+  ])('LayerNorm [%i, %i] and its gradient', (n, d) =>
+    expectFusedMatches(
+      'layerNorm',
+      layerNorm,
+      () => [random([n, d], 1, 3), random([d], 2), random([d], 3)],
+      () => random([n, d], 4),
+    ),
+  );
+
+  it.each([[[320, 128]], [[5, 7]], [[3]]])('GELU %j and its gradient', (shape) =>
+    expectFusedMatches(
+      'gelu',
+      gelu,
+      () => [random(shape, 5, 3)],
+      () => random(shape, 6),
+    ),
+  );
+
+  it.each([
+    [32, 10, 2, 32],
+    [32, 10, 4, 64],
+    [3, 5, 2, 8],
+    [2, 1, 1, 4],
+    [4, 7, 4, 16],
+  ])('causal attention (batch %i, time %i, %i heads, d %i) and its gradient', (batch, time, heads, d) =>
+    expectFusedMatches(
+      'attention',
+      (qkv) => causalSelfAttention(qkv, { batch, time, heads }),
+      () => [random([batch * time, 3 * d], 7)],
+      () => random([batch * time, d], 8),
+    ),
+  );
+
+  it.each([
+    [320, 32, 96],
+    [320, 128, 32],
+    [320, 32, 1],
+    [7, 5, 3],
+  ])('the gradient of a dense layer [%i, %i]·[·, %i] + b', (rows, inW, outW) =>
+    expectFusedMatches(
+      'dense',
+      dense,
+      () => [random([rows, inW], 9), random([inW * outW], 10, 0.1), random([outW], 11)],
+      () => random([rows, outW], 12),
+    ),
+  );
+
+  it.each([
+    [13, 1],
+    [12_998, 1],
+    [12_998, 0],
+    [4_000, 1e-3],
+  ])('an Adam step on %i parameters (clip %d) gives the same parameters, moments and norm', async (size, clip) => {
+    await onBackend('wasm', () => undefined);
+    const tensors = tf.memory().numTensors;
+    const steps = (fused: boolean) => {
+      setFusedOps(fused ? ['adam'] : []);
+      const params = createParams([{ name: 'w', shape: [size], init: { normal: 0.5 } }], 3, 'adam-fused');
+      const adam = new Adam(params, { beta1: 0.9, beta2: 0.99, epsilon: 1e-5 });
+      const norms: number[] = [];
+      for (let t = 0; t < 3; t++) {
+        const grad = tf.tidy(() => tf.mul(tf.randomNormal([size], 0, 1, 'float32', 10 + t), 0.3));
+        const norm = adam.apply(grad, 0.01, clip);
+        norms.push(norm.dataSync()[0]);
+        tf.dispose([grad, norm]);
+      }
+      const out = [params.flat, ...adam.moments].map((t) => Array.from(t.dataSync()));
+      adam.dispose();
+      disposeParams(params);
+      return { norms, out };
+    };
+    const expected = steps(false);
+    const got = steps(true);
+    expect(tf.memory().numTensors).toBe(tensors);
+    got.norms.forEach((n, i) => expect(Math.abs(n - expected.norms[i]) / expected.norms[i]).toBeLessThan(1e-5));
+    got.out.forEach((values, i) => {
+      const worst = values.reduce((w, v, j) => Math.max(w, Math.abs(v - expected.out[i][j])), 0);
+      expect(worst, ['parameters', 'm', 'v'][i]).toBeLessThanOrEqual(1e-5);
+    });
   });
 });

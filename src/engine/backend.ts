@@ -2,6 +2,7 @@
 // Node registers cpu and wasm here; the browser worker passes its own `register` (dynamic imports of
 // the webgpu/webgl/wasm packages) and `vet` (is this WebGPU adapter real hardware?).
 import '@tensorflow/tfjs-backend-cpu';
+import { registerWasmFusedKernels } from './kernels/wasm-fused';
 import { registerWasmMatMulKernel } from './kernels/wasm-matmul';
 import { registerWasmSliceKernels } from './kernels/wasm-slice';
 import { tf } from './tf';
@@ -57,6 +58,7 @@ export async function startBackend(order: readonly BackendName[], hooks: Backend
         if (name === 'wasm') {
           registerWasmSliceKernels();
           registerWasmMatMulKernel();
+          registerWasmFusedKernels();
         }
         const fellBack = name !== order[0];
         return {

@@ -3,8 +3,16 @@
 // this small each kernel launch costs more than its arithmetic; each backward pass here is written in
 // as few kernels as its math needs. Matrix products multiply by explicit transposes rather than use
 // matMul's transpose flags: the wasm backend's 2-D matMul is ~10× slower with a transposed operand.
-// test/layers.test.ts checks every gradient against tfjs's own automatic differentiation.
+// test/layers.test.ts checks every gradient against tfjs's own automatic differentiation. On the wasm
+// backend LayerNorm, GELU and the attention core each run as one SIMD kernel each way, and a dense
+// layer's gradient as one (kernels/wasm-fused.ts); the composites here are what every other backend runs.
+import { attentionFits, hasFusedKernel, KERNELS } from './kernels/wasm-fused';
 import { tf, type Tensor, type Tensor2D } from './tf';
+
+/** Runs a kernel of kernels/wasm-fused.ts (registered for the wasm backend only). */
+function runFused(name: string, inputs: Record<string, Tensor>, attrs: Record<string, number> = {}): Tensor[] {
+  return tf.engine().runKernel(name, inputs, attrs) as unknown as Tensor[];
+}
 
 type Save = (tensors: Tensor[]) => void;
 type Grads = (dy: Tensor, saved: Tensor[]) => Tensor[];
@@ -39,6 +47,14 @@ export const matMul2d = fused((save, a: Tensor, w: Tensor) => {
 /** x [n, in] · w + b [out], w the flat [in·out] slice of the parameter vector. */
 export const dense = fused((save, x: Tensor, w: Tensor, b: Tensor) => {
   const matrix = asMatrix(w, x);
+  if (hasFusedKernel('dense')) {
+    // The gradient as one kernel (kernels/wasm-fused.ts), dW already in w's flat shape.
+    save([x, w]);
+    return {
+      value: tf.add(tf.matMul(x as Tensor2D, matrix), b),
+      gradFunc: (dy, [x, w]) => runFused(KERNELS.denseGrad, { dy, x, w }),
+    };
+  }
   save([x, matrix]);
   return {
     value: tf.add(tf.matMul(x as Tensor2D, matrix), b),
@@ -58,6 +74,14 @@ function asMatrix(w: Tensor, x: Tensor): Tensor2D {
 
 /** LayerNorm over the last axis of x [n, d]: (x − mean)/√(var + 1e-5) · γ + β. */
 export const layerNorm = fused((save, x: Tensor, gamma: Tensor, beta: Tensor) => {
+  if (hasFusedKernel('layerNorm')) {
+    const [y, xhat, rstd] = runFused(KERNELS.layerNorm, { x, gamma, beta });
+    save([xhat, rstd, gamma]);
+    return {
+      value: y,
+      gradFunc: (dy, [xhat, rstd, gamma]) => runFused(KERNELS.layerNormGrad, { dy, xhat, rstd, gamma }),
+    };
+  }
   const centered = tf.sub(x, tf.mean(x, -1, true));
   const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), 1e-5));
   const normalized = tf.mul(centered, rstd);
@@ -82,6 +106,13 @@ const GELU_A = 0.044715;
  * the same function (tanh(u) = 2σ(2u) − 1), and sigmoid is several times faster than tanh on wasm.
  */
 export const gelu = fused((save, x: Tensor) => {
+  if (hasFusedKernel('gelu')) {
+    save([x]);
+    return {
+      value: runFused(KERNELS.gelu, { x })[0],
+      gradFunc: (dy, [x]) => runFused(KERNELS.geluGrad, { dy, x }),
+    };
+  }
   const x2 = tf.square(x);
   const s = tf.sigmoid(tf.mul(x, tf.add(tf.mul(x2, 2 * GELU_C * GELU_A), 2 * GELU_C)));
   save([x, x2, s]);
@@ -117,6 +148,7 @@ export interface AttentionShape {
  */
 export function causalSelfAttention(qkv: Tensor, { batch, time, heads }: AttentionShape): Tensor {
   const d = (qkv.shape[1] as number) / 3;
+  if (hasFusedKernel('attention') && attentionFits(d, heads)) return fusedAttention(qkv, { batch, time, heads });
   const headDim = d / heads;
   const scale = 1 / Math.sqrt(headDim);
   const group = heads * batch;
@@ -157,6 +189,20 @@ export function causalSelfAttention(qkv: Tensor, { batch, time, heads }: Attenti
         const dk = tf.matMul(ds, q, true, false);
         return [mergeHeads(tf.concat([dq, dk, dv], 0), 3 * heads)];
       },
+    };
+  });
+  return op(qkv);
+}
+
+/** The same attention as one SIMD kernel each way (kernels/wasm-fused.ts), on the wasm backend. */
+function fusedAttention(qkv: Tensor, shape: AttentionShape): Tensor {
+  const attrs = { ...shape };
+  const op = fused((save, qkv: Tensor) => {
+    const [out, probabilities] = runFused(KERNELS.attention, { qkv }, attrs);
+    save([qkv, probabilities]);
+    return {
+      value: out,
+      gradFunc: (dy, [qkv, p]) => runFused(KERNELS.attentionGrad, { dy, qkv, p }, attrs),
     };
   });
   return op(qkv);

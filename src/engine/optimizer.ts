@@ -1,7 +1,8 @@
 // Adam with an explicit epsilon (tfjs otherwise picks 1e-4 on devices it judges 16-bit) and global
 // gradient-norm clipping, on the model's one flat parameter vector: a whole step is a handful of
 // kernels. Written out so its state can be snapshot and restored by the NaN guard and the learning
-// rate can change between steps.
+// rate can change between steps. On the wasm backend the step is one SIMD kernel (kernels/wasm-fused.ts).
+import { hasFusedKernel, KERNELS } from './kernels/wasm-fused';
 import type { Params } from './params';
 import { tf, type Scalar, type Tensor, type Variable } from './tf';
 
@@ -43,6 +44,18 @@ export class Adam {
     this.step++;
     const { beta1, beta2, epsilon } = this.settings;
     const stepSize = (learningRate * Math.sqrt(1 - beta2 ** this.step)) / (1 - beta1 ** this.step);
+    if (hasFusedKernel('adam')) {
+      const p = this.params.flat;
+      const attrs = { beta1, beta2, epsilon, stepSize, maxGradNorm };
+      const [params, m, v, norm] = tf
+        .engine()
+        .runKernel(KERNELS.adam, { grad, params: p, m: this.m, v: this.v }, attrs) as unknown as Tensor[];
+      p.assign(params);
+      this.m.assign(m);
+      this.v.assign(v);
+      tf.dispose([params, m, v]);
+      return norm as Scalar;
+    }
     return tf.tidy(() => {
       const norm = tf.sqrt(tf.sum(tf.square(grad))) as Scalar;
       const clipped = maxGradNorm > 0 ? tf.mul(grad, tf.minimum(1, tf.div(maxGradNorm, tf.add(norm, 1e-6)))) : grad;

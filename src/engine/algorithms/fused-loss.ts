@@ -19,6 +19,7 @@
 //     KL in the loss: + β·(1 − π_ref/π)·m/n                               (k3 = π_ref/π − log(π_ref/π) − 1)
 //   ∂total/∂V_t = c_v·m_t/n·(V − R), or with the value clip ε_v: (V − R) when the unclipped square is
 //   the larger, else (V_clip − R)·[|V − V_old| ≤ ε_v]
+import { hasFusedKernel, KERNELS, type TokenLossAttrs } from '../kernels/wasm-fused';
 import { tf, type Scalar, type Tensor, type Tensor2D, type Tensor3D } from '../tf';
 import type { MetricName } from '../metrics';
 import type { TokenTerms } from '../explain';
@@ -73,7 +74,9 @@ export function fusedTokenLoss(logits: Tensor3D, values: Tensor2D, batch: Batch,
   const op = tf.customGrad(((...inputs: unknown[]) => {
     const save = inputs.pop() as (tensors: Tensor[]) => void;
     const [z, v] = inputs as [Tensor3D, Tensor2D | undefined];
-    const out = forwardAndGradient(z, v ?? values, batch, spec);
+    const out = fusedKernelFits(spec, batch)
+      ? forwardAndGradientKernel(z, v ?? values, batch, spec)
+      : forwardAndGradient(z, v ?? values, batch, spec);
     // Made inside the op's own scope: kept, so they outlive it; the caller disposes them.
     report = Object.fromEntries(Object.entries(out.report).map(([k, t]) => [k, tf.keep(t)]));
     if (spec.tokens) tokens = Object.fromEntries(Object.entries(out.tokens).map(([k, t]) => [k, tf.keep(t)]));
@@ -85,6 +88,52 @@ export function fusedTokenLoss(logits: Tensor3D, values: Tensor2D, batch: Batch,
   }) as Parameters<typeof tf.customGrad>[0]);
   const total = (withValue ? op(logits, values) : op(logits)) as Scalar;
   return tokens ? { total, report, tokens } : { total, report };
+}
+
+/** The wasm backend's single kernel (kernels/wasm-fused.ts) takes the loss without weights or per-token terms. */
+const fusedKernelFits = (spec: FusedLossSpec, batch: Batch) =>
+  hasFusedKernel('loss') &&
+  !spec.weights &&
+  !spec.tokens &&
+  spec.clipEpsilonHigh === undefined &&
+  batch.mask.dtype === 'bool' &&
+  batch.next.dtype === 'int32';
+
+/** forwardAndGradient as one kernel: the same total, report and gradients. */
+function forwardAndGradientKernel(z: Tensor3D, v: Tensor2D, batch: Batch, spec: FusedLossSpec) {
+  const attrs: TokenLossAttrs = {
+    inv: 1 / Math.max(batch.count, 1),
+    clipped: spec.policy === 'clipped' ? 1 : 0,
+    eps: spec.clipEpsilon,
+    klBeta: spec.klBeta,
+    entropyCoef: spec.entropyCoef,
+    critic: spec.critic ? 1 : 0,
+    valueTerm: withValueTerm(spec) ? 1 : 0,
+    valueCoef: spec.valueCoef,
+    valueClip: spec.valueClip,
+  };
+  const a = batch.advantages;
+  const inputs = {
+    z,
+    v: spec.critic ? v : a,
+    next: batch.next,
+    mask: batch.mask,
+    advantages: a,
+    oldLogp: spec.policy === 'clipped' ? batch.oldLogp : a,
+    refLogp: spec.klBeta > 0 ? batch.refLogp : a,
+    returns: spec.critic ? batch.returns : a,
+    oldValues: spec.critic && spec.valueClip > 0 ? batch.oldValues : a,
+  };
+  const [dLogits, dValues, total, policy, clipfrac, approxKl, valueLoss, valueClipfrac] = tf
+    .engine()
+    .runKernel(KERNELS.tokenLoss, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as Scalar[];
+  const report: FusedLoss['report'] = { 'loss/policy': policy };
+  if (spec.policy === 'clipped') Object.assign(report, { 'policy/clipfrac': clipfrac, 'policy/approx_kl': approxKl });
+  if (spec.critic) {
+    report['loss/value'] = valueLoss;
+    if (spec.valueClip > 0 || spec.policy === 'clipped') report['value/clipfrac'] = valueClipfrac;
+  }
+  return { total, report, tokens: {} as TokenTerms, dLogits: dLogits as Tensor, dValues: dValues as Tensor };
 }
 
 function forwardAndGradient(z: Tensor3D, v: Tensor2D, batch: Batch, spec: FusedLossSpec) {

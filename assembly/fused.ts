@@ -1,0 +1,542 @@
+// AssemblyScript source (not TypeScript): the model's LayerNorm, GELU and causal attention core (each
+// way) and the Adam step as single 128-bit SIMD kernels, on pointers into tfjs-backend-wasm's own heap
+// (an imported memory, as assembly/matmul.ts). Each replaces 6–20 tfjs kernel launches; the math is the
+// composites' in src/engine/layers.ts and src/engine/optimizer.ts (see src/engine/kernels/wasm-fused.ts).
+// No runtime, no static data, no allocation: a kernel writes only its outputs and the scratch it is handed.
+// Widths need not be multiples of 4 except the attention's head size (the caller checks).
+import { matmul } from './matmul';
+
+const LOG2E: f32 = 1.44269504;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+
+// e^x per lane (Cephes' expf: x = n·ln 2 + r, |r| ≤ ln 2 / 2, a degree-7 polynomial; ~1 ulp). n is
+// rounded by adding 1.5·2²³ (it then sits in the low mantissa bits, which also give 2ⁿ's exponent), and
+// the clamp uses pmin/pmax: one instruction each, where min/max/nearest/trunc_sat take several on x86.
+@inline
+function expv(x: v128): v128 {
+  x = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-87.3)), f32x4.splat(88.3));
+  const shifted = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), f32x4.splat(12582912));
+  const n = f32x4.sub(shifted, f32x4.splat(12582912));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
+  return f32x4.mul(p, i32x4.shl(i32x4.add(shifted, i32x4.splat(127)), 23));
+}
+
+@inline
+function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+@inline
+function dot(a: usize, b: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  for (let e = 0; e < n; e += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>e << 2)), v128.load(b + (<usize>e << 2))));
+  return hsum(acc);
+}
+
+/** out[e] += w · x[e] for e < n (n a multiple of 4). */
+@inline
+function axpy(out: usize, w: f32, x: usize, n: i32): void {
+  const wv = f32x4.splat(w);
+  for (let e = 0; e < n; e += 4) {
+    const o = out + (<usize>e << 2);
+    v128.store(o, f32x4.add(v128.load(o), f32x4.mul(wv, v128.load(x + (<usize>e << 2)))));
+  }
+}
+
+// ---- LayerNorm over rows of x [n, d]: y = x̂·γ + β, x̂ = (x − mean)/√(var + 1e-5); also x̂ and rstd [n].
+
+export function layerNorm(x: usize, gamma: usize, beta: usize, y: usize, xhat: usize, rstd: usize, n: i32, d: i32): void {
+  const d4 = d & ~3;
+  const inv = <f32>1 / <f32>d;
+  for (let row = 0; row < n; row++) {
+    const o = x + ((<usize>row * <usize>d) << 2);
+    let acc = f32x4.splat(0);
+    let j = 0;
+    for (; j < d4; j += 4) acc = f32x4.add(acc, v128.load(o + (<usize>j << 2)));
+    let sum = hsum(acc);
+    for (; j < d; j++) sum += load<f32>(o + (<usize>j << 2));
+    const mean = sum * inv;
+    const mv = f32x4.splat(mean);
+    acc = f32x4.splat(0);
+    for (j = 0; j < d4; j += 4) {
+      const c = f32x4.sub(v128.load(o + (<usize>j << 2)), mv);
+      acc = f32x4.add(acc, f32x4.mul(c, c));
+    }
+    let squares = hsum(acc);
+    for (; j < d; j++) {
+      const c = load<f32>(o + (<usize>j << 2)) - mean;
+      squares += c * c;
+    }
+    const r = <f32>1 / Mathf.sqrt(squares * inv + <f32>1e-5);
+    store<f32>(rstd + (<usize>row << 2), r);
+    const rv = f32x4.splat(r);
+    const ho = xhat + ((<usize>row * <usize>d) << 2);
+    const yo = y + ((<usize>row * <usize>d) << 2);
+    for (j = 0; j < d4; j += 4) {
+      const off = <usize>j << 2;
+      const h = f32x4.mul(f32x4.sub(v128.load(o + off), mv), rv);
+      v128.store(ho + off, h);
+      v128.store(yo + off, f32x4.add(f32x4.mul(h, v128.load(gamma + off)), v128.load(beta + off)));
+    }
+    for (; j < d; j++) {
+      const off = <usize>j << 2;
+      const h = (load<f32>(o + off) - mean) * r;
+      store<f32>(ho + off, h);
+      store<f32>(yo + off, h * load<f32>(gamma + off) + load<f32>(beta + off));
+    }
+  }
+}
+
+/** dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ; dγ = Σ_rows dy·x̂, dβ = Σ_rows dy. */
+export function layerNormGrad(
+  dy: usize,
+  xhat: usize,
+  rstd: usize,
+  gamma: usize,
+  dx: usize,
+  dgamma: usize,
+  dbeta: usize,
+  n: i32,
+  d: i32,
+): void {
+  const d4 = d & ~3;
+  const inv = <f32>1 / <f32>d;
+  memory.fill(dgamma, 0, <usize>d << 2);
+  memory.fill(dbeta, 0, <usize>d << 2);
+  for (let row = 0; row < n; row++) {
+    const base = (<usize>row * <usize>d) << 2;
+    const yo = dy + base;
+    const ho = xhat + base;
+    let ag = f32x4.splat(0);
+    let agh = f32x4.splat(0);
+    let j = 0;
+    for (; j < d4; j += 4) {
+      const off = <usize>j << 2;
+      const dyv = v128.load(yo + off);
+      const hv = v128.load(ho + off);
+      const g = f32x4.mul(dyv, v128.load(gamma + off));
+      ag = f32x4.add(ag, g);
+      agh = f32x4.add(agh, f32x4.mul(g, hv));
+      v128.store(dgamma + off, f32x4.add(v128.load(dgamma + off), f32x4.mul(dyv, hv)));
+      v128.store(dbeta + off, f32x4.add(v128.load(dbeta + off), dyv));
+    }
+    let sg = hsum(ag);
+    let sgh = hsum(agh);
+    for (; j < d; j++) {
+      const off = <usize>j << 2;
+      const dyj = load<f32>(yo + off);
+      const hj = load<f32>(ho + off);
+      const g = dyj * load<f32>(gamma + off);
+      sg += g;
+      sgh += g * hj;
+      store<f32>(dgamma + off, load<f32>(dgamma + off) + dyj * hj);
+      store<f32>(dbeta + off, load<f32>(dbeta + off) + dyj);
+    }
+    const meanG = sg * inv;
+    const meanGH = sgh * inv;
+    const r = load<f32>(rstd + (<usize>row << 2));
+    const mg = f32x4.splat(meanG);
+    const mgh = f32x4.splat(meanGH);
+    const rv = f32x4.splat(r);
+    const xo = dx + base;
+    for (j = 0; j < d4; j += 4) {
+      const off = <usize>j << 2;
+      const g = f32x4.mul(v128.load(yo + off), v128.load(gamma + off));
+      const t = f32x4.sub(f32x4.sub(g, mg), f32x4.mul(v128.load(ho + off), mgh));
+      v128.store(xo + off, f32x4.mul(rv, t));
+    }
+    for (; j < d; j++) {
+      const off = <usize>j << 2;
+      const g = load<f32>(yo + off) * load<f32>(gamma + off);
+      store<f32>(xo + off, r * (g - meanG - load<f32>(ho + off) * meanGH));
+    }
+  }
+}
+
+// ---- GELU, tanh approximation written as x·σ(z), z = 2√(2/π)(x + 0.044715x³) (as layers.ts).
+
+const GELU_C: f32 = 0.7978845608;
+const GELU_A: f32 = 0.044715;
+
+@inline
+function sigmoidOfGeluArg(x: v128, x2: v128): v128 {
+  const z = f32x4.mul(x, f32x4.add(f32x4.mul(x2, f32x4.splat(2 * GELU_C * GELU_A)), f32x4.splat(2 * GELU_C)));
+  return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), expv(f32x4.neg(z))));
+}
+
+/** Elementwise over `count` floats. */
+export function gelu(x: usize, y: usize, count: i32): void {
+  for (let i = 0; i < count; i += 4) {
+    const off = <usize>i << 2;
+    const v = loadPart(x + off, count - i);
+    const s = sigmoidOfGeluArg(v, f32x4.mul(v, v));
+    storePart(y + off, f32x4.mul(v, s), count - i);
+  }
+}
+
+/** dx = dy·(σ + x·σ(1 − σ)·2√(2/π)(1 + 3·0.044715x²)). */
+export function geluGrad(dy: usize, x: usize, dx: usize, count: i32): void {
+  for (let i = 0; i < count; i += 4) {
+    const off = <usize>i << 2;
+    const v = loadPart(x + off, count - i);
+    const x2 = f32x4.mul(v, v);
+    const s = sigmoidOfGeluArg(v, x2);
+    const dz = f32x4.add(f32x4.mul(x2, f32x4.splat(6 * GELU_C * GELU_A)), f32x4.splat(2 * GELU_C));
+    const slope = f32x4.add(s, f32x4.mul(f32x4.mul(v, f32x4.mul(s, f32x4.sub(f32x4.splat(1), s))), dz));
+    storePart(dx + off, f32x4.mul(loadPart(dy + off, count - i), slope), count - i);
+  }
+}
+
+/** Up to four floats (fewer at the end of a tensor: nothing past it is read). */
+@inline
+function loadPart(p: usize, left: i32): v128 {
+  if (left >= 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (left > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (left > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+@inline
+function storePart(p: usize, v: v128, left: i32): void {
+  if (left >= 4) {
+    v128.store(p, v);
+    return;
+  }
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (left > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (left > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+// ---- Causal attention from qkv [B·T, 3d] (queries, keys, values side by side, each head-major) to
+// out [B·T, d], with the weights p [H·B, T, T4] (group h·B + b, rows padded to T4 = T rounded up to 4
+// with zeros) kept for the gradient. hd = d / heads must be a multiple of 4.
+
+export function attention(qkv: usize, out: usize, p: usize, batch: i32, time: i32, heads: i32, d: i32): void {
+  const hd = d / heads;
+  const t4 = (time + 3) & ~3;
+  const scale = <f32>1 / Mathf.sqrt(<f32>hd);
+  const rowBytes = (<usize>(3 * d)) << 2;
+  for (let h = 0; h < heads; h++) {
+    for (let b = 0; b < batch; b++) {
+      const x0 = qkv + <usize>(b * time) * rowBytes;
+      const q0 = x0 + ((<usize>(h * hd)) << 2);
+      const k0 = x0 + ((<usize>(d + h * hd)) << 2);
+      const v0 = x0 + ((<usize>(2 * d + h * hd)) << 2);
+      const pg = p + ((<usize>((h * batch + b) * time * t4)) << 2);
+      for (let i = 0; i < time; i++) {
+        const qi = q0 + <usize>i * rowBytes;
+        const prow = pg + ((<usize>(i * t4)) << 2);
+        let max: f32 = -Infinity;
+        for (let j = 0; j <= i; j++) {
+          const s = dot(qi, k0 + <usize>j * rowBytes, hd) * scale;
+          store<f32>(prow + (<usize>j << 2), s);
+          if (s > max) max = s;
+        }
+        // exp over whole vectors, then zero everything past the diagonal (padding included)
+        const mv = f32x4.splat(max);
+        const used = (i + 4) & ~3;
+        for (let j = 0; j < used; j += 4) {
+          const o = prow + (<usize>j << 2);
+          v128.store(o, expv(f32x4.sub(v128.load(o), mv)));
+        }
+        for (let j = i + 1; j < t4; j++) store<f32>(prow + (<usize>j << 2), 0);
+        let acc = f32x4.splat(0);
+        for (let j = 0; j < used; j += 4) acc = f32x4.add(acc, v128.load(prow + (<usize>j << 2)));
+        const total = hsum(acc);
+        const inv = f32x4.splat(<f32>1 / total);
+        for (let j = 0; j < used; j += 4) {
+          const o = prow + (<usize>j << 2);
+          v128.store(o, f32x4.mul(v128.load(o), inv));
+        }
+        const oi = out + ((<usize>((b * time + i) * d + h * hd)) << 2);
+        memory.fill(oi, 0, <usize>hd << 2);
+        for (let j = 0; j <= i; j++) axpy(oi, load<f32>(prow + (<usize>j << 2)), v0 + <usize>j * rowBytes, hd);
+      }
+    }
+  }
+}
+
+/** The gradient of attention() for dy [B·T, d], as dqkv [B·T, 3d]. `scratch` holds T4 floats. */
+export function attentionGrad(
+  dy: usize,
+  qkv: usize,
+  p: usize,
+  dqkv: usize,
+  scratch: usize,
+  batch: i32,
+  time: i32,
+  heads: i32,
+  d: i32,
+): void {
+  const hd = d / heads;
+  const t4 = (time + 3) & ~3;
+  const scale = <f32>1 / Mathf.sqrt(<f32>hd);
+  const rowBytes = (<usize>(3 * d)) << 2;
+  memory.fill(dqkv, 0, <usize>(batch * time) * rowBytes);
+  for (let h = 0; h < heads; h++) {
+    for (let b = 0; b < batch; b++) {
+      const qOff = (<usize>(h * hd)) << 2;
+      const kOff = (<usize>(d + h * hd)) << 2;
+      const vOff = (<usize>(2 * d + h * hd)) << 2;
+      const x0 = qkv + <usize>(b * time) * rowBytes;
+      const g0 = dqkv + <usize>(b * time) * rowBytes;
+      const pg = p + ((<usize>((h * batch + b) * time * t4)) << 2);
+      for (let i = 0; i < time; i++) {
+        const gi = dy + ((<usize>((b * time + i) * d + h * hd)) << 2);
+        const prow = pg + ((<usize>(i * t4)) << 2);
+        // dp_ij = dOut_i · v_j; dv_j += p_ij dOut_i
+        let weighted: f32 = 0;
+        for (let j = 0; j <= i; j++) {
+          const pij = load<f32>(prow + (<usize>j << 2));
+          const s = dot(gi, x0 + <usize>j * rowBytes + vOff, hd);
+          store<f32>(scratch + (<usize>j << 2), s);
+          weighted += s * pij;
+          axpy(g0 + <usize>j * rowBytes + vOff, pij, gi, hd);
+        }
+        // ds_ij = p_ij (dp_ij − Σ_j' p_ij' dp_ij') · scale; dq_i += ds_ij k_j; dk_j += ds_ij q_i
+        const qi = x0 + <usize>i * rowBytes + qOff;
+        const dqi = g0 + <usize>i * rowBytes + qOff;
+        for (let j = 0; j <= i; j++) {
+          const ds = load<f32>(prow + (<usize>j << 2)) * (load<f32>(scratch + (<usize>j << 2)) - weighted) * scale;
+          axpy(dqi, ds, x0 + <usize>j * rowBytes + kOff, hd);
+          axpy(g0 + <usize>j * rowBytes + kOff, ds, qi, hd);
+        }
+      }
+    }
+  }
+}
+
+// ---- Adam on the flat parameter vector with global-norm clipping (0 = off); returns the norm. 1 − β
+// comes from the caller, worked out in double precision as the composite's (1 − 0.999f is 5e-5 off).
+
+export function adam(
+  g: usize,
+  p0: usize,
+  m0: usize,
+  v0: usize,
+  p1: usize,
+  m1: usize,
+  v1: usize,
+  count: i32,
+  beta1: f32,
+  beta2: f32,
+  oneMinusBeta1: f32,
+  oneMinusBeta2: f32,
+  epsilon: f32,
+  stepSize: f32,
+  maxGradNorm: f32,
+): f32 {
+  const n4 = count & ~3;
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const v = v128.load(g + (<usize>i << 2));
+    acc = f32x4.add(acc, f32x4.mul(v, v));
+  }
+  let squares = hsum(acc);
+  for (; i < count; i++) {
+    const v = load<f32>(g + (<usize>i << 2));
+    squares += v * v;
+  }
+  const norm = Mathf.sqrt(squares);
+  const scale: f32 = maxGradNorm > 0 ? Mathf.min(1, maxGradNorm / (norm + <f32>1e-6)) : 1;
+  const sv = f32x4.splat(scale);
+  const b1 = f32x4.splat(beta1);
+  const b2 = f32x4.splat(beta2);
+  const c1 = f32x4.splat(oneMinusBeta1);
+  const c2 = f32x4.splat(oneMinusBeta2);
+  const ev = f32x4.splat(epsilon);
+  const lr = f32x4.splat(stepSize);
+  for (i = 0; i < n4; i += 4) {
+    const off = <usize>i << 2;
+    const c = f32x4.mul(v128.load(g + off), sv);
+    const m = f32x4.add(f32x4.mul(v128.load(m0 + off), b1), f32x4.mul(c, c1));
+    const v = f32x4.add(f32x4.mul(v128.load(v0 + off), b2), f32x4.mul(f32x4.mul(c, c), c2));
+    v128.store(m1 + off, m);
+    v128.store(v1 + off, v);
+    const step = f32x4.mul(lr, f32x4.div(m, f32x4.add(f32x4.sqrt(v), ev)));
+    v128.store(p1 + off, f32x4.sub(v128.load(p0 + off), step));
+  }
+  for (; i < count; i++) {
+    const off = <usize>i << 2;
+    const c = load<f32>(g + off) * scale;
+    const m = load<f32>(m0 + off) * beta1 + c * oneMinusBeta1;
+    const v = load<f32>(v0 + off) * beta2 + c * c * oneMinusBeta2;
+    store<f32>(m1 + off, m);
+    store<f32>(v1 + off, v);
+    store<f32>(p1 + off, load<f32>(p0 + off) - stepSize * (m / (Mathf.sqrt(v) + epsilon)));
+  }
+  return norm;
+}
+
+// ---- The per-token policy loss of src/engine/algorithms/fused-loss.ts (see its header for the math),
+// value, terms and gradient in one pass over the rows (B·T tokens of `vocab` logits each). Plain scalar
+// code: the vocabulary is a handful of tokens. mask is bool (one byte a token), next int32. Writes dz
+// [rows, vocab], dv [rows] (when `valueTerm`) and six sums to `stats`: total, policy, clipfrac,
+// approx_kl, value loss, value clipfrac (already divided by the token count: × inv).
+
+export function tokenLoss(
+  z: usize,
+  v: usize,
+  next: usize,
+  mask: usize,
+  adv: usize,
+  oldLogp: usize,
+  refLogp: usize,
+  ret: usize,
+  oldV: usize,
+  dz: usize,
+  dv: usize,
+  stats: usize,
+  rows: i32,
+  vocab: i32,
+  inv: f32,
+  clipped: i32,
+  eps: f32,
+  klBeta: f32,
+  entropyCoef: f32,
+  critic: i32,
+  valueTerm: i32,
+  valueCoef: f32,
+  valueClip: f32,
+): void {
+  let policy: f64 = 0, clipfrac: f64 = 0, approxKl: f64 = 0, k3Sum: f64 = 0, entropySum: f64 = 0;
+  let valueLoss: f64 = 0, valueClipfrac: f64 = 0;
+  for (let t = 0; t < rows; t++) {
+    const zt = z + ((<usize>t * <usize>vocab) << 2);
+    const dzt = dz + ((<usize>t * <usize>vocab) << 2);
+    const o = <usize>t << 2;
+    const m: f32 = load<u8>(mask + <usize>t) != 0 ? 1 : 0;
+    // log-softmax: z − max − log Σ exp(z − max)
+    let max = load<f32>(zt);
+    for (let j = 1; j < vocab; j++) max = Mathf.max(max, load<f32>(zt + (<usize>j << 2)));
+    let total: f32 = 0;
+    for (let j = 0; j < vocab; j++) total += Mathf.exp(load<f32>(zt + (<usize>j << 2)) - max);
+    const logTotal = Mathf.log(total);
+    const a = load<i32>(next + o);
+    const logp = load<f32>(zt + (<usize>a << 2)) - max - logTotal;
+    const A = load<f32>(adv + o);
+    let g: f32;
+    if (clipped) {
+      const logRatio: f32 = m != 0 ? logp - load<f32>(oldLogp + o) : 0;
+      const ratio = Mathf.exp(logRatio);
+      const unclipped = -A * ratio;
+      const clippedTerm = -A * Mathf.min(Mathf.max(ratio, 1 - eps), 1 + eps);
+      policy += m * Mathf.max(unclipped, clippedTerm);
+      g = unclipped >= clippedTerm ? unclipped : 0;
+      if (Mathf.abs(ratio - 1) > eps) clipfrac += m;
+      approxKl += m * (ratio - 1 - logRatio);
+    } else {
+      policy += m * (-A * logp);
+      g = -A;
+    }
+    if (klBeta > 0) {
+      const refLogRatio: f32 = m != 0 ? load<f32>(refLogp + o) - logp : 0;
+      const refRatio = Mathf.exp(refLogRatio);
+      k3Sum += m * (refRatio - refLogRatio - 1);
+      g += klBeta * (1 - refRatio);
+    }
+    const gs = g * (m * inv);
+    if (entropyCoef > 0) {
+      let h: f32 = 0;
+      for (let j = 0; j < vocab; j++) {
+        const ls = load<f32>(zt + (<usize>j << 2)) - max - logTotal;
+        h -= Mathf.exp(ls) * ls;
+      }
+      entropySum += m * h;
+      const e = -entropyCoef * (m * inv);
+      for (let j = 0; j < vocab; j++) {
+        const ls = load<f32>(zt + (<usize>j << 2)) - max - logTotal;
+        const p = Mathf.exp(ls);
+        store<f32>(dzt + (<usize>j << 2), (j == a ? gs : 0) - p * (gs + e * (ls + h)));
+      }
+    } else {
+      for (let j = 0; j < vocab; j++) {
+        const p = Mathf.exp(load<f32>(zt + (<usize>j << 2)) - max - logTotal);
+        store<f32>(dzt + (<usize>j << 2), gs * ((j == a ? <f32>1 : 0) - p));
+      }
+    }
+    if (critic) {
+      const value = load<f32>(v + o);
+      const R = load<f32>(ret + o);
+      const error = value - R;
+      let perToken: f32;
+      let grad: f32;
+      if (valueClip > 0) {
+        const old = load<f32>(oldV + o);
+        const delta = value - old;
+        const clippedError = old + Mathf.min(Mathf.max(delta, -valueClip), valueClip) - R;
+        const sa = error * error;
+        const sb = clippedError * clippedError;
+        perToken = 0.5 * Mathf.max(sa, sb);
+        grad = sa >= sb ? error : Mathf.abs(delta) <= valueClip ? clippedError : 0;
+        if (Mathf.abs(delta) > valueClip) valueClipfrac += m;
+      } else {
+        perToken = 0.5 * error * error;
+        grad = error;
+      }
+      valueLoss += m * perToken;
+      if (valueTerm) store<f32>(dv + o, grad * (m * inv) * valueCoef);
+    }
+  }
+  const fi = <f64>inv;
+  const policyMean = <f32>(policy * fi);
+  let sum: f32 = policyMean;
+  if (klBeta > 0) sum += klBeta * <f32>(k3Sum * fi);
+  if (entropyCoef > 0) sum += -entropyCoef * <f32>(entropySum * fi);
+  const valueMean = <f32>(valueLoss * fi);
+  if (critic && valueTerm) sum += valueCoef * valueMean;
+  store<f32>(stats, sum);
+  store<f32>(stats, policyMean, 4);
+  store<f32>(stats, <f32>(clipfrac * fi), 8);
+  store<f32>(stats, <f32>(approxKl * fi), 12);
+  store<f32>(stats, valueMean, 16);
+  store<f32>(stats, <f32>(valueClipfrac * fi), 20);
+}
+
+// ---- The gradient of a dense layer y = x·W + b (x [rows, in], W [in, out]): dx = dy·Wᵀ, dW = xᵀ·dy,
+// db = Σ_rows dy, with assembly/matmul.ts's product. `scratch` holds max(out·in4, rows·out4) floats
+// (in4, out4: rounded up to 4) for the packed transposed or narrow operand.
+
+export function denseGrad(
+  dy: usize,
+  x: usize,
+  w: usize,
+  dx: usize,
+  dw: usize,
+  db: usize,
+  rows: i32,
+  inW: i32,
+  outW: i32,
+  scratch: usize,
+): void {
+  const inB = <usize>inW << 2;
+  const outB = <usize>outW << 2;
+  matmul(dy, w, dx, 1, 0, 0, rows, outW, inW, outB, 4, 4, outB, scratch);
+  matmul(x, dy, dw, 1, 0, 0, inW, rows, outW, 4, inB, outB, 4, scratch);
+  const o4 = outW & ~3;
+  memory.fill(db, 0, outB);
+  for (let r = 0; r < rows; r++) {
+    const row = dy + <usize>r * outB;
+    let j = 0;
+    for (; j < o4; j += 4) {
+      const off = <usize>j << 2;
+      v128.store(db + off, f32x4.add(v128.load(db + off), v128.load(row + off)));
+    }
+    for (; j < outW; j++) {
+      const off = <usize>j << 2;
+      store<f32>(db + off, load<f32>(db + off) + load<f32>(row + off));
+    }
+  }
+}
