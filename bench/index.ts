@@ -7,12 +7,13 @@
 // BENCH_LEARN=0 (e.g. 60: learning curves of wasm and PyTorch, PPO and GRPO, seeds BENCH_LEARN_SEEDS=1,2,3)
 // BENCH_CONFIGS="default;dModel=64&…" (the PyTorch comparisons' settings, link query strings, ';' between)
 // BENCH_TORCH=independent,reference (the PyTorch scripts timed; the ratio is against the fastest)
-// BENCH_SIMD=compare (the PyTorch comparisons time wasm with and without the SIMD BatchMatMul; on or off: one)
+// BENCH_SIMD=compare (the PyTorch comparisons time wasm with and without the SIMD kernels; on or off: one)
 import os from 'node:os';
 import { inapplicable } from '../src/engine/applicability';
 import type { BackendName } from '../src/engine/backend';
 import { ALGORITHMS, defaultConfig, validate, type AlgorithmName, type Config } from '../src/engine/config';
-import { setSimdMatMulMode, type SimdMatMulMode } from '../src/engine/kernels/wasm-matmul';
+import { FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused';
+import { setSimdMatMulMode } from '../src/engine/kernels/wasm-matmul';
 import { tf } from '../src/engine/tf';
 import { decodeLink } from '../src/share/link';
 import { benchNode, formatNodeRows, learnNode, type NodeRow } from './node';
@@ -61,15 +62,18 @@ const configs = (process.env.BENCH_CONFIGS ?? `default;${LARGER}`)
     return { label: query, base: config };
   });
 const torchScripts = list<PytorchScript>('BENCH_TORCH', PYTORCH_SCRIPTS);
-// Our side of each comparison: the wasm backend with the SIMD BatchMatMul (src/engine/kernels/wasm-matmul.ts)
-// and, for the before/after, with tfjs-wasm's own kernel.
-const SIMD_VARIANTS: Record<string, { label: string; mode: SimdMatMulMode }[]> = {
-  compare: [
-    { label: 'wasm, tfjs kernels only', mode: 'off' },
-    { label: 'wasm + SIMD BatchMatMul', mode: 'all' },
-  ],
-  on: [{ label: 'wasm + SIMD BatchMatMul', mode: 'all' }],
-  off: [{ label: 'wasm, tfjs kernels only', mode: 'off' }],
+// Our side of each comparison: the wasm backend with the SIMD kernels (src/engine/kernels/: BatchMatMul and
+// the fused layers, Adam and loss) and, for the before/after, with tfjs-wasm's own kernels only.
+const SIMD_ON = { label: 'wasm + SIMD kernels', simd: true };
+const SIMD_OFF = { label: 'wasm, tfjs kernels only', simd: false };
+const SIMD_VARIANTS: Record<string, { label: string; simd: boolean }[]> = {
+  compare: [SIMD_OFF, SIMD_ON],
+  on: [SIMD_ON],
+  off: [SIMD_OFF],
+};
+const useSimd = (on: boolean) => {
+  setSimdMatMulMode(on ? 'all' : 'off');
+  setFusedOps(on ? FUSED_OPS : []);
 };
 const simdVariants = SIMD_VARIANTS[process.env.BENCH_SIMD ?? 'compare'];
 if (!simdVariants) throw new Error(`BENCH_SIMD: "${process.env.BENCH_SIMD}" is none of compare, on, off`);
@@ -106,12 +110,12 @@ for (const { label, base } of compared.length > 0 ? configs : []) {
     const torch = new Map<PytorchScript, PytorchResult[]>(torchScriptsHere.map((script) => [script, []]));
     for (const script of torchScriptsHere) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
     const ours: { label: string; row: NodeRow | undefined }[] = [];
-    for (const { label: variant, mode } of simdVariants) {
-      setSimdMatMulMode(mode);
+    for (const { label: variant, simd } of simdVariants) {
+      useSimd(simd);
       const row = (await benchNode({ backends: ['wasm'], algorithms: [algorithm], warmup, updates, config }))[0];
       ours.push({ label: variant, row });
     }
-    setSimdMatMulMode('all');
+    useSimd(true);
     for (const script of torchScriptsHere) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
     console.log(formatComparison(ours, torch));
   }
