@@ -12,7 +12,7 @@ import os from 'node:os';
 import { inapplicable } from '../src/engine/applicability';
 import type { BackendName } from '../src/engine/backend';
 import { ALGORITHMS, defaultConfig, validate, type AlgorithmName, type Config } from '../src/engine/config';
-import { FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused';
+import { DEFAULT_FUSED_OPS, FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused';
 import { setSimdMatMulMode } from '../src/engine/kernels/wasm-matmul';
 import { tf } from '../src/engine/tf';
 import { decodeLink } from '../src/share/link';
@@ -62,21 +62,27 @@ const configs = (process.env.BENCH_CONFIGS ?? `default;${LARGER}`)
     return { label: query, base: config };
   });
 const torchScripts = list<PytorchScript>('BENCH_TORCH', PYTORCH_SCRIPTS);
-// Our side of each comparison: the wasm backend with the SIMD kernels (src/engine/kernels/: BatchMatMul and
-// the fused layers, Adam and loss) and, for the before/after, with tfjs-wasm's own kernels only.
-const SIMD_ON = { label: 'wasm + SIMD kernels', simd: true };
-const SIMD_OFF = { label: 'wasm, tfjs kernels only', simd: false };
-const SIMD_VARIANTS: Record<string, { label: string; simd: boolean }[]> = {
-  compare: [SIMD_OFF, SIMD_ON],
-  on: [SIMD_ON],
-  off: [SIMD_OFF],
+// Our side of each comparison, on wasm: tfjs-wasm's own kernels only; the default (the SIMD BatchMatMul,
+// src/engine/kernels/wasm-matmul.ts); and the default plus the fused SIMD kernels (wasm-fused.ts, off by
+// default until the lessons are re-measured with them).
+type Kernels = 'tfjs' | 'default' | 'fused';
+const KERNEL_LABELS: Record<Kernels, string> = {
+  tfjs: 'wasm, tfjs kernels only',
+  default: 'wasm + SIMD BatchMatMul (default)',
+  fused: 'wasm + SIMD BatchMatMul + fused SIMD kernels',
 };
-const useSimd = (on: boolean) => {
-  setSimdMatMulMode(on ? 'all' : 'off');
-  setFusedOps(on ? FUSED_OPS : []);
+const SIMD_VARIANTS: Record<string, Kernels[]> = {
+  compare: ['tfjs', 'default', 'fused'],
+  on: ['default'],
+  off: ['tfjs'],
+  fused: ['fused'],
+};
+const useKernels = (kernels: Kernels) => {
+  setSimdMatMulMode(kernels === 'tfjs' ? 'off' : 'all');
+  setFusedOps(kernels === 'fused' ? FUSED_OPS : DEFAULT_FUSED_OPS);
 };
 const simdVariants = SIMD_VARIANTS[process.env.BENCH_SIMD ?? 'compare'];
-if (!simdVariants) throw new Error(`BENCH_SIMD: "${process.env.BENCH_SIMD}" is none of compare, on, off`);
+if (!simdVariants) throw new Error(`BENCH_SIMD: "${process.env.BENCH_SIMD}" is none of compare, on, off, fused`);
 for (const script of torchScripts)
   if (!PYTORCH_SCRIPTS.includes(script))
     throw new Error(`BENCH_TORCH: "${script}" is none of ${PYTORCH_SCRIPTS.join(', ')}`);
@@ -110,12 +116,12 @@ for (const { label, base } of compared.length > 0 ? configs : []) {
     const torch = new Map<PytorchScript, PytorchResult[]>(torchScriptsHere.map((script) => [script, []]));
     for (const script of torchScriptsHere) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
     const ours: { label: string; row: NodeRow | undefined }[] = [];
-    for (const { label: variant, simd } of simdVariants) {
-      useSimd(simd);
+    for (const kernels of simdVariants) {
+      useKernels(kernels);
       const row = (await benchNode({ backends: ['wasm'], algorithms: [algorithm], warmup, updates, config }))[0];
-      ours.push({ label: variant, row });
+      ours.push({ label: KERNEL_LABELS[kernels], row });
     }
-    useSimd(true);
+    useKernels('default');
     for (const script of torchScriptsHere) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
     console.log(formatComparison(ours, torch));
   }

@@ -16,7 +16,7 @@ import {
 import { grpoLoss, grpoLossByAutodiff } from '../src/engine/algorithms/grpo';
 import { ppoLoss, ppoLossByAutodiff } from '../src/engine/algorithms/ppo';
 import { ALGORITHM_REGISTRY } from '../src/engine/algorithms';
-import { FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused';
+import { DEFAULT_FUSED_OPS, FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused';
 import { reinforceLoss, reinforceLossByAutodiff } from '../src/engine/algorithms/reinforce';
 import { validate, type Config } from '../src/engine/config';
 import { buildEpisodes } from '../src/engine/episodes';
@@ -168,7 +168,7 @@ describe('the single-kernel loss = the composite loss (wasm)', () => {
   const before = { tensors: 0 };
   beforeAll(() => (before.tensors = tf.memory().numTensors));
   afterAll(() => {
-    setFusedOps(FUSED_OPS);
+    setFusedOps(DEFAULT_FUSED_OPS);
     expect(tf.memory().numTensors).toBe(before.tensors);
   });
 

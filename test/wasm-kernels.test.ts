@@ -2,7 +2,13 @@
 // for contiguous and strided slices of every rank the engine uses; the SIMD BatchMatMul matches cpu; the
 // fused SIMD kernels (src/engine/kernels/wasm-fused.ts) match the tfjs composites they replace.
 import { afterAll, describe, expect, it } from 'vitest';
-import { FUSED_OPS, hasFusedKernel, setFusedOps, type FusedOp } from '../src/engine/kernels/wasm-fused';
+import {
+  DEFAULT_FUSED_OPS,
+  FUSED_OPS,
+  hasFusedKernel,
+  setFusedOps,
+  type FusedOp,
+} from '../src/engine/kernels/wasm-fused';
 import { causalSelfAttention, dense, gelu, layerNorm } from '../src/engine/layers';
 import { Adam } from '../src/engine/optimizer';
 import { createParams, disposeParams } from '../src/engine/params';
@@ -95,7 +101,7 @@ describe('wasm SIMD BatchMatMul', () => {
 // wasm: values and every input's gradient (of Σ f(x)·upstream) to 1e-5, on the engine's shapes and on
 // widths that are not multiples of 4; no tensor left behind.
 describe('wasm fused SIMD kernels', () => {
-  afterAll(() => setFusedOps(FUSED_OPS));
+  afterAll(() => setFusedOps(DEFAULT_FUSED_OPS));
 
   const random = (shape: number[], seed: number, scale = 1) =>
     tf.mul(tf.randomNormal(shape, 0, 1, 'float32', seed), scale);
@@ -130,6 +136,7 @@ describe('wasm fused SIMD kernels', () => {
   }
 
   it('are registered for wasm only', async () => {
+    setFusedOps(FUSED_OPS);
     await onBackend('cpu', () => undefined);
     expect(FUSED_OPS.some(hasFusedKernel)).toBe(false);
     await onBackend('wasm', () => undefined);

@@ -48,7 +48,14 @@ export const KERNELS = {
 /** The fused ops, each switchable (benchmarks and tests compare with and without one). */
 export type FusedOp = 'layerNorm' | 'gelu' | 'attention' | 'adam' | 'loss' | 'dense';
 export const FUSED_OPS: readonly FusedOp[] = ['layerNorm', 'gelu', 'attention', 'adam', 'loss', 'dense'];
-let enabled = new Set<FusedOp>(FUSED_OPS);
+/**
+ * Off by default for now. They are correct (each matches its composite to 1e-5) and faster, but float32
+ * rounding moves runs off their old trajectories, and the lessons' claims were measured on those: with
+ * every kernel on, 17 of 18 lessons held on 4–5 of seeds 1–5 and retry-feedback on 3 (bench/README.md).
+ * They become the default once the lessons' texts are re-measured with them.
+ */
+export const DEFAULT_FUSED_OPS: readonly FusedOp[] = [];
+let enabled = new Set<FusedOp>(DEFAULT_FUSED_OPS);
 export function setFusedOps(ops: readonly FusedOp[]): void {
   enabled = new Set(ops);
 }
