@@ -8,18 +8,8 @@
 // them where hasFusedKernel says so and their tfjs composites everywhere else.
 import { tf } from '../tf';
 import { FUSED_SIMD_WASM } from './fused-simd-wasm';
+import { instantiateOnHeap, type TensorInfo, type WasmBackend } from './wasm-heap';
 
-type Shape = number[];
-interface TensorInfo {
-  dataId: object;
-  shape: Shape;
-  dtype: string;
-}
-interface WasmBackend {
-  makeOutput(shape: Shape, dtype: string): TensorInfo;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(ptr: number): void };
-}
 interface Exports {
   layerNorm(...args: number[]): void;
   layerNormGrad(...args: number[]): void;
@@ -70,17 +60,10 @@ let boundMemory: WebAssembly.Memory | undefined;
 let scratch = 0;
 let scratchBytes = 0;
 
-function base64Bytes(text: string): Uint8Array {
-  if (typeof atob === 'function') return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
-  return new Uint8Array(Buffer.from(text, 'base64'));
-}
-
 /** The module bound to this backend's heap (a re-created wasm backend has a new one). */
 function on(backend: WasmBackend): Exports {
   if (backend.wasm.asm.memory !== boundMemory || !exports) {
-    const module = new WebAssembly.Module(base64Bytes(FUSED_SIMD_WASM) as BufferSource);
-    const instance = new WebAssembly.Instance(module, { env: { memory: backend.wasm.asm.memory } });
-    exports = instance.exports as unknown as Exports;
+    exports = instantiateOnHeap(FUSED_SIMD_WASM, backend) as unknown as Exports;
     boundMemory = backend.wasm.asm.memory;
     scratch = 0;
     scratchBytes = 0;

@@ -7,18 +7,7 @@
 // empty, batch broadcasts other than 1 against n) fall back to tfjs's kernel.
 import { tf } from '../tf';
 import { MATMUL_SIMD_WASM } from './matmul-simd-wasm';
-
-type Shape = number[];
-interface TensorInfo {
-  dataId: object;
-  shape: Shape;
-  dtype: string;
-}
-interface WasmBackend {
-  makeOutput(shape: Shape, dtype: string): TensorInfo;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(ptr: number): void };
-}
+import { instantiateOnHeap, type Shape, type TensorInfo, type WasmBackend } from './wasm-heap';
 type MatMulExport = (
   a: number,
   b: number,
@@ -49,17 +38,9 @@ let boundMemory: WebAssembly.Memory | undefined;
 let scratch = 0;
 let scratchBytes = 0;
 
-function base64Bytes(text: string): Uint8Array {
-  if (typeof atob === 'function') return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
-  return new Uint8Array(Buffer.from(text, 'base64'));
-}
-
 function instantiate(backend: WasmBackend): MatMulExport {
-  // Synchronous: 2 KB compiles fast, and kernels are registered synchronously after tf.ready().
-  const module = new WebAssembly.Module(base64Bytes(MATMUL_SIMD_WASM) as BufferSource);
-  const instance = new WebAssembly.Instance(module, { env: { memory: backend.wasm.asm.memory } });
   boundMemory = backend.wasm.asm.memory;
-  return instance.exports.matmul as MatMulExport;
+  return instantiateOnHeap(MATMUL_SIMD_WASM, backend).matmul as MatMulExport;
 }
 
 const sizeOf = (shape: Shape) => shape.reduce((a, b) => a * b, 1);
