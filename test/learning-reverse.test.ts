@@ -19,8 +19,8 @@ describe('learning to reverse', () => {
   });
 
   it('actor-critic (its preset: batch 32, λ = 1, c_v = 0.1) reaches mean score ≥ 0.9 within 600 updates on seeds 1 and 4', async () => {
-    // One optimizer step per batch (PPO takes 16), so it needs many more updates than PPO: 240, 218, 279,
-    // 210 and 279 on seeds 1–5 at v4 (at v1's learning rate and no entropy bonus, 234–404, and seed 2 was
+    // One optimizer step per batch (PPO takes 16), so it needs many more updates than PPO: 240, 213, 269,
+    // 209 and 259 on seeds 1–5 at v4 (at v1's learning rate and no entropy bonus, 234–404, and seed 2 was
     // still at 0.39 after 800 updates). Seeds 1 and 4 keep the test short.
     const reached: (number | undefined)[] = [];
     for (const seed of [1, 4]) {

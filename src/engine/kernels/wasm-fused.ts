@@ -39,12 +39,12 @@ export const KERNELS = {
 export type FusedOp = 'layerNorm' | 'gelu' | 'attention' | 'adam' | 'loss' | 'dense';
 export const FUSED_OPS: readonly FusedOp[] = ['layerNorm', 'gelu', 'attention', 'adam', 'loss', 'dense'];
 /**
- * Off by default for now. They are correct (each matches its composite to 1e-5) and faster, but float32
- * rounding moves runs off their old trajectories, and the lessons' claims were measured on those: with
- * every kernel on, 17 of 18 lessons held on 4–5 of seeds 1–5 and retry-feedback on 3 (bench/README.md).
- * They become the default once the lessons' texts are re-measured with them.
+ * All on by default. Each matches its tfjs composite to 1e-5, but float32 rounding in a different order
+ * moves a run off the trajectory it followed without them (tokens cross PPO's clip boundary), so every
+ * lesson's numbers were re-measured with them on (lessons/RESULTS.md). Switching one off reproduces the
+ * older runs bit for bit (the SIMD BatchMatMul alone is bit-identical to tfjs's kernel).
  */
-export const DEFAULT_FUSED_OPS: readonly FusedOp[] = [];
+export const DEFAULT_FUSED_OPS: readonly FusedOp[] = FUSED_OPS;
 let enabled = new Set<FusedOp>(DEFAULT_FUSED_OPS);
 export function setFusedOps(ops: readonly FusedOp[]): void {
   enabled = new Set(ops);
