@@ -1,6 +1,7 @@
 // Our wasm Slice and SplitV (src/engine/kernels/wasm-slice.ts) give the same values as the cpu backend
-// for contiguous and strided slices of every rank the engine uses; the SIMD BatchMatMul matches cpu; the
-// fused SIMD kernels (src/engine/kernels/wasm-fused.ts) match the tfjs composites they replace.
+// for contiguous and strided slices of every rank the engine uses; our Identity (wasm-identity.ts) shares
+// its input's buffer and frees it with the last tensor; the SIMD BatchMatMul matches cpu; the fused SIMD
+// kernels (src/engine/kernels/wasm-fused.ts) match the tfjs composites they replace.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_FUSED_OPS,
@@ -52,6 +53,34 @@ describe('wasm slice kernels', () => {
       );
     const expected = await onBackend('cpu', run);
     expect(await onBackend('wasm', run)).toEqual(expected);
+  });
+});
+
+describe('wasm Identity without a copy', () => {
+  it('a clone shares its buffer, keeps its values after the original is disposed, and frees it last', async () => {
+    await startBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const before = { tensors: tf.memory().numTensors, buffers: backend.numDataIds() };
+    const x = tf.tensor([1.5, -2, 3.25, 4], [2, 2]);
+    const copy = tf.clone(x);
+    // One buffer, two tensors.
+    expect(backend.numDataIds()).toBe(before.buffers + 1);
+    expect(tf.memory().numTensors).toBe(before.tensors + 2);
+    x.dispose();
+    expect(Array.from(await copy.data())).toEqual([1.5, -2, 3.25, 4]);
+    expect(copy.shape).toEqual([2, 2]);
+    copy.dispose();
+    expect(backend.numDataIds()).toBe(before.buffers);
+    expect(tf.memory().numTensors).toBe(before.tensors);
+  });
+
+  it('gradients that save their inputs (clones) stay correct: d/dx sum(x·x·y) = 2xy', async () => {
+    await startBackend('wasm');
+    const x = tf.tensor([1, 2, 3]);
+    const y = tf.tensor([0.5, -1, 2]);
+    const grad = tf.grad((a: Tensor) => tf.sum(tf.mul(tf.mul(a, a), y)))(x);
+    expect(Array.from(await grad.data())).toEqual([1, -4, 12]);
+    tf.dispose([x, y, grad]);
   });
 });
 

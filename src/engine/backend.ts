@@ -3,6 +3,7 @@
 // the webgpu/webgl/wasm packages) and `vet` (is this WebGPU adapter real hardware?).
 import '@tensorflow/tfjs-backend-cpu';
 import { registerWasmFusedKernels } from './kernels/wasm-fused';
+import { registerWasmIdentityKernel } from './kernels/wasm-identity';
 import { registerWasmMatMulKernel } from './kernels/wasm-matmul';
 import { registerWasmSliceKernels } from './kernels/wasm-slice';
 import { tf } from './tf';
@@ -57,6 +58,7 @@ export async function startBackend(order: readonly BackendName[], hooks: Backend
         await tf.ready();
         if (name === 'wasm') {
           registerWasmSliceKernels();
+          registerWasmIdentityKernel();
           registerWasmMatMulKernel();
           registerWasmFusedKernels();
         }
