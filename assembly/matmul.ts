@@ -7,6 +7,7 @@
 //   A[t](i, p) at a + t·aBatch + i·ars + p·acs        (aBatch 0 broadcasts A)
 //   B[t](p, j) at b + t·bBatch + p·brs + j·bcs        (bBatch 0 broadcasts B)
 //   C[t](i, j) at c + (t·m + i)·n·4 + j·4             (C is dense, row-major)
+// With `bias` not 0, the n floats there are added to every row of every C[t] (a dense layer's x·W + b).
 // When B's rows are not contiguous 4-aligned runs (transposed B, or n not a multiple of 4), each batch's
 // B is first packed into `scratch` as a row-major [k, n4] block (n4 = n rounded up to 4, zero padded),
 // so the inner loop always loads whole vectors. `scratch` needs k·n4·4 bytes.
@@ -24,9 +25,20 @@ function storeCols(c: usize, v: v128, cols: i32): void {
   if (cols > 2) store<f32>(c, f32x4.extract_lane(v, 2), 8);
 }
 
+// The first `cols` (1–4) floats at p, the rest of the vector 0: never reads past a row's end.
+@inline
+function loadCols(p: usize, cols: i32): v128 {
+  if (cols >= 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (cols > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (cols > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
 // Four rows by eight columns.
 @inline
-function tile4x8(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, k: i32): void {
+function tile4x8(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, k: i32, bias: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -51,6 +63,19 @@ function tile4x8(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usiz
     ap += acs;
     bp += ldb;
   }
+  if (bias) {
+    // Added to the finished sums, as a separate add would: the same rounding.
+    const bias0 = v128.load(bias);
+    const bias1 = v128.load(bias, 16);
+    c00 = f32x4.add(c00, bias0);
+    c01 = f32x4.add(c01, bias1);
+    c10 = f32x4.add(c10, bias0);
+    c11 = f32x4.add(c11, bias1);
+    c20 = f32x4.add(c20, bias0);
+    c21 = f32x4.add(c21, bias1);
+    c30 = f32x4.add(c30, bias0);
+    c31 = f32x4.add(c31, bias1);
+  }
   v128.store(c, c00);
   v128.store(c, c01, 16);
   v128.store(c + ldc, c10);
@@ -63,7 +88,18 @@ function tile4x8(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usiz
 
 // Four rows by up to four columns.
 @inline
-function tile4x4(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, ldc: usize, k: i32, cols: i32): void {
+function tile4x4(
+  a: usize,
+  ars: usize,
+  acs: usize,
+  b: usize,
+  ldb: usize,
+  c: usize,
+  ldc: usize,
+  k: i32,
+  cols: i32,
+  bias: usize,
+): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
   let ap = a;
   let bp = b;
@@ -76,6 +112,13 @@ function tile4x4(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usiz
     ap += acs;
     bp += ldb;
   }
+  if (bias) {
+    const bias0 = loadCols(bias, cols);
+    c0 = f32x4.add(c0, bias0);
+    c1 = f32x4.add(c1, bias0);
+    c2 = f32x4.add(c2, bias0);
+    c3 = f32x4.add(c3, bias0);
+  }
   storeCols(c, c0, cols);
   storeCols(c + ldc, c1, cols);
   storeCols(c + 2 * ldc, c2, cols);
@@ -84,7 +127,7 @@ function tile4x4(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usiz
 
 // One row by eight columns.
 @inline
-function tile1x8(a: usize, acs: usize, b: usize, ldb: usize, c: usize, k: i32): void {
+function tile1x8(a: usize, acs: usize, b: usize, ldb: usize, c: usize, k: i32, bias: usize): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
   let ap = a;
   let bp = b;
@@ -95,13 +138,17 @@ function tile1x8(a: usize, acs: usize, b: usize, ldb: usize, c: usize, k: i32): 
     ap += acs;
     bp += ldb;
   }
+  if (bias) {
+    c0 = f32x4.add(c0, v128.load(bias));
+    c1 = f32x4.add(c1, v128.load(bias, 16));
+  }
   v128.store(c, c0);
   v128.store(c, c1, 16);
 }
 
 // One row by up to four columns.
 @inline
-function tile1x4(a: usize, acs: usize, b: usize, ldb: usize, c: usize, k: i32, cols: i32): void {
+function tile1x4(a: usize, acs: usize, b: usize, ldb: usize, c: usize, k: i32, cols: i32, bias: usize): void {
   let c0 = f32x4.splat(0);
   let ap = a;
   let bp = b;
@@ -110,26 +157,32 @@ function tile1x4(a: usize, acs: usize, b: usize, ldb: usize, c: usize, k: i32, c
     ap += acs;
     bp += ldb;
   }
+  if (bias) c0 = f32x4.add(c0, loadCols(bias, cols));
   storeCols(c, c0, cols);
 }
 
-/** One product C = A·B, B row-major with row stride ldb bytes (a multiple of 16 wide, or n % 4 == 0). */
-function product(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, m: i32, k: i32, n: i32): void {
+/**
+ * One product C = A·B (+ bias, a row of n floats added to every row when not 0), B row-major with row
+ * stride ldb bytes (a multiple of 16 wide, or n % 4 == 0).
+ */
+function product(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usize, m: i32, k: i32, n: i32, bias: usize): void {
   const ldc = (<usize>n) << 2;
   let i = 0;
   for (; i + 4 <= m; i += 4) {
     const ai = a + <usize>i * ars;
     const ci = c + <usize>i * ldc;
     let j = 0;
-    for (; j + 8 <= n; j += 8) tile4x8(ai, ars, acs, b + (<usize>j << 2), ldb, ci + (<usize>j << 2), ldc, k);
-    for (; j < n; j += 4) tile4x4(ai, ars, acs, b + (<usize>j << 2), ldb, ci + (<usize>j << 2), ldc, k, n - j);
+    for (; j + 8 <= n; j += 8)
+      tile4x8(ai, ars, acs, b + (<usize>j << 2), ldb, ci + (<usize>j << 2), ldc, k, bias ? bias + (<usize>j << 2) : 0);
+    for (; j < n; j += 4)
+      tile4x4(ai, ars, acs, b + (<usize>j << 2), ldb, ci + (<usize>j << 2), ldc, k, n - j, bias ? bias + (<usize>j << 2) : 0);
   }
   for (; i < m; i++) {
     const ai = a + <usize>i * ars;
     const ci = c + <usize>i * ldc;
     let j = 0;
-    for (; j + 8 <= n; j += 8) tile1x8(ai, acs, b + (<usize>j << 2), ldb, ci + (<usize>j << 2), k);
-    for (; j < n; j += 4) tile1x4(ai, acs, b + (<usize>j << 2), ldb, ci + (<usize>j << 2), k, n - j);
+    for (; j + 8 <= n; j += 8) tile1x8(ai, acs, b + (<usize>j << 2), ldb, ci + (<usize>j << 2), k, bias ? bias + (<usize>j << 2) : 0);
+    for (; j < n; j += 4) tile1x4(ai, acs, b + (<usize>j << 2), ldb, ci + (<usize>j << 2), k, n - j, bias ? bias + (<usize>j << 2) : 0);
   }
 }
 
@@ -174,6 +227,27 @@ export function matmul(
   bcs: usize,
   scratch: usize,
 ): void {
+  matmulBias(a, b, c, batch, aBatch, bBatch, m, k, n, ars, acs, brs, bcs, scratch, 0);
+}
+
+/** matmul, then `bias` (n floats) added to every row of C: a dense layer's forward pass in one call. */
+export function matmulBias(
+  a: usize,
+  b: usize,
+  c: usize,
+  batch: i32,
+  aBatch: usize,
+  bBatch: usize,
+  m: i32,
+  k: i32,
+  n: i32,
+  ars: usize,
+  acs: usize,
+  brs: usize,
+  bcs: usize,
+  scratch: usize,
+  bias: usize,
+): void {
   const inPlace = bcs == 4 && (n & 3) == 0 && (brs & 15) == 0;
   const n4 = (n + 3) & ~3;
   const cBatch = (<usize>m * <usize>n) << 2;
@@ -184,14 +258,14 @@ export function matmul(
     const bt = b + <usize>t * bBatch;
     const ct = c + <usize>t * cBatch;
     if (inPlace) {
-      product(at, ars, acs, bt, brs, ct, m, k, n);
+      product(at, ars, acs, bt, brs, ct, m, k, n, bias);
     } else {
       if (!packed || bt != packedFor) {
         pack(bt, brs, bcs, scratch, k, n, n4);
         packedFor = bt;
         packed = true;
       }
-      product(at, ars, acs, scratch, (<usize>n4) << 2, ct, m, k, n);
+      product(at, ars, acs, scratch, (<usize>n4) << 2, ct, m, k, n, bias);
     }
   }
 }

@@ -14,7 +14,7 @@ import { causalSelfAttention, dense, gelu, layerNorm } from '../src/engine/layer
 import { Adam } from '../src/engine/optimizer';
 import { createParams, disposeParams } from '../src/engine/params';
 import { tf, type Tensor } from '../src/engine/tf';
-import { simdMatMulStats } from '../src/engine/kernels/wasm-matmul';
+import { DENSE_KERNEL, hasDenseKernel, simdMatMulStats } from '../src/engine/kernels/wasm-matmul';
 import { startBackend } from './support/engine';
 
 const CASES: { shape: number[]; begin: number[]; size: number[] }[] = [
@@ -123,6 +123,32 @@ describe('wasm SIMD BatchMatMul', () => {
     expect(got.shape).toEqual(expected.shape);
     const worst = got.values.reduce((w, v, i) => Math.max(w, Math.abs(v - expected.values[i])), 0);
     expect(worst).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+// The dense kernel (x·W + b in one call) against BatchMatMul followed by Add on wasm: bit for bit, since it
+// adds the bias to each finished sum as the Add would; widths n of every remainder mod 4, rows likewise.
+describe('wasm dense kernel', () => {
+  it.each([
+    [1280, 32, 96],
+    [7, 5, 13],
+    [9, 32, 9],
+    [5, 32, 1],
+    [6, 3, 2],
+    [3, 16, 8],
+  ])('x [%i, %i] · W [·, %i] + b equals matMul then add exactly, and runs as one kernel', async (rows, k, n) => {
+    await startBackend('wasm');
+    expect(hasDenseKernel()).toBe(true);
+    const x = tf.randomUniform([rows, k], -1, 1, 'float32', 1);
+    const w = tf.randomUniform([k * n], -1, 1, 'float32', 2);
+    const b = tf.randomUniform([n], -1, 1, 'float32', 3);
+    const separate = tf.tidy(() => tf.add(tf.matMul(x, tf.reshape(w, [k, n]) as tf.Tensor2D), b));
+    const profile = await tf.profile(() => tf.engine().runKernel(DENSE_KERNEL, { x, w, b }) as tf.Tensor[]);
+    const [fusedOut] = profile.result as tf.Tensor[];
+    expect(profile.kernels.map((kernel) => kernel.name)).toEqual([DENSE_KERNEL]);
+    expect(fusedOut.shape).toEqual([rows, n]);
+    expect(Array.from(await fusedOut.data())).toEqual(Array.from(await separate.data()));
+    tf.dispose([x, w, b, separate, fusedOut]);
   });
 });
 

@@ -7,6 +7,7 @@
 // backend LayerNorm, GELU and the attention core each run as one SIMD kernel each way, and a dense
 // layer's gradient as one (kernels/wasm-fused.ts); the composites here are what every other backend runs.
 import { attentionFits, hasFusedKernel, KERNELS } from './kernels/wasm-fused';
+import { DENSE_KERNEL, hasDenseKernel } from './kernels/wasm-matmul';
 import { tf, type Tensor, type Tensor2D } from './tf';
 
 /** Runs a kernel of kernels/wasm-fused.ts (registered for the wasm backend only). */
@@ -46,15 +47,18 @@ export const matMul2d = fused((save, a: Tensor, w: Tensor) => {
 
 /** x [n, in] · w + b [out], w the flat [in·out] slice of the parameter vector. */
 export const dense = fused((save, x: Tensor, w: Tensor, b: Tensor) => {
-  const matrix = asMatrix(w, x);
   if (hasFusedKernel('dense')) {
-    // The gradient as one kernel (kernels/wasm-fused.ts), dW already in w's flat shape.
+    // The gradient as one kernel (kernels/wasm-fused.ts), dW already in w's flat shape; the forward
+    // pass as one where the SIMD matmul runs (kernels/wasm-matmul.ts): same numbers either way.
     save([x, w]);
     return {
-      value: tf.add(tf.matMul(x as Tensor2D, matrix), b),
+      value: hasDenseKernel()
+        ? runFused(DENSE_KERNEL, { x, w, b })[0]
+        : tf.add(tf.matMul(x as Tensor2D, asMatrix(w, x)), b),
       gradFunc: (dy, [x, w]) => runFused(KERNELS.denseGrad, { dy, x, w }),
     };
   }
+  const matrix = asMatrix(w, x);
   save([x, matrix]);
   return {
     value: tf.add(tf.matMul(x as Tensor2D, matrix), b),

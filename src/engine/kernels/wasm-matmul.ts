@@ -4,10 +4,28 @@
 // backend's heap: no copies. tfjs-backend-wasm 4.22 runs batched and transposed-A products in a plain
 // C++ loop outside XNNPACK (~0.7 GFLOP/s for the attention's 64 × [10, 10]·[10, 16]); 2-D products go to
 // XNNPACK, which re-packs B into a new operator every call. Shapes the kernel does not handle (non-float,
-// empty, batch broadcasts other than 1 against n) fall back to tfjs's kernel.
+// empty, batch broadcasts other than 1 against n) fall back to tfjs's kernel. The same module also runs a
+// dense layer's forward pass, x·W + b, as one kernel (TrlDense, used by layers.ts).
 import { tf } from '../tf';
 import { MATMUL_SIMD_WASM } from './matmul-simd-wasm';
 import { instantiateOnHeap, type Shape, type TensorInfo, type WasmBackend } from './wasm-heap';
+type MatMulBiasExport = (
+  a: number,
+  b: number,
+  c: number,
+  batch: number,
+  aBatch: number,
+  bBatch: number,
+  m: number,
+  k: number,
+  n: number,
+  ars: number,
+  acs: number,
+  brs: number,
+  bcs: number,
+  scratch: number,
+  bias: number,
+) => void;
 type MatMulExport = (
   a: number,
   b: number,
@@ -33,6 +51,7 @@ export function setSimdMatMulMode(m: SimdMatMulMode): void {
 }
 
 let matmul: MatMulExport | undefined;
+let matmulBias: MatMulBiasExport | undefined;
 /** The heap the module was instantiated against (a re-created wasm backend has a new one). */
 let boundMemory: WebAssembly.Memory | undefined;
 let scratch = 0;
@@ -40,7 +59,27 @@ let scratchBytes = 0;
 
 function instantiate(backend: WasmBackend): MatMulExport {
   boundMemory = backend.wasm.asm.memory;
-  return instantiateOnHeap(MATMUL_SIMD_WASM, backend).matmul as MatMulExport;
+  const exports = instantiateOnHeap(MATMUL_SIMD_WASM, backend);
+  matmulBias = exports.matmulBias as MatMulBiasExport;
+  return exports.matmul as MatMulExport;
+}
+
+/** Scratch of at least `bytes` on the backend's heap (for packing B). */
+function scratchFor(backend: WasmBackend, bytes: number): number {
+  if (bytes > scratchBytes) {
+    if (scratch) backend.wasm._free(scratch);
+    scratchBytes = Math.max(bytes, 2 * scratchBytes);
+    scratch = backend.wasm._malloc(scratchBytes) >>> 0;
+  }
+  return scratch;
+}
+
+/** Binds the module to this backend's heap if it is a new one (the old scratch belonged to the old heap). */
+function bind(backend: WasmBackend): void {
+  if (backend.wasm.asm.memory === boundMemory) return;
+  matmul = instantiate(backend);
+  scratch = 0;
+  scratchBytes = 0;
 }
 
 const sizeOf = (shape: Shape) => shape.reduce((a, b) => a * b, 1);
@@ -65,26 +104,13 @@ function simdBatchMatMul(
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
   const batch = Math.max(batchA, batchB);
   if (mode === 'off' || (mode === 'batched' && batch === 1 && !transposeA)) return undefined;
-  if (backend.wasm.asm.memory !== boundMemory) {
-    // A new backend instance: bind a new module to its heap (the old scratch belonged to the old heap).
-    matmul = instantiate(backend);
-    scratch = 0;
-    scratchBytes = 0;
-  }
+  bind(backend);
   const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   if (sizeOf(outer) !== batch) return undefined;
 
   simdMatMulStats.calls++;
   const out = backend.makeOutput([...outer, m, n], 'float32');
-  const packs = transposeB || n % 4 !== 0;
-  if (packs) {
-    const need = k * (((n + 3) & ~3) * 4);
-    if (need > scratchBytes) {
-      if (scratch) backend.wasm._free(scratch);
-      scratchBytes = Math.max(need, 2 * scratchBytes);
-      scratch = backend.wasm._malloc(scratchBytes) >>> 0;
-    }
-  }
+  if (transposeB || n % 4 !== 0) scratchFor(backend, k * (((n + 3) & ~3) * 4));
   matmul!(
     backend.dataIdMap.get(a.dataId).memoryOffset,
     backend.dataIdMap.get(b.dataId).memoryOffset,
@@ -102,6 +128,31 @@ function simdBatchMatMul(
     scratch,
   );
   return out;
+}
+
+/** The dense-layer kernel's name: x [rows, k] · w (flat [k·n], row-major) + b [n], one call. */
+export const DENSE_KERNEL = 'TrlDense';
+
+/**
+ * x·W + b in one kernel: the same products and the same rounding as BatchMatMul followed by Add (the bias
+ * is added to each finished sum), without the reshape of the flat weight, the add's launch and its pass
+ * over the output.
+ */
+function denseForward(x: TensorInfo, w: TensorInfo, b: TensorInfo, backend: WasmBackend): TensorInfo {
+  bind(backend);
+  const [rows, k] = x.shape;
+  const n = b.shape[0];
+  const out = backend.makeOutput([rows, n], 'float32');
+  if (n % 4 !== 0) scratchFor(backend, k * (((n + 3) & ~3) * 4));
+  simdMatMulStats.calls++;
+  const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  matmulBias!(offset(x), offset(w), offset(out), 1, 0, 0, rows, k, n, k * 4, 4, n * 4, 4, scratch, offset(b));
+  return out;
+}
+
+/** Whether the dense kernel runs here (wasm, the module loaded, the SIMD kernels on). */
+export function hasDenseKernel(): boolean {
+  return matmul !== undefined && mode !== 'off' && tf.getBackend() === 'wasm';
 }
 
 let original: tf.KernelConfig | undefined;
@@ -134,6 +185,15 @@ export function registerWasmMatMulKernel(): void {
       const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
       const out = simdBatchMatMul(a, b, !!transposeA, !!transposeB, args.backend as unknown as WasmBackend);
       return (out as tf.TensorInfo | undefined) ?? fallback(args);
+    },
+  });
+  tf.registerKernel({
+    kernelName: DENSE_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x, w, b } = args.inputs as unknown as { x: TensorInfo; w: TensorInfo; b: TensorInfo };
+      // An array, as the fused kernels return (layers.ts reads runKernel's result as a list).
+      return [denseForward(x, w, b, args.backend as unknown as WasmBackend)] as tf.TensorInfo[];
     },
   });
 }
