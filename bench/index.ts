@@ -7,12 +7,13 @@
 // BENCH_LEARN=0 (e.g. 60: learning curves of wasm and PyTorch, PPO and GRPO, seeds BENCH_LEARN_SEEDS=1,2,3)
 // BENCH_CONFIGS="default;dModel=64&…" (the PyTorch comparisons' settings, link query strings, ';' between)
 // BENCH_TORCH=independent,reference (the PyTorch scripts timed; the ratio is against the fastest)
-// BENCH_SIMD=compare (the PyTorch comparisons time wasm with and without the SIMD kernels; on or off: one)
+// BENCH_SIMD=compare (the PyTorch comparisons time wasm with tfjs's kernels, the SIMD BatchMatMul alone and
+// every SIMD kernel; on, off or matmul: one of them)
 import os from 'node:os';
 import { inapplicable } from '../src/engine/applicability';
 import type { BackendName } from '../src/engine/backend';
 import { ALGORITHMS, defaultConfig, validate, type AlgorithmName, type Config } from '../src/engine/config';
-import { DEFAULT_FUSED_OPS, FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused';
+import { DEFAULT_FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused';
 import { setSimdMatMulMode } from '../src/engine/kernels/wasm-matmul';
 import { tf } from '../src/engine/tf';
 import { decodeLink } from '../src/share/link';
@@ -62,27 +63,27 @@ const configs = (process.env.BENCH_CONFIGS ?? `default;${LARGER}`)
     return { label: query, base: config };
   });
 const torchScripts = list<PytorchScript>('BENCH_TORCH', PYTORCH_SCRIPTS);
-// Our side of each comparison, on wasm: tfjs-wasm's own kernels only; the default (the SIMD BatchMatMul,
-// src/engine/kernels/wasm-matmul.ts); and the default plus the fused SIMD kernels (wasm-fused.ts, off by
-// default until the lessons are re-measured with them).
-type Kernels = 'tfjs' | 'default' | 'fused';
+// Our side of each comparison, on wasm: tfjs-wasm's own kernels only; the SIMD BatchMatMul alone
+// (src/engine/kernels/wasm-matmul.ts: bit-identical to tfjs's kernel, so the numerics before the fused
+// kernels); and the default, every SIMD kernel (wasm-fused.ts too).
+type Kernels = 'tfjs' | 'matmul' | 'default';
 const KERNEL_LABELS: Record<Kernels, string> = {
   tfjs: 'wasm, tfjs kernels only',
-  default: 'wasm + SIMD BatchMatMul (default)',
-  fused: 'wasm + SIMD BatchMatMul + fused SIMD kernels',
+  matmul: 'wasm + SIMD BatchMatMul only',
+  default: 'wasm + every SIMD kernel (default)',
 };
 const SIMD_VARIANTS: Record<string, Kernels[]> = {
-  compare: ['tfjs', 'default', 'fused'],
+  compare: ['tfjs', 'matmul', 'default'],
   on: ['default'],
   off: ['tfjs'],
-  fused: ['fused'],
+  matmul: ['matmul'],
 };
 const useKernels = (kernels: Kernels) => {
   setSimdMatMulMode(kernels === 'tfjs' ? 'off' : 'all');
-  setFusedOps(kernels === 'fused' ? FUSED_OPS : DEFAULT_FUSED_OPS);
+  setFusedOps(kernels === 'default' ? DEFAULT_FUSED_OPS : []);
 };
 const simdVariants = SIMD_VARIANTS[process.env.BENCH_SIMD ?? 'compare'];
-if (!simdVariants) throw new Error(`BENCH_SIMD: "${process.env.BENCH_SIMD}" is none of compare, on, off, fused`);
+if (!simdVariants) throw new Error(`BENCH_SIMD: "${process.env.BENCH_SIMD}" is none of compare, on, off, matmul`);
 for (const script of torchScripts)
   if (!PYTORCH_SCRIPTS.includes(script))
     throw new Error(`BENCH_TORCH: "${script}" is none of ${PYTORCH_SCRIPTS.join(', ')}`);
