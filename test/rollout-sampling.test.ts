@@ -121,4 +121,31 @@ describe('GumbelSampler', () => {
     // π and π_ref are different models here, so the reference plane is not a copy of the policy's.
     expect(planes.refLogp).not.toEqual(planes.oldLogp);
   });
+
+  // The sampler runs an earlier step's forward pass on the prefix that decides it; causality makes that
+  // the same function, and each row is computed in the same order, so the numbers are equal, not close.
+  it.each(['cpu', 'wasm'] as const)(
+    '%s: the logits and values of a prefix equal the full pass at every position of the prefix, exactly',
+    async (backend) => {
+      await startBackend(backend);
+      const model = initParams({ ...shape, nLayers: 2 }, 5);
+      const tokens = Array.from({ length: prompts.length * shape.contextLength }, (_, i) => 3 + ((i * 7) % 6));
+      for (const length of [2, 5, 9]) {
+        const [prefix, full] = tf.tidy(() => {
+          const all = tf.tensor2d(tokens, [prompts.length, shape.contextLength], 'int32');
+          const head = tf.slice(all, [0, 0], [prompts.length, length]) as tf.Tensor2D;
+          const run = (t: tf.Tensor2D, n: number) => {
+            const out = forward(model, { ...shape, nLayers: 2 }, t, temperature);
+            const slice = <R extends tf.Rank>(x: tf.Tensor<R>) =>
+              tf.slice(x, x.rank === 3 ? [0, 0, 0] : [0, 0], x.rank === 3 ? [-1, n, -1] : [-1, n]);
+            return tf.concat([tf.reshape(slice(out.logits), [-1]), tf.reshape(slice(out.values), [-1])]);
+          };
+          return [Array.from(run(head, length).dataSync()), Array.from(run(all, length).dataSync())];
+        });
+        expect(prefix, `prefix of ${length}`).toEqual(full);
+      }
+      disposeParams(model);
+      await startBackend('cpu');
+    },
+  );
 });

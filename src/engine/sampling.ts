@@ -68,7 +68,13 @@ export class GumbelSampler {
     const next = tf.tidy(() => {
       const [batchSize, time] = this.tokens.shape;
       const vocab = this.shape.vocabSize;
-      const out = forward(this.policy, this.shape, this.tokens, this.temperature);
+      // The model is causal, so the logits at position − 1 depend only on tokens 0 … position − 1: an
+      // earlier step runs the prefix alone (the same numbers, every row computed as in the full pass;
+      // test/rollout-sampling.test.ts): at the default lengths 46 positions per row instead of 60 over the
+      // rollout's six passes (prefixes of 5–8, then the last step's and the reference's whole buffer). The last
+      // step's pass is kept for `finish`, so it runs on the whole buffer.
+      const input = keep ? this.tokens : tf.slice(this.tokens, [0, 0], [batchSize, position]);
+      const out = forward(this.policy, this.shape, input as Tensor2D, this.temperature);
       const logits = tf.reshape(tf.slice(out.logits, [0, position - 1, 0], [batchSize, 1, vocab]), [batchSize, vocab]);
       const noise = tf.reshape(tf.slice(this.gumbel, [this.step, 0, 0], [1, batchSize, vocab]), [batchSize, vocab]);
       const sampled = tf.cast(tf.argMax(tf.add(logits, noise), -1), 'int32');
