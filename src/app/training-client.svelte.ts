@@ -4,13 +4,15 @@
 import { BACKENDS, type BackendName } from '../engine/backend-names';
 import type { Config } from '../engine/config';
 import { newRunId } from '../store/runs';
-import type { AutoOptions, BackendRequest, Command, RerunStage, WorkerEvent } from '../worker/protocol';
+import type { AutoOptions, BackendRequest, Command, RerunStage, WebgpuKernels, WorkerEvent } from '../worker/protocol';
 import { BackendMemory } from './backend-memory';
 import type { PlaygroundState } from './state.svelte';
 
 export interface ClientOptions {
   /** Backends that refuse to start (a test seam, `?failBackend=`). */
   failBackends?: BackendName[];
+  /** Test and bench seam (`?webgpuKernels=`): force webgpu's barrier-free programs or tfjs's. */
+  webgpuKernels?: WebgpuKernels;
   /** Test seam (`?crashAt=N`): the first run's backend fails at update N, as a lost GPU would. */
   crashAtUpdate?: number;
   /** Test seam (`?measureSoftware=1`): `auto` measures software WebGPU/WebGL too instead of skipping them. */
@@ -78,7 +80,13 @@ export class TrainingClient {
         'warning',
         `${why} Continuing on ${next} from the last save (the charts go back to it if updates after it were lost; they were at update ${from}).`,
       );
-      this.send({ type: 'restore', runId: this.state.runId, backend: next, ...this.autoOptions() });
+      this.send({
+        type: 'restore',
+        runId: this.state.runId,
+        backend: next,
+        webgpuKernels: this.options.webgpuKernels,
+        ...this.autoOptions(),
+      });
     } else {
       this.state.addNotice('warning', `${why} Starting again on ${next}.`);
       this.reset(this.state.config);
@@ -97,6 +105,7 @@ export class TrainingClient {
       config: $state.snapshot(config),
       backend: this.state.backendRequest,
       failBackends: this.options.failBackends,
+      webgpuKernels: this.options.webgpuKernels,
       runId: this.state.runId,
       link: this.state.link,
       title: this.state.title,
@@ -117,7 +126,14 @@ export class TrainingClient {
   restore(runId: string, backend: BackendRequest = this.state.backendRequest): void {
     this.state.clearRun();
     this.state.runId = runId;
-    this.send({ type: 'restore', runId, backend, failBackends: this.options.failBackends, ...this.autoOptions() });
+    this.send({
+      type: 'restore',
+      runId,
+      backend,
+      failBackends: this.options.failBackends,
+      webgpuKernels: this.options.webgpuKernels,
+      ...this.autoOptions(),
+    });
   }
 
   /** The run's label in the saved runs (its link and title) changed. */

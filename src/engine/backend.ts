@@ -25,6 +25,8 @@ export interface BackendHooks {
   register?: (name: BackendName) => Promise<void>;
   /** Returns a reason to skip a backend without trying it, or undefined to try it. */
   vet?: (name: BackendName) => Promise<string | undefined>;
+  /** Runs once a backend has started, before anything uses it (the browser's WebGPU kernel choice). */
+  started?: (name: BackendName) => Promise<void>;
 }
 
 let wasmLoaded: Promise<unknown> | undefined;
@@ -62,6 +64,7 @@ export async function startBackend(order: readonly BackendName[], hooks: Backend
           registerWasmMatMulKernel();
           registerWasmFusedKernels();
         }
+        await hooks.started?.(name);
         const fellBack = name !== order[0];
         return {
           name,

@@ -30,7 +30,13 @@ import {
   type ProbeEvent,
   type ProbeHandle,
 } from './backend-measure';
-import { deviceFingerprint, gpuChecks, startBrowserBackend, startBrowserBackendIn } from './browser-backend';
+import {
+  chosenWebgpuKernels,
+  deviceFingerprint,
+  gpuChecks,
+  startBrowserBackend,
+  startBrowserBackendIn,
+} from './browser-backend';
 import type { Command, WorkerEvent } from './protocol';
 
 export interface AutoStart {
@@ -60,7 +66,13 @@ function startProbe(
     event.preventDefault();
     onEvent({ type: 'error', message: event.message || 'the measuring worker crashed' });
   };
-  const command: Command = { type: 'probe', backend, config, failBackends: [...failing] };
+  const command: Command = {
+    type: 'probe',
+    backend,
+    config,
+    failBackends: [...failing],
+    webgpuKernels: chosenWebgpuKernels(),
+  };
   worker.postMessage(command);
   return worker;
 }

@@ -3,11 +3,15 @@
 // that renders in software (several times slower than wasm). A forced backend is tried even on a software
 // adapter. `auto` normally measures instead (backend-auto.ts); this order is its fallback, and the GPU
 // checks here are its pre-filter and the device fingerprint it remembers choices under.
+// Once webgpu has started on a software adapter, the barrier-free programs replace tfjs's shared-memory
+// ones (engine/kernels/webgpu-barrier-free.ts, loaded only then; `?webgpuKernels=` forces either).
 import { BACKENDS, fallbackOrder, startBackend, type BackendChoice, type BackendName } from '../engine/backend';
+import type { WebGPUProgramRunner } from '../engine/kernels/webgpu-barrier-free';
+import { tf } from '../engine/tf';
 import wasmPlainUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import type { BackendRequest } from './protocol';
+import type { BackendRequest, WebgpuKernels } from './protocol';
 
 interface AdapterLike {
   isFallbackAdapter?: boolean;
@@ -104,6 +108,31 @@ export async function deviceFingerprint(): Promise<string> {
   return `${navigator.userAgent} | webgpu: ${webgpu.label} | webgl: ${webgl.label}`;
 }
 
+let webgpuKernels: WebgpuKernels = 'auto';
+
+/** Which programs webgpu runs where tfjs's use workgroup barriers, for backends started from now on. */
+export function chooseWebgpuKernels(choice: WebgpuKernels): void {
+  webgpuKernels = choice;
+}
+
+export function chosenWebgpuKernels(): WebgpuKernels {
+  return webgpuKernels;
+}
+
+/**
+ * Called once a backend has started. On webgpu it installs the barrier-free programs when chosen, or
+ * under `auto` when the adapter is a software fallback (SwiftShader), where they were measured ~15×
+ * faster; on a GPU tfjs's own programs stay (not measured: no GPU here).
+ */
+export async function browserBackendStarted(name: BackendName): Promise<void> {
+  if (name !== 'webgpu' || webgpuKernels === 'tfjs') return;
+  if (webgpuKernels === 'auto' && !(await gpuChecks()).webgpu.software) return;
+  const backend = tf.findBackend('webgpu');
+  if (!backend) return;
+  const { installBarrierFreeKernels } = await import('../engine/kernels/webgpu-barrier-free');
+  installBarrierFreeKernels(backend as unknown as WebGPUProgramRunner);
+}
+
 const failingRegister =
   (failing: readonly BackendName[]) =>
   async (name: BackendName): Promise<void> => {
@@ -116,7 +145,7 @@ export function startBrowserBackendIn(
   order: readonly BackendName[],
   failing: readonly BackendName[] = [],
 ): Promise<BackendChoice> {
-  return startBackend(order, { register: failingRegister(failing) });
+  return startBackend(order, { register: failingRegister(failing), started: browserBackendStarted });
 }
 
 /**
@@ -130,6 +159,7 @@ export function startBrowserBackend(
   const order = request === 'auto' ? [...BACKENDS] : fallbackOrder(request);
   return startBackend(order, {
     register: failingRegister(failing),
+    started: browserBackendStarted,
     // Only `auto` skips software GPUs; a forced backend is always tried.
     vet: async (name) => {
       if (request !== 'auto' || (name !== 'webgpu' && name !== 'webgl')) return undefined;

@@ -14,6 +14,15 @@ import type { BackendMemoryEntry, ProbeEvent } from './backend-measure';
 export type BackendRequest = 'auto' | BackendName;
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
 
+/**
+ * Which programs the webgpu backend runs where tfjs's use shared memory and workgroup barriers: `auto`
+ * the barrier-free ones (engine/kernels/webgpu-barrier-free.ts) on a software adapter such as
+ * SwiftShader and tfjs's on a GPU; `barrier-free` and `tfjs` force one (`?webgpuKernels=`, a test and
+ * bench seam).
+ */
+export type WebgpuKernels = 'auto' | 'barrier-free' | 'tfjs';
+export const WEBGPU_KERNELS: readonly WebgpuKernels[] = ['auto', 'barrier-free', 'tfjs'];
+
 /** How `auto` chooses: what the app remembers, and test seams. Ignored when a backend is forced. */
 export interface AutoOptions {
   /** The app's remembered choices (localStorage); the worker picks the entry of its device and shape. */
@@ -33,18 +42,31 @@ export type Command =
       config: Config;
       backend: BackendRequest;
       failBackends?: BackendName[];
+      webgpuKernels?: WebgpuKernels;
       runId?: string;
       link?: string;
       title?: string;
       crashAtUpdate?: number;
     } & AutoOptions)
   /** Continue a saved run (a reload, the Runs list, or a new worker after a crash); then paused. */
-  | ({ type: 'restore'; runId: string; backend: BackendRequest; failBackends?: BackendName[] } & AutoOptions)
+  | ({
+      type: 'restore';
+      runId: string;
+      backend: BackendRequest;
+      failBackends?: BackendName[];
+      webgpuKernels?: WebgpuKernels;
+    } & AutoOptions)
   /**
    * Sent by a training worker to a copy of itself (`auto` measuring one backend): train a few updates
    * of `config` on `backend` and report each (`probe` events). The copy is terminated afterwards.
    */
-  | { type: 'probe'; backend: BackendName; config: Config; failBackends?: BackendName[] }
+  | {
+      type: 'probe';
+      backend: BackendName;
+      config: Config;
+      failBackends?: BackendName[];
+      webgpuKernels?: WebgpuKernels;
+    }
   /** The run's label in the saved runs changed (a live setting, a title). */
   | { type: 'label'; link: string; title: string }
   | { type: 'play' }

@@ -9,7 +9,7 @@ import { createTrainer, Trainer } from '../engine/trainer';
 import { loadRun } from '../store/runs';
 import { startAutoBackend } from './backend-auto';
 import { TIMED_UPDATES } from './backend-measure';
-import { startBrowserBackend, startBrowserBackendIn } from './browser-backend';
+import { chooseWebgpuKernels, startBrowserBackend, startBrowserBackendIn } from './browser-backend';
 import {
   isCommand,
   type AutoOptions,
@@ -220,6 +220,9 @@ async function playLoop(): Promise<void> {
 }
 
 function handle(command: Command): void {
+  // The commands that start a backend say which webgpu programs to run (absent: auto).
+  if (command.type === 'probe' || command.type === 'reset' || command.type === 'restore')
+    chooseWebgpuKernels(command.webgpuKernels ?? 'auto');
   switch (command.type) {
     case 'probe':
       void probe(command);
