@@ -3,9 +3,12 @@
 // Plain DOM, text only; each row carries data-backend / data-max-difference for the browser tests.
 import { maxAbsDifference } from '../engine/agreement';
 import type { BackendNumbers } from '../engine/agreement';
-import type { SelfTestEvent } from './protocol';
+import { WEBGPU_KERNELS, type WebgpuKernels } from '../worker/protocol';
+import type { SelfTestEvent, SelfTestStart } from './protocol';
 
 const TOLERANCE = 1e-4;
+/** Single ops: float32 rounding in a different summation order, relative above magnitude 1. */
+const KERNEL_TOLERANCE = 1e-5;
 
 const root = document.getElementById('selftest') as HTMLElement;
 const element = <K extends keyof HTMLElementTagNameMap>(tag: K, text = '', parent: HTMLElement = root) => {
@@ -30,7 +33,39 @@ const header = element('tr', '', table);
 for (const title of ['backend', 'max |Δ| losses', 'max |Δ| gradient', 'max |Δ| values', 'ms', 'verdict'])
   element('th', title, header);
 
+element(
+  'p',
+  `Then each backend runs single ops (matmuls, reductions, transpose, softmax, broadcast arithmetic) that should agree with cpu to ${KERNEL_TOLERANCE}. ` +
+    'On a software WebGPU adapter such as SwiftShader, WebGPU runs barrier-free programs for them instead of TensorFlow.js’s (“barrier-free” counts them).',
+);
+const kernelTable = element('table');
+const kernelHeader = element('tr', '', kernelTable);
+for (const title of ['backend', 'worst op', 'max |Δ|', 'barrier-free programs run', 'verdict'])
+  element('th', title, kernelHeader);
+
 let reference: BackendNumbers | undefined;
+
+function addKernelRow(data: Extract<SelfTestEvent, { type: 'kernels' }>): void {
+  const row = element('tr', '', kernelTable);
+  row.dataset.kernelsBackend = data.backend;
+  if (data.barrierFree) row.dataset.barrierFree = JSON.stringify(data.barrierFree);
+  const used = data.barrierFree
+    ? Object.entries(data.barrierFree)
+        .filter(([, n]) => n > 0)
+        .map(([kind, n]) => `${kind} ${n}`)
+        .join(', ') || 'none (TensorFlow.js programs)'
+    : '–';
+  if (data.error !== undefined) {
+    for (const cell of [data.backend, '–', '–', used, `FAILED: ${data.error}`]) element('td', cell, row);
+    return;
+  }
+  const worst = data.maxDifference;
+  row.dataset.maxDifference = String(worst);
+  row.dataset.worstOp = data.worstOp;
+  const verdict = data.backend === 'cpu' ? 'reference' : worst <= KERNEL_TOLERANCE ? 'agrees' : 'DISAGREES';
+  for (const cell of [data.backend, `${data.worstOp} (of ${data.checks})`, worst.toExponential(1), used, verdict])
+    element('td', cell, row);
+}
 
 function addRow(cells: string[], backend: string, difference?: number): void {
   const row = element('tr', '', table);
@@ -40,11 +75,20 @@ function addRow(cells: string[], backend: string, difference?: number): void {
 }
 
 const worker = new Worker(new URL('./selftest.worker.ts', import.meta.url), { type: 'module' });
+const requestedKernels = new URLSearchParams(location.search).get('webgpuKernels');
+const start: SelfTestStart = WEBGPU_KERNELS.includes(requestedKernels as WebgpuKernels)
+  ? { webgpuKernels: requestedKernels as WebgpuKernels }
+  : {};
+worker.postMessage(start);
 worker.onmessage = ({ data }: MessageEvent<SelfTestEvent>) => {
   if (data.type === 'done') {
     status.textContent = 'Done.';
     document.body.dataset.done = 'true';
     worker.terminate();
+    return;
+  }
+  if (data.type === 'kernels') {
+    addKernelRow(data);
     return;
   }
   if (data.type === 'unavailable') {

@@ -1,22 +1,78 @@
 // Runs the fixed-batch PPO loss and gradient (engine/agreement.ts) on every backend this browser can
-// start, cpu first as the reference, and posts each backend's numbers.
+// start, cpu first as the reference, and posts each backend's numbers; then the single-op checks
+// (kernel-checks.ts), which cover the programs webgpu may swap for barrier-free ones.
 import { numbersOnFixedBatch } from '../engine/agreement';
 import { startBackend } from '../engine/backend';
 import type { BackendName } from '../engine/backend-names';
-import { registerBrowserBackend } from '../worker/browser-backend';
-import type { SelfTestEvent } from './protocol';
+import { tf } from '../engine/tf';
+import { browserBackendStarted, chooseWebgpuKernels, registerBrowserBackend } from '../worker/browser-backend';
+import { KERNEL_CHECKS, kernelDifference, runKernelChecks } from './kernel-checks';
+import type { SelfTestEvent, SelfTestStart } from './protocol';
 
 const ORDER: BackendName[] = ['cpu', 'wasm', 'webgl', 'webgpu'];
-const post = (event: SelfTestEvent) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(event);
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+const post = (event: SelfTestEvent) => scope.postMessage(event);
 
-for (const backend of ORDER) {
-  try {
-    await startBackend([backend], { register: registerBrowserBackend });
-    const started = performance.now();
-    const numbers = await numbersOnFixedBatch(1);
-    post({ type: 'result', backend, numbers, ms: performance.now() - started });
-  } catch (error) {
-    post({ type: 'unavailable', backend, reason: error instanceof Error ? error.message : String(error) });
-  }
+/** The barrier-free programs' dispatch counts, if that module has been loaded (webgpu installed it). */
+async function barrierFreeCounts() {
+  const { barrierFreeDispatches } = await import('../engine/kernels/webgpu-barrier-free');
+  return { ...barrierFreeDispatches };
 }
-post({ type: 'done' });
+
+async function selfTest(): Promise<void> {
+  let kernelReference: number[][] | undefined;
+  for (const backend of ORDER) {
+    try {
+      await startBackend([backend], { register: registerBrowserBackend, started: browserBackendStarted });
+      const started = performance.now();
+      const numbers = await numbersOnFixedBatch(1);
+      post({ type: 'result', backend, numbers, ms: performance.now() - started });
+      // Small inputs would otherwise be computed on the CPU by tfjs-webgpu (WEBGPU_CPU_FORWARD), not
+      // by the programs under test.
+      const forward = backend === 'webgpu' ? tf.env().getBool('WEBGPU_CPU_FORWARD') : undefined;
+      if (forward !== undefined) tf.env().set('WEBGPU_CPU_FORWARD', false);
+      try {
+        const before = backend === 'webgpu' ? await barrierFreeCounts() : undefined;
+        const outputs = await runKernelChecks();
+        const after = backend === 'webgpu' ? await barrierFreeCounts() : undefined;
+        const barrierFree =
+          before && after
+            ? Object.fromEntries(
+                Object.entries(after).map(([kind, n]) => [kind, n - before[kind as keyof typeof before]]),
+              )
+            : undefined;
+        kernelReference ??= outputs;
+        const differences = outputs.map((output, i) => kernelDifference(output, kernelReference![i]));
+        const maxDifference = Math.max(...differences);
+        post({
+          type: 'kernels',
+          backend,
+          checks: KERNEL_CHECKS.length,
+          worstOp: KERNEL_CHECKS[differences.indexOf(maxDifference)].name,
+          maxDifference,
+          ...(barrierFree ? { barrierFree } : {}),
+        });
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        post({
+          type: 'kernels',
+          backend,
+          checks: KERNEL_CHECKS.length,
+          worstOp: '–',
+          maxDifference: NaN,
+          error: message,
+        });
+      } finally {
+        if (forward !== undefined) tf.env().set('WEBGPU_CPU_FORWARD', forward);
+      }
+    } catch (error) {
+      post({ type: 'unavailable', backend, reason: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  post({ type: 'done' });
+}
+
+scope.onmessage = ({ data }: MessageEvent<SelfTestStart>) => {
+  chooseWebgpuKernels(data.webgpuKernels ?? 'auto');
+  void selfTest();
+};
