@@ -1,12 +1,15 @@
 // The browser part of `npm run bench`: the built app in headless Chromium (the system's, via
 // playwright-core), for each backend the wall time from opening an autoplay link of the default
-// preset to a 5-update mean score ≥ 0.9; optionally a long run that samples memory.
+// preset to a 5-update mean score ≥ 0.9 (and to the first update); optionally a long run that samples
+// memory. A backend written `webgpu:tfjs` or `webgpu:barrier-free` adds `&webgpuKernels=…` (which
+// programs WebGPU runs; plain `webgpu` is auto: barrier-free on SwiftShader); `repeats` runs the whole
+// list that many times, interleaved.
 // Scores are read from the status line (`Update N · score 0.xxx · …`), recorded by a MutationObserver
 // installed before the app starts, so no update is missed however fast they come.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -17,6 +20,8 @@ import { STATUS_RECORDER, statusLog } from '../test/e2e/status-recorder';
 
 export interface BrowserBenchOptions {
   backends: string[];
+  /** Runs the list of backends this many times, one after the other (interleaved variants). */
+  repeats?: number;
   /** Give up on one backend after this many seconds. */
   thresholdTimeoutS: number;
   /** 0 = no memory run; else this many updates on wasm, memory sampled along the way. */
@@ -81,12 +86,17 @@ interface ThresholdRow {
   lastMean: number;
   updatesPerS: number;
   elapsedS: number;
+  /** The machine's 1-minute load average when the run started and when it ended. */
+  load: [number, number];
 }
 
 async function timeToThreshold(executablePath: string, baseURL: string, backend: string, timeoutS: number) {
   const { context, page, dir } = await openPage(executablePath);
   try {
-    await page.goto(`${baseURL}?backend=${backend}#autoplay=1`, { waitUntil: 'load' });
+    const [name, kernels] = backend.split(':');
+    const query = `?backend=${name}${kernels ? `&webgpuKernels=${kernels}` : ''}`;
+    const loadAtStart = loadavg()[0];
+    await page.goto(`${baseURL}${query}#autoplay=1`, { waitUntil: 'load' });
     const started = Date.now();
     let progress: Progress = { updates: [] };
     let reachedAt: number | undefined;
@@ -116,6 +126,7 @@ async function timeToThreshold(executablePath: string, baseURL: string, backend:
       lastMean: updates.length >= WINDOW ? windowMean(updates.slice(Math.max(0, end - WINDOW + 1), end + 1)) : NaN,
       updatesPerS: first && last && last !== first ? ((last.update - first.update) * 1000) / (last.at - first.at) : 0,
       elapsedS: (Date.now() - started) / 1000,
+      load: [loadAtStart, loadavg()[0]],
     };
     return row;
   } finally {
@@ -191,17 +202,18 @@ export async function benchBrowser(options: BrowserBenchOptions): Promise<string
         lines.push(
           `Time from opening \`?backend=…#autoplay=1\` (default preset) to a ${WINDOW}-update mean score ≥ ${THRESHOLD}, headless Chromium, this machine (no GPU: WebGL and WebGPU run on SwiftShader):`,
           '',
-          '| backend asked | running | seconds to threshold | first update at s | updates | updates/s |',
-          '|---|---|---:|---:|---:|---:|',
+          '| backend asked | running | seconds to threshold | first update at s | updates | updates/s | load (1-min) start → end |',
+          '|---|---|---:|---:|---:|---:|---:|',
         );
-      for (const backend of options.backends) {
+      const runs = Array.from({ length: options.repeats ?? 1 }, () => options.backends).flat();
+      for (const backend of runs) {
         const r = await timeToThreshold(executablePath, server.url, backend, options.thresholdTimeoutS);
         const reached =
           r.reachedS === undefined
             ? `not reached in ${r.elapsedS.toFixed(0)} s (5-update mean ${Number.isNaN(r.lastMean) ? '–' : r.lastMean.toFixed(2)})`
             : `**${seconds(r.reachedS)}**`;
         lines.push(
-          `| ${r.asked} | ${r.running} | ${reached} | ${seconds(r.firstUpdateS)} | ${r.updates} | ${r.updatesPerS.toFixed(2)} |`,
+          `| ${r.asked} | ${r.running} | ${reached} | ${seconds(r.firstUpdateS)} | ${r.updates} | ${r.updatesPerS.toFixed(2)} | ${r.load.map((l) => l.toFixed(1)).join(' → ')} |`,
         );
       }
       if (options.memoryUpdates > 0) {
