@@ -180,11 +180,11 @@ export const LESSONS: readonly Lesson[] = [
     title: '9 · RLHF: the policy games its reward model',
     summary:
       'The preference task runs the whole RLHF pipeline: SFT on demonstrations, a reward model learnt from only 16 comparisons, then PPO against that model. ' +
-      'Sixteen comparisons teach it that the human likes a, b and c, but not that the human dislikes repeats and long answers, so with β = 0 the policy drifts to answers like `aaa` or `caaaa`: the proxy reward rises while the hidden human’s gold score falls from its peak (watch the over-optimisation chart against √KL). ' +
+      'Sixteen comparisons teach it that the human likes a, b and c, but not that the human dislikes repeats and long answers, so with β = 0 the policy drifts to answers like `aca`, then `aa` and `aaaaa` (this link’s seed 5): the proxy reward rises while the hidden human’s gold score falls from its peak (watch the over-optimisation chart against √KL). ' +
       'With β = 0.1 the KL penalty keeps the policy near the responses the reward model was trained on, and gold stays at its peak.',
     ...compare([
-      { label: 'β = 0', link: '#v=1&task=preference&learningRate=0.001&beta=0&comparisons=16&seed=2' },
-      { label: 'β = 0.1', link: '#v=1&task=preference&learningRate=0.001&beta=0.1&comparisons=16&seed=2' },
+      { label: 'β = 0', link: '#v=1&task=preference&learningRate=0.001&beta=0&comparisons=16&seed=5' },
+      { label: 'β = 0.1', link: '#v=1&task=preference&learningRate=0.001&beta=0.1&comparisons=16&seed=5' },
     ]),
     lesson:
       'With β = 0 the proxy’s best 5-update window is at least 0.3 above updates 1–5 and gold ends at least 0.05 below its peak; with β = 0.1 gold ends within 0.05 of its peak (on 4 of seeds 1–5: proxy up 0.45–0.68, gold down 0.11–0.33 — on seed 5 it ends at 0.50, at 10.8 nats of KL —, against 0.00–0.03 with β = 0.1; on seed 3 gold has not fallen by update 300).',
@@ -404,7 +404,7 @@ export const PRESETS: readonly Preset[] = [
     name: 'sort',
     title: 'PPO learns to sort',
     summary:
-      'Sorting needs the whole prompt at every step: harder than reversing. At the defaults it reaches a score of 0.9 in 27–38 updates on seeds 1–5 and stays solved: over 2,000 updates every 100-update window from update 201 on scores 0.955 or more (0.99 from about update 800).',
+      'Sorting needs the whole prompt at every step: harder than reversing. At the defaults it reaches a score of 0.9 in 27–34 updates on seeds 1–5 and stays solved: over 2,000 updates every 100-update window from update 201 on scores 0.962 or more (0.986 or more from update 801).',
     link: '#v=4&task=sort',
   },
 ];
