@@ -14,6 +14,7 @@ import { causalSelfAttention, dense, gelu, layerNorm } from '../src/engine/layer
 import { Adam } from '../src/engine/optimizer';
 import { createParams, disposeParams } from '../src/engine/params';
 import { tf, type Tensor } from '../src/engine/tf';
+import { createTrainer } from '../src/engine/trainer';
 import { DENSE_KERNEL, hasDenseKernel, simdMatMulStats } from '../src/engine/kernels/wasm-matmul';
 import { startBackend } from './support/engine';
 
@@ -72,6 +73,21 @@ describe('wasm Identity without a copy', () => {
     copy.dispose();
     expect(backend.numDataIds()).toBe(before.buffers);
     expect(tf.memory().numTensors).toBe(before.tensors);
+  });
+
+  it('PPO with every SIMD kernel holds tensors and heap buffers flat over 30 updates', async () => {
+    await startBackend('wasm');
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const trainer = createTrainer({ batchSize: 16, sftSteps: 5, seed: 3 });
+    try {
+      await trainer.step();
+      const after1 = { tensors: tf.memory().numTensors, buffers: backend.numDataIds() };
+      for (let update = 2; update <= 30; update++) await trainer.step();
+      // A clone counts a reference to its input's buffer: a missed release would leave buffers behind.
+      expect({ tensors: tf.memory().numTensors, buffers: backend.numDataIds() }).toEqual(after1);
+    } finally {
+      trainer.dispose();
+    }
   });
 
   it('gradients that save their inputs (clones) stay correct: d/dx sum(x·x·y) = 2xy', async () => {
