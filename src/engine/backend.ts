@@ -25,8 +25,11 @@ export interface BackendHooks {
   register?: (name: BackendName) => Promise<void>;
   /** Returns a reason to skip a backend without trying it, or undefined to try it. */
   vet?: (name: BackendName) => Promise<string | undefined>;
-  /** Runs once a backend has started, before anything uses it (the browser's WebGPU kernel choice). */
-  started?: (name: BackendName) => Promise<void>;
+  /**
+   * Runs once a backend has started, before anything uses it (the browser's WebGPU kernel choice); what
+   * it returns, if anything, is added to the choice's reason.
+   */
+  started?: (name: BackendName) => Promise<string | undefined>;
 }
 
 let wasmLoaded: Promise<unknown> | undefined;
@@ -64,13 +67,10 @@ export async function startBackend(order: readonly BackendName[], hooks: Backend
           registerWasmMatMulKernel();
           registerWasmFusedKernels();
         }
-        await hooks.started?.(name);
+        const note = await hooks.started?.(name);
         const fellBack = name !== order[0];
-        return {
-          name,
-          fellBack,
-          reason: notes.length === 0 ? `${name} as requested` : `${notes.join('; ')}; running on ${name}`,
-        };
+        const reason = notes.length === 0 ? `${name} as requested` : `${notes.join('; ')}; running on ${name}`;
+        return { name, fellBack, reason: note ? `${reason} (${note})` : reason };
       }
       notes.push(`${name} did not start`);
     } catch (error) {

@@ -124,13 +124,16 @@ export function chosenWebgpuKernels(): WebgpuKernels {
  * under `auto` when the adapter is a software fallback (SwiftShader), where they were measured ~15×
  * faster; on a GPU tfjs's own programs stay (not measured: no GPU here).
  */
-export async function browserBackendStarted(name: BackendName): Promise<void> {
-  if (name !== 'webgpu' || webgpuKernels === 'tfjs') return;
-  if (webgpuKernels === 'auto' && !(await gpuChecks()).webgpu.software) return;
+export async function browserBackendStarted(name: BackendName): Promise<string | undefined> {
+  if (name !== 'webgpu' || webgpuKernels === 'tfjs') return undefined;
+  const software = (await gpuChecks()).webgpu.software;
+  if (webgpuKernels === 'auto' && !software) return undefined;
   const backend = tf.findBackend('webgpu');
-  if (!backend) return;
+  if (!backend) return undefined;
   const { installBarrierFreeKernels } = await import('../engine/kernels/webgpu-barrier-free');
   installBarrierFreeKernels(backend as unknown as WebGPUProgramRunner);
+  // Said in the badge's tooltip: this run's WebGPU is not tfjs's stock kernels.
+  return software ? 'software adapter: barrier-free WebGPU programs' : 'barrier-free WebGPU programs, as asked';
 }
 
 const failingRegister =
