@@ -78,11 +78,13 @@ test('stages re-run: the reward model retrains, and RL restarts from the SFT pol
       'before re-run',
     ),
   );
+  // Every status text from here on: at ~20 updates/s the restarted run passes `before` within a second,
+  // faster than a poll of the status line could be sure to see it.
+  await page.evaluate(STATUS_RECORDER);
   await page.getByRole('button', { name: 'Play' }).click();
   await waitUntil(page, 'RL to restart from update 1', async () => {
-    const status = (await page.locator('#status-line').textContent()) ?? '';
-    const update = Number(/^Update (\d+)/.exec(status)?.[1] ?? NaN);
-    return update >= 1 && update < before ? update : undefined;
+    const updates = (await statusLog(page)).map(([, text]) => Number(/^Update (\d+)/.exec(text)?.[1] ?? NaN));
+    return updates.find((update) => update >= 1 && update < before);
   });
   await app.screenshot('rlhf-rerun');
   expect(app.errors.page).toEqual([]);
