@@ -8,7 +8,7 @@
 // them where hasFusedKernel says so and their tfjs composites everywhere else.
 import { tf } from '../tf';
 import { FUSED_SIMD_WASM } from './fused-simd-wasm';
-import { instantiateOnHeap, type TensorInfo, type WasmBackend } from './wasm-heap';
+import { HeapScratch, instantiateOnHeap, type TensorInfo, type WasmBackend } from './wasm-heap';
 
 interface Exports {
   layerNorm(...args: number[]): void;
@@ -57,28 +57,19 @@ export function hasFusedKernel(op: FusedOp): boolean {
 
 let exports: Exports | undefined;
 let boundMemory: WebAssembly.Memory | undefined;
-let scratch = 0;
-let scratchBytes = 0;
+const scratch = new HeapScratch();
 
 /** The module bound to this backend's heap (a re-created wasm backend has a new one). */
 function on(backend: WasmBackend): Exports {
   if (backend.wasm.asm.memory !== boundMemory || !exports) {
     exports = instantiateOnHeap(FUSED_SIMD_WASM, backend) as unknown as Exports;
     boundMemory = backend.wasm.asm.memory;
-    scratch = 0;
-    scratchBytes = 0;
+    scratch.reset();
   }
   return exports;
 }
 
-function scratchOf(backend: WasmBackend, bytes: number): number {
-  if (bytes > scratchBytes) {
-    if (scratch) backend.wasm._free(scratch);
-    scratchBytes = Math.max(bytes, 2 * scratchBytes);
-    scratch = backend.wasm._malloc(scratchBytes) >>> 0;
-  }
-  return scratch;
-}
+const scratchOf = (backend: WasmBackend, bytes: number) => scratch.reserve(backend, bytes);
 
 const at = (backend: WasmBackend, t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
 

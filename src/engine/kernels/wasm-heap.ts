@@ -30,3 +30,30 @@ export function instantiateOnHeap(base64: string, backend: WasmBackend): WebAsse
   const module = new WebAssembly.Module(base64Bytes(base64) as BufferSource);
   return new WebAssembly.Instance(module, { env: { memory: backend.wasm.asm.memory } }).exports;
 }
+
+/** A growing scratch buffer on the backend's heap for one module; forgotten when the heap is new. */
+export class HeapScratch {
+  private offset = 0;
+  private bytes = 0;
+
+  /** The buffer's address, grown to at least `bytes` (doubling, so growth is rare). */
+  reserve(backend: WasmBackend, bytes: number): number {
+    if (bytes > this.bytes) {
+      if (this.offset) backend.wasm._free(this.offset);
+      this.bytes = Math.max(bytes, 2 * this.bytes);
+      this.offset = backend.wasm._malloc(this.bytes) >>> 0;
+    }
+    return this.offset;
+  }
+
+  /** The buffer's address as it stands (0 before any reserve). */
+  get address(): number {
+    return this.offset;
+  }
+
+  /** Drops the buffer without freeing it: it belonged to a heap that is gone. */
+  reset(): void {
+    this.offset = 0;
+    this.bytes = 0;
+  }
+}

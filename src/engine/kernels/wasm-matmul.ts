@@ -8,24 +8,9 @@
 // dense layer's forward pass, x·W + b, as one kernel (TrlDense, used by layers.ts).
 import { tf } from '../tf';
 import { MATMUL_SIMD_WASM } from './matmul-simd-wasm';
-import { instantiateOnHeap, type Shape, type TensorInfo, type WasmBackend } from './wasm-heap';
-type MatMulBiasExport = (
-  a: number,
-  b: number,
-  c: number,
-  batch: number,
-  aBatch: number,
-  bBatch: number,
-  m: number,
-  k: number,
-  n: number,
-  ars: number,
-  acs: number,
-  brs: number,
-  bcs: number,
-  scratch: number,
-  bias: number,
-) => void;
+import { HeapScratch, instantiateOnHeap, type Shape, type TensorInfo, type WasmBackend } from './wasm-heap';
+/** matmul's arguments, then the bias's address (0: none). */
+type MatMulBiasExport = (...args: [...Parameters<MatMulExport>, bias: number]) => void;
 type MatMulExport = (
   a: number,
   b: number,
@@ -54,8 +39,7 @@ let matmul: MatMulExport | undefined;
 let matmulBias: MatMulBiasExport | undefined;
 /** The heap the module was instantiated against (a re-created wasm backend has a new one). */
 let boundMemory: WebAssembly.Memory | undefined;
-let scratch = 0;
-let scratchBytes = 0;
+const scratch = new HeapScratch();
 
 function instantiate(backend: WasmBackend): MatMulExport {
   boundMemory = backend.wasm.asm.memory;
@@ -64,22 +48,11 @@ function instantiate(backend: WasmBackend): MatMulExport {
   return exports.matmul as MatMulExport;
 }
 
-/** Scratch of at least `bytes` on the backend's heap (for packing B). */
-function scratchFor(backend: WasmBackend, bytes: number): number {
-  if (bytes > scratchBytes) {
-    if (scratch) backend.wasm._free(scratch);
-    scratchBytes = Math.max(bytes, 2 * scratchBytes);
-    scratch = backend.wasm._malloc(scratchBytes) >>> 0;
-  }
-  return scratch;
-}
-
 /** Binds the module to this backend's heap if it is a new one (the old scratch belonged to the old heap). */
 function bind(backend: WasmBackend): void {
   if (backend.wasm.asm.memory === boundMemory) return;
   matmul = instantiate(backend);
-  scratch = 0;
-  scratchBytes = 0;
+  scratch.reset();
 }
 
 const sizeOf = (shape: Shape) => shape.reduce((a, b) => a * b, 1);
@@ -110,7 +83,7 @@ function simdBatchMatMul(
 
   simdMatMulStats.calls++;
   const out = backend.makeOutput([...outer, m, n], 'float32');
-  if (transposeB || n % 4 !== 0) scratchFor(backend, k * (((n + 3) & ~3) * 4));
+  if (transposeB || n % 4 !== 0) scratch.reserve(backend, k * (((n + 3) & ~3) * 4));
   matmul!(
     backend.dataIdMap.get(a.dataId).memoryOffset,
     backend.dataIdMap.get(b.dataId).memoryOffset,
@@ -125,7 +98,7 @@ function simdBatchMatMul(
     transposeA ? m * 4 : 4,
     transposeB ? 4 : n * 4,
     transposeB ? k * 4 : 4,
-    scratch,
+    scratch.address,
   );
   return out;
 }
@@ -143,10 +116,10 @@ function denseForward(x: TensorInfo, w: TensorInfo, b: TensorInfo, backend: Wasm
   const [rows, k] = x.shape;
   const n = b.shape[0];
   const out = backend.makeOutput([rows, n], 'float32');
-  if (n % 4 !== 0) scratchFor(backend, k * (((n + 3) & ~3) * 4));
+  if (n % 4 !== 0) scratch.reserve(backend, k * (((n + 3) & ~3) * 4));
   simdMatMulStats.calls++;
   const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-  matmulBias!(offset(x), offset(w), offset(out), 1, 0, 0, rows, k, n, k * 4, 4, n * 4, 4, scratch, offset(b));
+  matmulBias!(offset(x), offset(w), offset(out), 1, 0, 0, rows, k, n, k * 4, 4, n * 4, 4, scratch.address, offset(b));
   return out;
 }
 
