@@ -5,6 +5,7 @@
 // No runtime, no static data, no allocation: a kernel writes only its outputs and the scratch it is handed.
 // Widths need not be multiples of 4 except the attention's head size (the caller checks).
 import { matmul } from './matmul';
+import { loadCols, storeCols } from './simd-parts';
 
 const LOG2E: f32 = 1.44269504;
 const LN2_HI: f32 = 0.693359375;
@@ -177,9 +178,9 @@ function sigmoidOfGeluArg(x: v128, x2: v128): v128 {
 export function gelu(x: usize, y: usize, count: i32): void {
   for (let i = 0; i < count; i += 4) {
     const off = <usize>i << 2;
-    const v = loadPart(x + off, count - i);
+    const v = loadCols(x + off, count - i);
     const s = sigmoidOfGeluArg(v, f32x4.mul(v, v));
-    storePart(y + off, f32x4.mul(v, s), count - i);
+    storeCols(y + off, f32x4.mul(v, s), count - i);
   }
 }
 
@@ -187,35 +188,13 @@ export function gelu(x: usize, y: usize, count: i32): void {
 export function geluGrad(dy: usize, x: usize, dx: usize, count: i32): void {
   for (let i = 0; i < count; i += 4) {
     const off = <usize>i << 2;
-    const v = loadPart(x + off, count - i);
+    const v = loadCols(x + off, count - i);
     const x2 = f32x4.mul(v, v);
     const s = sigmoidOfGeluArg(v, x2);
     const dz = f32x4.add(f32x4.mul(x2, f32x4.splat(6 * GELU_C * GELU_A)), f32x4.splat(2 * GELU_C));
     const slope = f32x4.add(s, f32x4.mul(f32x4.mul(v, f32x4.mul(s, f32x4.sub(f32x4.splat(1), s))), dz));
-    storePart(dx + off, f32x4.mul(loadPart(dy + off, count - i), slope), count - i);
+    storeCols(dx + off, f32x4.mul(loadCols(dy + off, count - i), slope), count - i);
   }
-}
-
-/** Up to four floats (fewer at the end of a tensor: nothing past it is read). */
-@inline
-function loadPart(p: usize, left: i32): v128 {
-  if (left >= 4) return v128.load(p);
-  let v = f32x4.splat(0);
-  v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (left > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (left > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
-}
-
-@inline
-function storePart(p: usize, v: v128, left: i32): void {
-  if (left >= 4) {
-    v128.store(p, v);
-    return;
-  }
-  store<f32>(p, f32x4.extract_lane(v, 0));
-  if (left > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
-  if (left > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
 // ---- Causal attention from qkv [B·T, 3d] (queries, keys, values side by side, each head-major) to
@@ -523,8 +502,8 @@ export function denseGrad(
 ): void {
   const inB = <usize>inW << 2;
   const outB = <usize>outW << 2;
-  matmul(dy, w, dx, 1, 0, 0, rows, outW, inW, outB, 4, 4, outB, scratch);
-  matmul(x, dy, dw, 1, 0, 0, inW, rows, outW, 4, inB, outB, 4, scratch);
+  matmul(dy, w, dx, 1, 0, 0, rows, outW, inW, outB, 4, 4, outB, scratch, 0);
+  matmul(x, dy, dw, 1, 0, 0, inW, rows, outW, 4, inB, outB, 4, scratch, 0);
   const o4 = outW & ~3;
   memory.fill(db, 0, outB);
   for (let r = 0; r < rows; r++) {

@@ -1,7 +1,7 @@
 // AssemblyScript source (not TypeScript): a batched f32 matrix product with 128-bit SIMD, working on
 // pointers into an imported memory (tfjs-backend-wasm's own heap, so nothing is copied). No runtime,
 // no static data, no allocation: the module must not write anywhere but the output and the scratch
-// buffer it is handed. Built by `npm run build:simd` into src/engine/kernels/matmul-simd.wasm (see wasm-matmul.ts).
+// buffer it is handed. Built by `npm run build:simd` into src/engine/kernels/matmul-simd-wasm.ts (see wasm-matmul.ts).
 //
 // C[t] = A[t] · B[t] for t < batch, every operand addressed by byte strides:
 //   A[t](i, p) at a + t·aBatch + i·ars + p·acs        (aBatch 0 broadcasts A)
@@ -12,29 +12,7 @@
 // B is first packed into `scratch` as a row-major [k, n4] block (n4 = n rounded up to 4, zero padded),
 // so the inner loop always loads whole vectors. `scratch` needs k·n4·4 bytes.
 
-
-
-@inline
-function storeCols(c: usize, v: v128, cols: i32): void {
-  if (cols >= 4) {
-    v128.store(c, v);
-    return;
-  }
-  store<f32>(c, f32x4.extract_lane(v, 0));
-  if (cols > 1) store<f32>(c, f32x4.extract_lane(v, 1), 4);
-  if (cols > 2) store<f32>(c, f32x4.extract_lane(v, 2), 8);
-}
-
-// The first `cols` (1–4) floats at p, the rest of the vector 0: never reads past a row's end.
-@inline
-function loadCols(p: usize, cols: i32): v128 {
-  if (cols >= 4) return v128.load(p);
-  let v = f32x4.splat(0);
-  v = f32x4.replace_lane(v, 0, load<f32>(p));
-  if (cols > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
-  if (cols > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
-  return v;
-}
+import { loadCols, storeCols } from './simd-parts';
 
 // Four rows by eight columns.
 @inline
@@ -211,27 +189,8 @@ function pack(b: usize, brs: usize, bcs: usize, dst: usize, k: i32, n: i32, n4: 
   }
 }
 
+/** The products (see the header); `bias` 0 for none, else n floats added to every row of C. */
 export function matmul(
-  a: usize,
-  b: usize,
-  c: usize,
-  batch: i32,
-  aBatch: usize,
-  bBatch: usize,
-  m: i32,
-  k: i32,
-  n: i32,
-  ars: usize,
-  acs: usize,
-  brs: usize,
-  bcs: usize,
-  scratch: usize,
-): void {
-  matmulBias(a, b, c, batch, aBatch, bBatch, m, k, n, ars, acs, brs, bcs, scratch, 0);
-}
-
-/** matmul, then `bias` (n floats) added to every row of C: a dense layer's forward pass in one call. */
-export function matmulBias(
   a: usize,
   b: usize,
   c: usize,

@@ -9,8 +9,6 @@
 import { tf } from '../tf';
 import { MATMUL_SIMD_WASM } from './matmul-simd-wasm';
 import { HeapScratch, instantiateOnHeap, type Shape, type TensorInfo, type WasmBackend } from './wasm-heap';
-/** matmul's arguments, then the bias's address (0: none). */
-type MatMulBiasExport = (...args: [...Parameters<MatMulExport>, bias: number]) => void;
 type MatMulExport = (
   a: number,
   b: number,
@@ -26,6 +24,8 @@ type MatMulExport = (
   brs: number,
   bcs: number,
   scratch: number,
+  /** The bias's address, or 0 for none. */
+  bias: number,
 ) => void;
 
 /** Which products the SIMD kernel takes: all of them, only batched or transposed-A ones, or none. */
@@ -36,16 +36,13 @@ export function setSimdMatMulMode(m: SimdMatMulMode): void {
 }
 
 let matmul: MatMulExport | undefined;
-let matmulBias: MatMulBiasExport | undefined;
 /** The heap the module was instantiated against (a re-created wasm backend has a new one). */
 let boundMemory: WebAssembly.Memory | undefined;
 const scratch = new HeapScratch();
 
 function instantiate(backend: WasmBackend): MatMulExport {
   boundMemory = backend.wasm.asm.memory;
-  const exports = instantiateOnHeap(MATMUL_SIMD_WASM, backend);
-  matmulBias = exports.matmulBias as MatMulBiasExport;
-  return exports.matmul as MatMulExport;
+  return instantiateOnHeap(MATMUL_SIMD_WASM, backend).matmul as MatMulExport;
 }
 
 /** Binds the module to this backend's heap if it is a new one (the old scratch belonged to the old heap). */
@@ -99,6 +96,7 @@ function simdBatchMatMul(
     transposeB ? 4 : n * 4,
     transposeB ? k * 4 : 4,
     scratch.address,
+    0,
   );
   return out;
 }
@@ -119,7 +117,7 @@ function denseForward(x: TensorInfo, w: TensorInfo, b: TensorInfo, backend: Wasm
   if (n % 4 !== 0) scratch.reserve(backend, k * (((n + 3) & ~3) * 4));
   simdMatMulStats.calls++;
   const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-  matmulBias!(offset(x), offset(w), offset(out), 1, 0, 0, rows, k, n, k * 4, 4, n * 4, 4, scratch.address, offset(b));
+  matmul!(offset(x), offset(w), offset(out), 1, 0, 0, rows, k, n, k * 4, 4, n * 4, 4, scratch.address, offset(b));
   return out;
 }
 
