@@ -26,16 +26,16 @@ function tile4x8(a: usize, ars: usize, acs: usize, b: usize, ldb: usize, c: usiz
   for (let p = 0; p < k; p++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
-    let x = f32x4.splat(load<f32>(ap));
+    let x = v128.load32_splat(ap);
     c00 = f32x4.add(c00, f32x4.mul(x, b0));
     c01 = f32x4.add(c01, f32x4.mul(x, b1));
-    x = f32x4.splat(load<f32>(ap + ars));
+    x = v128.load32_splat(ap + ars);
     c10 = f32x4.add(c10, f32x4.mul(x, b0));
     c11 = f32x4.add(c11, f32x4.mul(x, b1));
-    x = f32x4.splat(load<f32>(ap + 2 * ars));
+    x = v128.load32_splat(ap + 2 * ars);
     c20 = f32x4.add(c20, f32x4.mul(x, b0));
     c21 = f32x4.add(c21, f32x4.mul(x, b1));
-    x = f32x4.splat(load<f32>(ap + 3 * ars));
+    x = v128.load32_splat(ap + 3 * ars);
     c30 = f32x4.add(c30, f32x4.mul(x, b0));
     c31 = f32x4.add(c31, f32x4.mul(x, b1));
     ap += acs;
@@ -83,10 +83,10 @@ function tile4x4(
   let bp = b;
   for (let p = 0; p < k; p++) {
     const b0 = v128.load(bp);
-    c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(ap)), b0));
-    c1 = f32x4.add(c1, f32x4.mul(f32x4.splat(load<f32>(ap + ars)), b0));
-    c2 = f32x4.add(c2, f32x4.mul(f32x4.splat(load<f32>(ap + 2 * ars)), b0));
-    c3 = f32x4.add(c3, f32x4.mul(f32x4.splat(load<f32>(ap + 3 * ars)), b0));
+    c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(ap), b0));
+    c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(ap + ars), b0));
+    c2 = f32x4.add(c2, f32x4.mul(v128.load32_splat(ap + 2 * ars), b0));
+    c3 = f32x4.add(c3, f32x4.mul(v128.load32_splat(ap + 3 * ars), b0));
     ap += acs;
     bp += ldb;
   }
@@ -110,7 +110,7 @@ function tile1x8(a: usize, acs: usize, b: usize, ldb: usize, c: usize, k: i32, b
   let ap = a;
   let bp = b;
   for (let p = 0; p < k; p++) {
-    const x = f32x4.splat(load<f32>(ap));
+    const x = v128.load32_splat(ap);
     c0 = f32x4.add(c0, f32x4.mul(x, v128.load(bp)));
     c1 = f32x4.add(c1, f32x4.mul(x, v128.load(bp, 16)));
     ap += acs;
@@ -131,7 +131,7 @@ function tile1x4(a: usize, acs: usize, b: usize, ldb: usize, c: usize, k: i32, c
   let ap = a;
   let bp = b;
   for (let p = 0; p < k; p++) {
-    c0 = f32x4.add(c0, f32x4.mul(f32x4.splat(load<f32>(ap)), v128.load(bp)));
+    c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(ap), v128.load(bp)));
     ap += acs;
     bp += ldb;
   }
