@@ -3,10 +3,10 @@
 An independent implementation of exactly the work of one `trainer.step()` of the engine (src/engine/),
 made as fast as eager PyTorch on one CPU thread allows without changing what is computed:
 
-  rollout   prompts; maxNewTokens sampling steps, each one full forward of the policy over the whole
-            [B, T] buffer (no key/value cache unless --kv-cache, a separate, labelled measurement) under
-            inference_mode; the last step's pass is kept for log π_old, V_old and entropy; one forward of
-            the frozen reference for log π_ref
+  rollout   prompts; maxNewTokens sampling steps, each one forward of the policy over the prefix that
+            decides it, the last one over the whole [B, T] buffer (no key/value cache unless --kv-cache, a
+            separate, labelled measurement) under inference_mode; the last step's pass is kept for
+            log π_old, V_old and entropy; one forward of the frozen reference for log π_ref
   optimise  scores, per-token rewards (−β·k1 + score on the last action token), GAE(γ, λ) and whitening
             (PPO, actor-critic), reward-to-go minus the batch-mean baseline scaled by its std (REINFORCE)
             or group advantages (GRPO); epochs × minibatches of clipped-surrogate steps (PPO: value
@@ -429,8 +429,12 @@ class Trainer:
                 logits, values = self.policy.forward(tokens)
             else:
                 for step in range(M):
+                    # The model is causal: a step's decision depends only on the prefix before it, so every
+                    # step but the last runs the prefix alone, as the engine does (src/engine/sampling.ts).
                     # (With autograd on, the buffer the embedding saved must not be written in place.)
-                    logits, values = self.policy.forward(tokens.clone() if self.args.grad_rollout else tokens)
+                    upto = tokens.shape[1] if step == M - 1 else start + step
+                    prefix = tokens[:, :upto]
+                    logits, values = self.policy.forward(prefix.clone() if self.args.grad_rollout else prefix)
                     chosen = (logits[:, start - 1 + step] + gumbel[step]).argmax(-1).masked_fill_(done, PAD)
                     tokens[:, start + step] = chosen
                     done |= chosen == EOS

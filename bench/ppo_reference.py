@@ -135,7 +135,8 @@ def rollout(policy, reference, prompts):
     gumbel = -torch.log(-torch.log(torch.rand(MAX_NEW_TOKENS, BATCH, VOCAB) * (1 - 1e-7) + 5e-8))
     for step in range(MAX_NEW_TOKENS):
         position = RESPONSE_START + step
-        logits, values = policy(tokens)  # the whole buffer every step, as the engine (no KV cache)
+        # The prefix that decides this step, the whole buffer on the last step, as the engine (no KV cache).
+        logits, values = policy(tokens if step == MAX_NEW_TOKENS - 1 else tokens[:, :position])
         chosen = (logits[:, position - 1] + gumbel[step]).argmax(-1).masked_fill(done, PAD)
         tokens[:, position] = chosen
         done |= chosen == EOS
