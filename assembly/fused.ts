@@ -174,26 +174,63 @@ function sigmoidOfGeluArg(x: v128, x2: v128): v128 {
   return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), expv(f32x4.neg(z))));
 }
 
+@inline
+function geluOf(v: v128): v128 {
+  return f32x4.mul(v, sigmoidOfGeluArg(v, f32x4.mul(v, v)));
+}
+
+@inline
+function geluSlope(v: v128): v128 {
+  const x2 = f32x4.mul(v, v);
+  const s = sigmoidOfGeluArg(v, x2);
+  const dz = f32x4.add(f32x4.mul(x2, f32x4.splat(6 * GELU_C * GELU_A)), f32x4.splat(2 * GELU_C));
+  return f32x4.add(s, f32x4.mul(f32x4.mul(v, f32x4.mul(s, f32x4.sub(f32x4.splat(1), s))), dz));
+}
+
+// Both loops take four vectors an iteration: V8 rematerialises every vector constant (about twenty
+// here) inside the loop, and four independent chains share them; this halves GELU's time. The
+// arithmetic per element is unchanged.
+
 /** Elementwise over `count` floats. */
 export function gelu(x: usize, y: usize, count: i32): void {
-  for (let i = 0; i < count; i += 4) {
+  let i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const xi = x + (<usize>i << 2);
+    const yi = y + (<usize>i << 2);
+    const r0 = geluOf(v128.load(xi));
+    const r1 = geluOf(v128.load(xi, 16));
+    const r2 = geluOf(v128.load(xi, 32));
+    const r3 = geluOf(v128.load(xi, 48));
+    v128.store(yi, r0);
+    v128.store(yi, r1, 16);
+    v128.store(yi, r2, 32);
+    v128.store(yi, r3, 48);
+  }
+  for (; i < count; i += 4) {
     const off = <usize>i << 2;
-    const v = loadCols(x + off, count - i);
-    const s = sigmoidOfGeluArg(v, f32x4.mul(v, v));
-    storeCols(y + off, f32x4.mul(v, s), count - i);
+    storeCols(y + off, geluOf(loadCols(x + off, count - i)), count - i);
   }
 }
 
 /** dx = dy·(σ + x·σ(1 − σ)·2√(2/π)(1 + 3·0.044715x²)). */
 export function geluGrad(dy: usize, x: usize, dx: usize, count: i32): void {
-  for (let i = 0; i < count; i += 4) {
+  let i = 0;
+  for (; i + 16 <= count; i += 16) {
     const off = <usize>i << 2;
-    const v = loadCols(x + off, count - i);
-    const x2 = f32x4.mul(v, v);
-    const s = sigmoidOfGeluArg(v, x2);
-    const dz = f32x4.add(f32x4.mul(x2, f32x4.splat(6 * GELU_C * GELU_A)), f32x4.splat(2 * GELU_C));
-    const slope = f32x4.add(s, f32x4.mul(f32x4.mul(v, f32x4.mul(s, f32x4.sub(f32x4.splat(1), s))), dz));
-    storeCols(dx + off, f32x4.mul(loadCols(dy + off, count - i), slope), count - i);
+    const xi = x + off;
+    const di = dy + off;
+    const r0 = f32x4.mul(v128.load(di), geluSlope(v128.load(xi)));
+    const r1 = f32x4.mul(v128.load(di, 16), geluSlope(v128.load(xi, 16)));
+    const r2 = f32x4.mul(v128.load(di, 32), geluSlope(v128.load(xi, 32)));
+    const r3 = f32x4.mul(v128.load(di, 48), geluSlope(v128.load(xi, 48)));
+    v128.store(dx + off, r0);
+    v128.store(dx + off, r1, 16);
+    v128.store(dx + off, r2, 32);
+    v128.store(dx + off, r3, 48);
+  }
+  for (; i < count; i += 4) {
+    const off = <usize>i << 2;
+    storeCols(dx + off, f32x4.mul(loadCols(dy + off, count - i), geluSlope(loadCols(x + off, count - i))), count - i);
   }
 }
 
