@@ -1,6 +1,6 @@
 // Our wasm Slice and SplitV (src/engine/kernels/wasm-slice.ts) give the same values as the cpu backend
 // for contiguous and strided slices of every rank the engine uses; our Identity (wasm-identity.ts) shares
-// its input's buffer and frees it with the last tensor; the SIMD BatchMatMul matches cpu; the fused SIMD
+// its input's buffer and frees it with the last tensor; the SIMD BatchMatMul and Add match cpu; the fused SIMD
 // kernels (src/engine/kernels/wasm-fused.ts) match the tfjs composites they replace.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -16,6 +16,7 @@ import { createParams, disposeParams } from '../src/engine/params';
 import { tf, type Tensor } from '../src/engine/tf';
 import { createTrainer } from '../src/engine/trainer';
 import { DENSE_KERNEL, hasDenseKernel, simdMatMulStats } from '../src/engine/kernels/wasm-matmul';
+import { wasmAddStats } from '../src/engine/kernels/wasm-add';
 import { startBackend } from './support/engine';
 
 const CASES: { shape: number[]; begin: number[]; size: number[] }[] = [
@@ -165,6 +166,48 @@ describe('wasm dense kernel', () => {
     expect(fusedOut.shape).toEqual([rows, n]);
     expect(Array.from(await fusedOut.data())).toEqual(Array.from(await separate.data()));
     tf.dispose([x, w, b, separate, fusedOut]);
+  });
+});
+
+// Our Add (src/engine/kernels/wasm-add.ts) against the cpu backend, bit for bit: one shape, a tensor plus one
+// repeated over its leading axes (either operand first, runs of every remainder mod 4, leading 1s), and the
+// cases it hands to tfjs's kernel (general broadcasting, int32).
+describe('wasm Add', () => {
+  it.each([
+    { a: [320, 64], b: [320, 64], simd: true },
+    { a: [7, 5], b: [7, 5], simd: true },
+    { a: [32, 10, 64], b: [10, 64], simd: true },
+    { a: [3, 5, 7], b: [7], simd: true },
+    { a: [6], b: [4, 6], simd: true },
+    { a: [4, 3, 2], b: [1, 3, 2], simd: true },
+    { a: [5], b: [1, 5], simd: true },
+    { a: [5, 1], b: [1, 5], simd: false },
+    { a: [3, 1, 4], b: [5, 4], simd: false },
+  ])('[$a] + [$b] equals cpu exactly (SIMD path: $simd)', async ({ a, b, simd }) => {
+    const size = (shape: number[]) => shape.reduce((p, n) => p * n, 1);
+    const values = (shape: number[], seed: number) =>
+      Array.from({ length: size(shape) }, (_, i) => Math.sin(seed * 1000 + i * 1.7) * 10 ** ((i % 7) - 3));
+    const run = () =>
+      tf.tidy(() => {
+        const sum = tf.add(tf.tensor(values(a, 1), a), tf.tensor(values(b, 2), b));
+        return { shape: sum.shape, values: Array.from(sum.dataSync()) };
+      });
+    const expected = await onBackend('cpu', run);
+    await startBackend('wasm');
+    const before = { ...wasmAddStats };
+    expect(run()).toEqual(expected);
+    expect(wasmAddStats.simd - before.simd).toBe(simd ? 1 : 0);
+    expect(wasmAddStats.tfjs - before.tfjs).toBe(simd ? 0 : 1);
+  });
+
+  it('int32 tensors run tfjs kernel, with the same sums', async () => {
+    await startBackend('wasm');
+    const before = wasmAddStats.tfjs;
+    const sum = tf.add(tf.tensor([1, 2, 3], [3], 'int32'), tf.tensor([10, 20, 30], [3], 'int32'));
+    expect(Array.from(await sum.data())).toEqual([11, 22, 33]);
+    expect(sum.dtype).toBe('int32');
+    expect(wasmAddStats.tfjs - before).toBe(1);
+    sum.dispose();
   });
 });
 

@@ -8,6 +8,7 @@
 // them where hasFusedKernel says so and their tfjs composites everywhere else.
 import { tf } from '../tf';
 import { FUSED_SIMD_WASM } from './fused-simd-wasm';
+import { registerWasmAddKernel } from './wasm-add';
 import { HeapScratch, instantiateOnHeap, type TensorInfo, type WasmBackend } from './wasm-heap';
 
 interface Exports {
@@ -20,6 +21,7 @@ interface Exports {
   adam(...args: number[]): number;
   tokenLoss(...args: number[]): void;
   denseGrad(...args: number[]): void;
+  addRepeated(a: number, b: number, out: number, count: number, bCount: number): void;
 }
 
 /** Kernel names; `tf.engine().runKernel(KERNELS.x, …)` runs one where it is registered. */
@@ -243,4 +245,6 @@ export function registerWasmFusedKernels(): void {
   register(KERNELS.adam, ({ grad, params, m, v }, attrs: AdamAttrs, be) => adam(be, [grad, params, m, v], attrs));
   register(KERNELS.tokenLoss, (inputs, attrs: TokenLossAttrs, be) => tokenLoss(be, inputs, attrs));
   register(KERNELS.denseGrad, ({ dy, x, w }, _, be) => denseGrad(be, [dy, x, w]));
+  // Bit-identical to tfjs's Add, so not one of the switchable fused ops.
+  registerWasmAddKernel(on);
 }
