@@ -401,6 +401,9 @@ export function adam(
 // code: the vocabulary is a handful of tokens. mask is bool (one byte a token), next int32. Writes dz
 // [rows, vocab], dv [rows] (when `valueTerm`) and six sums to `stats`: total, policy, clipfrac,
 // approx_kl, value loss, value clipfrac (already divided by the token count: × inv).
+// GRPO's form: with `weights` not 0, token t's policy and KL terms are weighted by
+// weights[t / weightSpan] (its loss aggregation: one weight a response, or one for all) instead of 1/n;
+// with `clipHigh` the ratio is clipped to [1 − eps, 1 + epsHigh] (DAPO's clip-higher).
 
 export function tokenLoss(
   z: usize,
@@ -426,6 +429,10 @@ export function tokenLoss(
   valueTerm: i32,
   valueCoef: f32,
   valueClip: f32,
+  weights: usize,
+  weightSpan: i32,
+  clipHigh: i32,
+  epsHigh: f32,
 ): void {
   let policy: f64 = 0, clipfrac: f64 = 0, approxKl: f64 = 0, k3Sum: f64 = 0, entropySum: f64 = 0;
   let valueLoss: f64 = 0, valueClipfrac: f64 = 0;
@@ -443,27 +450,29 @@ export function tokenLoss(
     const a = load<i32>(next + o);
     const logp = load<f32>(zt + (<usize>a << 2)) - max - logTotal;
     const A = load<f32>(adv + o);
+    // The policy and KL terms' weight: m (divided by n at the end), or m · the token's weight.
+    const pw: f32 = weights ? m * load<f32>(weights + ((<usize>(t / weightSpan)) << 2)) : m;
     let g: f32;
     if (clipped) {
       const logRatio: f32 = m != 0 ? logp - load<f32>(oldLogp + o) : 0;
       const ratio = Mathf.exp(logRatio);
       const unclipped = -A * ratio;
-      const clippedTerm = -A * Mathf.min(Mathf.max(ratio, 1 - eps), 1 + eps);
-      policy += m * Mathf.max(unclipped, clippedTerm);
+      const clippedTerm = -A * Mathf.min(Mathf.max(ratio, 1 - eps), 1 + (clipHigh ? epsHigh : eps));
+      policy += pw * Mathf.max(unclipped, clippedTerm);
       g = unclipped >= clippedTerm ? unclipped : 0;
-      if (Mathf.abs(ratio - 1) > eps) clipfrac += m;
+      if (clipHigh ? ratio < 1 - eps || ratio > 1 + epsHigh : Mathf.abs(ratio - 1) > eps) clipfrac += m;
       approxKl += m * (ratio - 1 - logRatio);
     } else {
-      policy += m * (-A * logp);
+      policy += pw * (-A * logp);
       g = -A;
     }
     if (klBeta > 0) {
       const refLogRatio: f32 = m != 0 ? load<f32>(refLogp + o) - logp : 0;
       const refRatio = Mathf.exp(refLogRatio);
-      k3Sum += m * (refRatio - refLogRatio - 1);
+      k3Sum += pw * (refRatio - refLogRatio - 1);
       g += klBeta * (1 - refRatio);
     }
-    const gs = g * (m * inv);
+    const gs = g * (weights ? pw : m * inv);
     if (entropyCoef > 0) {
       let h: f32 = 0;
       for (let j = 0; j < vocab; j++) {
@@ -507,9 +516,10 @@ export function tokenLoss(
     }
   }
   const fi = <f64>inv;
-  const policyMean = <f32>(policy * fi);
+  const pf: f64 = weights ? 1 : fi;
+  const policyMean = <f32>(policy * pf);
   let sum: f32 = policyMean;
-  if (klBeta > 0) sum += klBeta * <f32>(k3Sum * fi);
+  if (klBeta > 0) sum += klBeta * <f32>(k3Sum * pf);
   if (entropyCoef > 0) sum += -entropyCoef * <f32>(entropySum * fi);
   const valueMean = <f32>(valueLoss * fi);
   if (critic && valueTerm) sum += valueCoef * valueMean;

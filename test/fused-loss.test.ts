@@ -16,7 +16,7 @@ import {
 import { grpoLoss, grpoLossByAutodiff } from '../src/engine/algorithms/grpo';
 import { ppoLoss, ppoLossByAutodiff } from '../src/engine/algorithms/ppo';
 import { ALGORITHM_REGISTRY } from '../src/engine/algorithms';
-import { DEFAULT_FUSED_OPS, FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused';
+import { DEFAULT_FUSED_OPS, FUSED_OPS, KERNELS, setFusedOps } from '../src/engine/kernels/wasm-fused';
 import { reinforceLoss, reinforceLossByAutodiff } from '../src/engine/algorithms/reinforce';
 import { validate, type Config } from '../src/engine/config';
 import { buildEpisodes } from '../src/engine/episodes';
@@ -163,6 +163,8 @@ describe('fused per-token loss = autodiff loss (cpu)', () => {
   });
 });
 
+const GRPO = { algorithm: 'grpo', groupSize: 4, entropyCoef: 0.01 };
+
 describe('the single-kernel loss = the composite loss (wasm)', () => {
   beforeAll(() => startBackend('wasm'));
   const before = { tensors: 0 };
@@ -179,13 +181,20 @@ describe('the single-kernel loss = the composite loss (wasm)', () => {
     [{ algorithm: 'reinforce', entropyCoef: 0.01 }, reinforceLoss],
     [{ algorithm: 'reinforce', klIn: 'loss', beta: 0.1 }, reinforceLoss],
     [{ algorithm: 'actor-critic', entropyCoef: 0.01, valueCoef: 0.5 }, actorCriticLoss],
+    [{ ...GRPO, lossAgg: 'response', beta: 0.1, clipEpsilonHigh: 0.28 }, grpoLoss],
+    [{ ...GRPO, lossAgg: 'token', beta: 0.1 }, grpoLoss],
+    [{ ...GRPO, lossAgg: 'constant', klIn: 'reward', clipEpsilonHigh: 0.28 }, grpoLoss],
   ] as [Record<string, unknown>, (ctx: UpdateContext, b: EpisodeBatch) => Loss][])('%j', async (raw, lossOf) => {
     const f = await fixture(raw);
     try {
       setFusedOps(FUSED_OPS.filter((op) => op !== 'loss'));
       const a = await evaluateLoss(f, lossOf);
       setFusedOps(FUSED_OPS);
+      const kernels = await tf.profile(async () => void (await evaluateLoss(f, lossOf)));
+      expect(kernels.kernels.filter((k) => k.name === KERNELS.tokenLoss)).toHaveLength(1);
       const b = await evaluateLoss(f, lossOf);
+      // The clip bites on some tokens, so the clipped branch and its gradient are covered.
+      if (raw.algorithm === 'ppo' || raw.algorithm === 'grpo') expect(a.terms['policy/clipfrac']).toBeGreaterThan(0);
       expect(Math.abs(b.total - a.total)).toBeLessThan(1e-5);
       expect(Object.keys(b.terms).sort()).toEqual(Object.keys(a.terms).sort());
       for (const [k, v] of Object.entries(a.terms)) expect(Math.abs(b.terms[k] - v), k).toBeLessThan(1e-5);

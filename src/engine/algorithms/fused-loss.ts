@@ -90,12 +90,22 @@ export function fusedTokenLoss(logits: Tensor3D, values: Tensor2D, batch: Batch,
   return tokens ? { total, report, tokens } : { total, report };
 }
 
-/** The wasm backend's single kernel (kernels/wasm-fused.ts) takes the loss without weights or per-token terms. */
+/**
+ * Tokens per weight when the weights are one for all tokens, one a response ([B, 1]) or one a token
+ * ([B, T]): the shapes the single kernel reads; undefined for any other.
+ */
+function weightSpan(weights: Tensor, [rows, time]: number[]): number | undefined {
+  if (weights.size === 1) return rows * time;
+  if (weights.rank === 2 && weights.shape[0] === rows && weights.shape[1] === 1) return time;
+  if (weights.rank === 2 && weights.shape[0] === rows && weights.shape[1] === time) return 1;
+  return undefined;
+}
+
+/** The wasm backend's single kernel (kernels/wasm-fused.ts) takes the loss without per-token terms. */
 const fusedKernelFits = (spec: FusedLossSpec, batch: Batch) =>
   hasFusedKernel('loss') &&
-  !spec.weights &&
+  (!spec.weights || (spec.weights.dtype === 'float32' && weightSpan(spec.weights, batch.mask.shape) !== undefined)) &&
   !spec.tokens &&
-  spec.clipEpsilonHigh === undefined &&
   batch.mask.dtype === 'bool' &&
   batch.next.dtype === 'int32';
 
@@ -111,6 +121,8 @@ function forwardAndGradientKernel(z: Tensor3D, v: Tensor2D, batch: Batch, spec: 
     valueTerm: withValueTerm(spec) ? 1 : 0,
     valueCoef: spec.valueCoef,
     valueClip: spec.valueClip,
+    ...(spec.weights && { weightSpan: weightSpan(spec.weights, batch.mask.shape) }),
+    ...(spec.clipEpsilonHigh !== undefined && { clipHigh: 1, epsHigh: spec.clipEpsilonHigh }),
   };
   const a = batch.advantages;
   const inputs = {
@@ -123,6 +135,7 @@ function forwardAndGradientKernel(z: Tensor3D, v: Tensor2D, batch: Batch, spec: 
     refLogp: spec.klBeta > 0 ? batch.refLogp : a,
     returns: spec.critic ? batch.returns : a,
     oldValues: spec.critic && spec.valueClip > 0 ? batch.oldValues : a,
+    ...(spec.weights && { weights: spec.weights }),
   };
   const [dLogits, dValues, total, policy, clipfrac, approxKl, valueLoss, valueClipfrac] = tf
     .engine()

@@ -167,14 +167,20 @@ export interface TokenLossAttrs {
   valueTerm: number;
   valueCoef: number;
   valueClip: number;
+  /** With a `weights` input: tokens per weight (T for one a response, B·T for one in all, 1 for one a token). */
+  weightSpan?: number;
+  /** 1: clip the ratio above at 1 + epsHigh instead of 1 + eps. */
+  clipHigh?: number;
+  epsHigh?: number;
 }
 
 /**
  * dLogits [B, T, V], dValues [B, T] and six scalars: total, loss/policy, policy/clipfrac,
- * policy/approx_kl, loss/value, value/clipfrac. Inputs absent from the loss may be any [B, T] float.
+ * policy/approx_kl, loss/value, value/clipfrac. Inputs absent from the loss may be any [B, T] float;
+ * `weights` (GRPO's per-token weights, see weightSpan) may be absent.
  */
 function tokenLoss(be: WasmBackend, inputs: Record<string, TensorInfo>, a: TokenLossAttrs): TensorInfo[] {
-  const { z, v, next, mask, advantages, oldLogp, refLogp, returns, oldValues } = inputs;
+  const { z, v, next, mask, advantages, oldLogp, refLogp, returns, oldValues, weights } = inputs;
   const [batch, time, vocab] = z.shape;
   const dz = be.makeOutput(z.shape, 'float32');
   const dv = be.makeOutput([batch, time], 'float32');
@@ -195,6 +201,10 @@ function tokenLoss(be: WasmBackend, inputs: Record<string, TensorInfo>, a: Token
     a.valueTerm,
     a.valueCoef,
     a.valueClip,
+    weights ? at(be, weights) : 0,
+    a.weightSpan ?? 1,
+    a.clipHigh ?? 0,
+    a.epsHigh ?? a.eps,
   );
   const heap = new Float32Array(be.wasm.asm.memory.buffer);
   scalars.forEach((t, i) => (heap[at(be, t) >>> 2] = heap[(stats >>> 2) + i]));
