@@ -8,6 +8,7 @@
 // layer's gradient as one (kernels/wasm-fused.ts); the composites here are what every other backend runs.
 import { attentionFits, hasFusedKernel, KERNELS } from './kernels/wasm-fused';
 import { DENSE_KERNEL, hasDenseKernel } from './kernels/wasm-matmul';
+import { COLUMN_SUM_KERNEL, hasWebgpuFused } from './kernels/webgpu-fused-ops';
 import { tf, type Tensor, type Tensor2D } from './tf';
 
 /** Runs a kernel of kernels/wasm-fused.ts (registered for the wasm backend only). */
@@ -40,7 +41,7 @@ export const matMul2d = fused((save, a: Tensor, w: Tensor) => {
     value: tf.matMul(a as Tensor2D, matrix),
     gradFunc: (dy, [a, matrix]) => [
       tf.matMul(dy as Tensor2D, tf.transpose(matrix as Tensor2D)),
-      tf.reshape(tf.matMul(tf.transpose(a as Tensor2D), dy as Tensor2D), [-1]),
+      tf.reshape(transposedTimes(a as Tensor2D, dy as Tensor2D), [-1]),
     ],
   };
 });
@@ -60,15 +61,34 @@ export const dense = fused((save, x: Tensor, w: Tensor, b: Tensor) => {
   }
   const matrix = asMatrix(w, x);
   save([x, matrix]);
+  // On the software WebGPU adapter (kernels/webgpu-fused.ts) the bias is added inside the product's
+  // program (the same sum, one dispatch fewer) and its gradient is one column-sum dispatch.
+  const webgpu = hasWebgpuFused('columnSum');
   return {
-    value: tf.add(tf.matMul(x as Tensor2D, matrix), b),
+    value: webgpu
+      ? tf.fused.matMul({ a: x as Tensor2D, b: matrix, bias: b })
+      : tf.add(tf.matMul(x as Tensor2D, matrix), b),
     gradFunc: (dy, [x, matrix]) => [
       tf.matMul(dy as Tensor2D, tf.transpose(matrix as Tensor2D)),
-      tf.reshape(tf.matMul(tf.transpose(x as Tensor2D), dy as Tensor2D), [-1]),
-      tf.sum(dy, 0),
+      tf.reshape(transposedTimes(x as Tensor2D, dy as Tensor2D), [-1]),
+      webgpu ? columnSum(dy) : tf.sum(dy, 0),
     ],
   };
 });
+
+/** Σ over the rows of x [n, d] as one kernel (webgpu-fused.ts): tf.sum(x, 0) in the same order. */
+function columnSum(x: Tensor): Tensor {
+  return (tf.engine().runKernel(COLUMN_SUM_KERNEL, { x }) as unknown as Tensor[])[0];
+}
+
+/**
+ * aᵀ·b for a weight gradient. On webgpu through matMul's transposeA: the barrier-free product reads A
+ * transposed in place, with the same products summed in the same order as after an explicit transpose,
+ * and a [rows, in] transpose dispatch fewer. Elsewhere with the transpose (see the top of this file).
+ */
+function transposedTimes(a: Tensor2D, b: Tensor2D): Tensor2D {
+  return tf.getBackend() === 'webgpu' ? tf.matMul(a, b, true, false) : tf.matMul(tf.transpose(a), b);
+}
 
 /** A flat weight as the [in, out] matrix that multiplies x [n, in]. */
 function asMatrix(w: Tensor, x: Tensor): Tensor2D {
@@ -78,7 +98,7 @@ function asMatrix(w: Tensor, x: Tensor): Tensor2D {
 
 /** LayerNorm over the last axis of x [n, d]: (x − mean)/√(var + 1e-5) · γ + β. */
 export const layerNorm = fused((save, x: Tensor, gamma: Tensor, beta: Tensor) => {
-  if (hasFusedKernel('layerNorm')) {
+  if (hasFusedKernel('layerNorm') || hasWebgpuFused('layerNorm')) {
     const [y, xhat, rstd] = runFused(KERNELS.layerNorm, { x, gamma, beta });
     save([xhat, rstd, gamma]);
     return {
@@ -110,7 +130,7 @@ const GELU_A = 0.044715;
  * the same function (tanh(u) = 2σ(2u) − 1), and sigmoid is several times faster than tanh on wasm.
  */
 export const gelu = fused((save, x: Tensor) => {
-  if (hasFusedKernel('gelu')) {
+  if (hasFusedKernel('gelu') || hasWebgpuFused('gelu')) {
     save([x]);
     return {
       value: runFused(KERNELS.gelu, { x })[0],

@@ -132,6 +132,8 @@ export async function browserBackendStarted(name: BackendName): Promise<string |
   if (!backend) return undefined;
   const { installBarrierFreeKernels } = await import('../engine/kernels/webgpu-barrier-free');
   installBarrierFreeKernels(backend as unknown as WebGPUProgramRunner);
+  const { installWebgpuFusedKernels } = await import('../engine/kernels/webgpu-fused');
+  installWebgpuFusedKernels();
   // Said in the badge's tooltip: this run's WebGPU is not tfjs's stock kernels.
   return software ? 'software adapter: barrier-free WebGPU programs' : 'barrier-free WebGPU programs, as asked';
 }

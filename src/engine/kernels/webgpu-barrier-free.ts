@@ -37,6 +37,7 @@ import { MatMulSmallOutputSizeProgram } from '@tensorflow/tfjs-backend-webgpu/di
 import { ReduceProgram } from '@tensorflow/tfjs-backend-webgpu/dist/reduce_webgpu';
 import { SoftmaxProgram } from '@tensorflow/tfjs-backend-webgpu/dist/softmax_webgpu';
 import { TransposeSharedProgram } from '@tensorflow/tfjs-backend-webgpu/dist/transpose_shared_webgpu';
+import { TransposeProgram } from '@tensorflow/tfjs-backend-webgpu/dist/transpose_webgpu';
 import { getMainHeaderString as main, type WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu/dist/webgpu_program';
 import { flatDispatchLayout } from '@tensorflow/tfjs-backend-webgpu/dist/webgpu_util';
 
@@ -309,6 +310,10 @@ export function barrierFreeReplacement(
   program: WebGPUProgram,
   inputs: TensorInfo[],
 ): { program: WebGPUProgram; kind: BarrierFreeKind } | undefined {
+  // An int32 2-D transpose (the one-hot embedding's input, transposed for its weight gradient) takes
+  // tfjs's own one-thread-per-element program: the same copy, without the shared tile's barriers.
+  if (program instanceof TransposeSharedProgram && inputs.length === 1 && inputs[0].dtype === 'int32')
+    return { program: new TransposeProgram(inputs[0].shape, [1, 0]), kind: 'transpose' };
   if (!allFloat32(inputs)) return undefined;
   if (program instanceof ReduceProgram) {
     const { reduceType, inputShape, outputShape } = program;

@@ -1,0 +1,22 @@
+// Which ops layers.ts runs through the WebGPU programs of webgpu-fused.ts. Kept apart from them so the
+// engine (and Node) does not load tfjs-backend-webgpu's modules; the browser worker loads that file
+// once WebGPU has started on a software adapter, and it calls markWebgpuFusedInstalled.
+import { tf } from '../tf';
+
+/** The ops webgpu-fused.ts runs on webgpu once installed. */
+export type WebgpuFusedOp = 'layerNorm' | 'gelu' | 'columnSum';
+
+/** Kernel name of Σ over the rows of a 2-D tensor (tf.sum(x, 0) in one dispatch). */
+export const COLUMN_SUM_KERNEL = 'TrlColumnSum';
+
+let installed = false;
+
+export function markWebgpuFusedInstalled(): void {
+  installed = true;
+}
+
+/** Whether layers.ts should run this op through the kernels of webgpu-fused.ts (webgpu, once installed). */
+export function hasWebgpuFused(op: WebgpuFusedOp): boolean {
+  void op;
+  return installed && tf.getBackend() === 'webgpu';
+}

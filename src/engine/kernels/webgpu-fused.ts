@@ -1,0 +1,234 @@
+// LayerNorm and GELU (each way) and a column sum as a few WebGPU programs each, for the software
+// adapter (SwiftShader) the barrier-free programs are for (webgpu-barrier-free.ts). There every dispatch
+// of a [1280, 32] or [1280, 128] elementwise op costs ~1–2 ms, and layers.ts's composites launch ~9
+// (LayerNorm forward), ~14 (its gradient), 6 and 7 (GELU) of them; a bias gradient's tf.sum(dy, 0) is a
+// transpose and a row reduction. Each program here does the same float32 operations in the same order
+// as the composite it replaces (sums run over the same index in the same direction as the barrier-free
+// row reduction), so results stay within float32 rounding of it (selftest.html compares with cpu).
+// Registered under wasm-fused.ts's kernel names for the webgpu backend, with the same inputs and
+// outputs, so layers.ts runs them the same way; installed by browser-backend.ts together with the
+// barrier-free programs (not on a real GPU, where nothing here was measured).
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { getMainHeaderString as main, type WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu/dist/webgpu_program';
+import { flatDispatchLayout } from '@tensorflow/tfjs-backend-webgpu/dist/webgpu_util';
+import { tf } from '../tf';
+import { KERNELS } from './wasm-fused';
+import { COLUMN_SUM_KERNEL, markWebgpuFusedInstalled } from './webgpu-fused-ops';
+
+/** The part of tfjs's WebGPUBackend the kernels use. */
+interface Runner {
+  runWebGPUProgram(
+    program: WebGPUProgram,
+    inputs: TensorInfo[],
+    outputDtype: TensorInfo['dtype'],
+    uniformData?: { type: string; data: number[] }[],
+  ): TensorInfo;
+  disposeData(dataId: object): void;
+}
+
+const WORKGROUP_SIZE = 64;
+
+/** An f32 literal that WGSL reads back as exactly the float32 tfjs would make of `x`. */
+const f32 = (x: number) => {
+  const s = String(Math.fround(x));
+  return /[.e]/.test(s) ? s : `${s}.0`;
+};
+
+/** One thread per element or per row; `body` computes `index`'s output(s). */
+class Program implements WebGPUProgram {
+  workgroupSize: [number, number, number] = [WORKGROUP_SIZE, 1, 1];
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  uniforms?: string;
+
+  constructor(
+    readonly variableNames: string[],
+    readonly outputShape: number[],
+    readonly shaderKey: string,
+    threads: number,
+    private readonly body: string,
+    uniforms?: string,
+  ) {
+    this.dispatchLayout = flatDispatchLayout(outputShape);
+    this.dispatch = [Math.ceil(threads / WORKGROUP_SIZE), 1, 1];
+    if (uniforms) this.uniforms = uniforms;
+  }
+
+  getUserCode(): string {
+    return `
+      ${main('index')} {
+        if (index < uniforms.threads) {
+          ${this.body}
+        }
+      }`;
+  }
+}
+
+/** Programs whose thread count differs from the output size pass it as a uniform. */
+const threads = (n: number) => [{ type: 'int32', data: [n] }];
+const THREADS = 'threads : i32,';
+
+// The composite's constants (layers.ts), as the float32 scalars tfjs makes of them.
+const GELU_C = Math.sqrt(2 / Math.PI);
+const GELU_A = 0.044715;
+const EPS = 1e-5;
+
+/** The row statistics LayerNorm's composite computes: mean, centred values, 1/√(var + ε). */
+const rowStats = `
+  let d = uniforms.xShape[1];
+  let base = index * d;
+  var sum = 0.0;
+  for (var k = 0; k < d; k++) { sum = sum + f32(x[base + k]); }
+  let mean = sum / f32(d);
+  var squares = 0.0;
+  for (var k = 0; k < d; k++) { let c = f32(x[base + k]) - mean; squares = squares + c * c; }
+  let rstd = inverseSqrt(squares / f32(d) + ${f32(EPS)});`;
+
+function layerNorm(be: Runner, x: TensorInfo, gamma: TensorInfo, beta: TensorInfo): TensorInfo[] {
+  const [n, d] = x.shape;
+  const rstd = be.runWebGPUProgram(
+    new Program(['x'], [n], 'trlLayerNormRstd', n, `${rowStats} setOutputAtIndex(index, rstd);`, THREADS),
+    [x],
+    'float32',
+    threads(n),
+  );
+  const xhat = be.runWebGPUProgram(
+    new Program(
+      ['x'],
+      [n, d],
+      'trlLayerNormXhat',
+      n,
+      `${rowStats}
+       for (var k = 0; k < d; k++) { setOutputAtIndex(base + k, (f32(x[base + k]) - mean) * rstd); }`,
+      THREADS,
+    ),
+    [x],
+    'float32',
+    threads(n),
+  );
+  const y = be.runWebGPUProgram(
+    new Program(
+      ['xhat', 'gamma', 'beta'],
+      [n, d],
+      'trlLayerNormY',
+      n * d,
+      `let k = index % uniforms.xhatShape[1];
+       let scaled = f32(xhat[index]) * f32(gamma[k]);
+       setOutputAtIndex(index, scaled + f32(beta[k]));`,
+      THREADS,
+    ),
+    [xhat, gamma, beta],
+    'float32',
+    threads(n * d),
+  );
+  return [y, xhat, rstd];
+}
+
+/** dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)), g = dy · γ, one thread per row. */
+function layerNormGrad(be: Runner, [dy, xhat, rstd, gamma]: TensorInfo[]): TensorInfo[] {
+  const [n, d] = dy.shape;
+  const dx = be.runWebGPUProgram(
+    new Program(
+      ['dy', 'xhat', 'rstd', 'gamma'],
+      [n, d],
+      'trlLayerNormGradDx',
+      n,
+      `let d = uniforms.dyShape[1];
+       let base = index * d;
+       var gSum = 0.0;
+       var gxSum = 0.0;
+       for (var k = 0; k < d; k++) {
+         let g = f32(dy[base + k]) * f32(gamma[k]);
+         gSum = gSum + g;
+         gxSum = gxSum + g * f32(xhat[base + k]);
+       }
+       let gMean = gSum / f32(d);
+       let gxMean = gxSum / f32(d);
+       let r = f32(rstd[index]);
+       for (var k = 0; k < d; k++) {
+         let g = f32(dy[base + k]) * f32(gamma[k]);
+         let projection = f32(xhat[base + k]) * gxMean;
+         setOutputAtIndex(base + k, r * ((g - gMean) - projection));
+       }`,
+      THREADS,
+    ),
+    [dy, xhat, rstd, gamma],
+    'float32',
+    threads(n),
+  );
+  return [dx, columnSum(be, dy, xhat), columnSum(be, dy)];
+}
+
+/** Σ over rows of x [n, d] (of x · y when y is given): one thread per column, rows in order. */
+function columnSum(be: Runner, x: TensorInfo, y?: TensorInfo): TensorInfo {
+  const d = x.shape[1];
+  const term = y ? 'f32(x[r * d + index]) * f32(y[r * d + index])' : 'f32(x[r * d + index])';
+  return be.runWebGPUProgram(
+    new Program(
+      y ? ['x', 'y'] : ['x'],
+      [d],
+      y ? 'trlColumnSumProduct' : 'trlColumnSum',
+      d,
+      `let d = uniforms.xShape[1];
+       var sum = 0.0;
+       for (var r = 0; r < uniforms.xShape[0]; r++) { sum = sum + ${term}; }
+       setOutputAtIndex(index, sum);`,
+      THREADS,
+    ),
+    y ? [x, y] : [x],
+    'float32',
+    threads(d),
+  );
+}
+
+// GELU as x·σ(z), z = x·(x²·2c·a + 2c), and its slope σ + x·(σ(1 − σ))·(x²·6c·a + 2c); σ as tfjs's
+// sigmoid program writes it.
+const geluParts = `
+  let v = f32(x[index]);
+  let x2 = v * v;
+  let z = v * (x2 * ${f32(2 * GELU_C * GELU_A)} + ${f32(2 * GELU_C)});
+  let s = 1.0 / (1.0 + exp(-1.0 * z));`;
+
+function gelu(be: Runner, x: TensorInfo): TensorInfo[] {
+  const size = tf.util.sizeFromShape(x.shape);
+  const program = new Program(['x'], x.shape, 'trlGelu', size, `${geluParts} setOutputAtIndex(index, v * s);`, THREADS);
+  return [be.runWebGPUProgram(program, [x], 'float32', threads(size))];
+}
+
+function geluGrad(be: Runner, dy: TensorInfo, x: TensorInfo): TensorInfo[] {
+  const size = tf.util.sizeFromShape(x.shape);
+  const program = new Program(
+    ['dy', 'x'],
+    x.shape,
+    'trlGeluGrad',
+    size,
+    `${geluParts}
+     let dz = x2 * ${f32(6 * GELU_C * GELU_A)} + ${f32(2 * GELU_C)};
+     let slope = s + (v * (s * (1.0 - s))) * dz;
+     setOutputAtIndex(index, f32(dy[index]) * slope);`,
+    THREADS,
+  );
+  return [be.runWebGPUProgram(program, [dy, x], 'float32', threads(size))];
+}
+
+let installed = false;
+
+/** Registers the kernels for the webgpu backend (once); layers.ts uses them from then on. */
+export function installWebgpuFusedKernels(): void {
+  if (installed) return;
+  installed = true;
+  markWebgpuFusedInstalled();
+  type Inputs = Record<string, TensorInfo>;
+  const register = (kernelName: string, run: (inputs: Inputs, backend: Runner) => TensorInfo[]) =>
+    tf.registerKernel({
+      kernelName,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, backend }) =>
+        run(inputs as unknown as Inputs, backend as unknown as Runner) as tf.TensorInfo[],
+    });
+  register(KERNELS.layerNorm, ({ x, gamma, beta }, be) => layerNorm(be, x, gamma, beta));
+  register(KERNELS.layerNormGrad, ({ dy, xhat, rstd, gamma }, be) => layerNormGrad(be, [dy, xhat, rstd, gamma]));
+  register(KERNELS.gelu, ({ x }, be) => gelu(be, x));
+  register(KERNELS.geluGrad, ({ dy, x }, be) => geluGrad(be, dy, x));
+  register(COLUMN_SUM_KERNEL, ({ x }, be) => [columnSum(be, x)]);
+}
