@@ -8,7 +8,7 @@
 // layer's gradient as one (kernels/wasm-fused.ts); the composites here are what every other backend runs.
 import { attentionFits, hasFusedKernel, KERNELS } from './kernels/wasm-fused';
 import { DENSE_KERNEL, hasDenseKernel } from './kernels/wasm-matmul';
-import { COLUMN_SUM_KERNEL, hasWebgpuFused } from './kernels/webgpu-fused-ops';
+import { COLUMN_SUM_KERNEL, hasWebgpuFused, MAX_WEBGPU_ATTENTION_TIME } from './kernels/webgpu-fused-ops';
 import { tf, type Tensor, type Tensor2D } from './tf';
 
 /** Runs a kernel of kernels/wasm-fused.ts (registered for the wasm backend only). */
@@ -173,6 +173,8 @@ export interface AttentionShape {
 export function causalSelfAttention(qkv: Tensor, { batch, time, heads }: AttentionShape): Tensor {
   const d = (qkv.shape[1] as number) / 3;
   if (hasFusedKernel('attention') && attentionFits(d, heads)) return fusedAttention(qkv, { batch, time, heads });
+  if (hasWebgpuFused('attention') && time <= MAX_WEBGPU_ATTENTION_TIME)
+    return fusedAttention(qkv, { batch, time, heads });
   const headDim = d / heads;
   const scale = 1 / Math.sqrt(headDim);
   const group = heads * batch;

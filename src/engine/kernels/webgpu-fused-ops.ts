@@ -4,10 +4,13 @@
 import { tf } from '../tf';
 
 /** The ops webgpu-fused.ts runs on webgpu once installed. */
-export type WebgpuFusedOp = 'layerNorm' | 'gelu' | 'columnSum';
+export type WebgpuFusedOp = 'layerNorm' | 'gelu' | 'columnSum' | 'attention';
 
 /** Kernel name of Σ over the rows of a 2-D tensor (tf.sum(x, 0) in one dispatch). */
 export const COLUMN_SUM_KERNEL = 'TrlColumnSum';
+
+/** The longest sequence webgpu-fused.ts's attention programs take (fixed-size rows per thread). */
+export const MAX_WEBGPU_ATTENTION_TIME = 64;
 
 let installed = false;
 

@@ -13,7 +13,7 @@ import { getMainHeaderString as main, type WebGPUProgram } from '@tensorflow/tfj
 import { flatDispatchLayout } from '@tensorflow/tfjs-backend-webgpu/dist/webgpu_util';
 import { tf } from '../tf';
 import { KERNELS } from './wasm-fused';
-import { COLUMN_SUM_KERNEL, markWebgpuFusedInstalled } from './webgpu-fused-ops';
+import { COLUMN_SUM_KERNEL, MAX_WEBGPU_ATTENTION_TIME, markWebgpuFusedInstalled } from './webgpu-fused-ops';
 
 /** The part of tfjs's WebGPUBackend the kernels use. */
 interface Runner {
@@ -211,6 +211,167 @@ function geluGrad(be: Runner, dy: TensorInfo, x: TensorInfo): TensorInfo[] {
   return [be.runWebGPUProgram(program, [dy, x], 'float32', threads(size))];
 }
 
+interface AttentionAttrs {
+  batch: number;
+  time: number;
+  heads: number;
+}
+
+/**
+ * Index arithmetic shared by the attention programs: thread `index` is query row i of group g =
+ * head·batch + b (layers.ts orders heads and batch that way); q, k and v of row t are the columns
+ * h·hd, d + h·hd and 2d + h·hd of qkv's row b·T + t.
+ */
+const attentionIndices = `
+  let T = uniforms.time;
+  let B = uniforms.batch;
+  let hd = uniforms.headDim;
+  let d = uniforms.width;
+  let g = index / T;
+  let i = index - g * T;
+  let h = g / B;
+  let b = g - h * B;
+  let rowBase = b * T;
+  let col = h * hd;`;
+const ATTENTION_UNIFORMS = 'threads : i32, time : i32, batch : i32, headDim : i32, width : i32,';
+const attentionUniforms = (n: number, { batch, time, heads }: AttentionAttrs, d: number) => [
+  { type: 'int32', data: [n] },
+  { type: 'int32', data: [time] },
+  { type: 'int32', data: [batch] },
+  { type: 'int32', data: [d / heads] },
+  { type: 'int32', data: [d] },
+];
+
+/**
+ * The composite's causal attention (layers.ts): p = softmax(q·kᵀ·scale + mask) per query row [H·B, T, T],
+ * then out = p·v merged back to [B·T, d]. Products sum in the order of the barrier-free matmul, the
+ * softmax is RowSoftmaxProgram's.
+ */
+function attention(be: Runner, qkv: TensorInfo, attrs: AttentionAttrs): TensorInfo[] {
+  const { batch, time, heads } = attrs;
+  const d = qkv.shape[1] / 3;
+  const n = heads * batch * time;
+  const scale = f32(1 / Math.sqrt(d / heads));
+  const p = be.runWebGPUProgram(
+    new Program(
+      ['qkv'],
+      [heads * batch, time, time],
+      'trlAttentionP',
+      n,
+      `${attentionIndices}
+       let qAt = (rowBase + i) * 3 * d + col;
+       var s : array<f32, ${MAX_WEBGPU_ATTENTION_TIME}>;
+       var rowMax = -3.402823e+38f;
+       for (var j = 0; j < T; j++) {
+         let kAt = (rowBase + j) * 3 * d + d + col;
+         var acc = 0.0;
+         for (var c = 0; c < hd; c++) { acc = acc + f32(qkv[qAt + c]) * f32(qkv[kAt + c]); }
+         var mask = 0.0;
+         if (j > i) { mask = -1000000000.0; }
+         s[j] = acc * ${scale} + mask;
+         rowMax = max(rowMax, s[j]);
+       }
+       var rowSum = 0.0;
+       for (var j = 0; j < T; j++) { rowSum = rowSum + exp(s[j] - rowMax); }
+       for (var j = 0; j < T; j++) { setOutputAtIndex(index * T + j, exp(s[j] - rowMax) / rowSum); }`,
+      ATTENTION_UNIFORMS,
+    ),
+    [qkv],
+    'float32',
+    attentionUniforms(n, attrs, d),
+  );
+  const out = be.runWebGPUProgram(
+    new Program(
+      ['qkv', 'p'],
+      [batch * time, d],
+      'trlAttentionOut',
+      n,
+      `${attentionIndices}
+       for (var c = 0; c < hd; c++) {
+         var acc = 0.0;
+         for (var j = 0; j < T; j++) {
+           acc = acc + f32(p[index * T + j]) * f32(qkv[(rowBase + j) * 3 * d + 2 * d + col + c]);
+         }
+         setOutputAtIndex((rowBase + i) * d + col + c, acc);
+       }`,
+      ATTENTION_UNIFORMS,
+    ),
+    [qkv, p],
+    'float32',
+    attentionUniforms(n, attrs, d),
+  );
+  return [out, p];
+}
+
+/**
+ * dqkv [B·T, 3d] from dy [B·T, d]: first ds = p·(dp − Σⱼ dp·p)·scale per query row, dp = dOut·vᵀ; then
+ * per row r of each group dq = ds·k, dk = dsᵀ·q and dv = pᵀ·dOut, each summed in the composite's order.
+ */
+function attentionGrad(be: Runner, [dy, qkv, p]: TensorInfo[], attrs: AttentionAttrs): TensorInfo[] {
+  const { batch, time, heads } = attrs;
+  const d = qkv.shape[1] / 3;
+  const n = heads * batch * time;
+  const scale = f32(1 / Math.sqrt(d / heads));
+  const ds = be.runWebGPUProgram(
+    new Program(
+      ['dy', 'qkv', 'p'],
+      [heads * batch, time, time],
+      'trlAttentionDs',
+      n,
+      `${attentionIndices}
+       let dAt = (rowBase + i) * d + col;
+       var dp : array<f32, ${MAX_WEBGPU_ATTENTION_TIME}>;
+       var dotSum = 0.0;
+       for (var j = 0; j < T; j++) {
+         let vAt = (rowBase + j) * 3 * d + 2 * d + col;
+         var acc = 0.0;
+         for (var c = 0; c < hd; c++) { acc = acc + f32(dy[dAt + c]) * f32(qkv[vAt + c]); }
+         dp[j] = acc;
+         dotSum = dotSum + acc * f32(p[index * T + j]);
+       }
+       for (var j = 0; j < T; j++) {
+         let pj = f32(p[index * T + j]);
+         setOutputAtIndex(index * T + j, (pj * (dp[j] - dotSum)) * ${scale});
+       }`,
+      ATTENTION_UNIFORMS,
+    ),
+    [dy, qkv, p],
+    'float32',
+    attentionUniforms(n, attrs, d),
+  );
+  const dqkv = be.runWebGPUProgram(
+    new Program(
+      ['dy', 'qkv', 'p', 'ds'],
+      [batch * time, 3 * d],
+      'trlAttentionDqkv',
+      n,
+      `${attentionIndices}
+       let r = i;
+       let gBase = g * T * T;
+       let outAt = (rowBase + r) * 3 * d + col;
+       for (var c = 0; c < hd; c++) {
+         var dq = 0.0;
+         var dk = 0.0;
+         var dv = 0.0;
+         for (var j = 0; j < T; j++) {
+           dq = dq + f32(ds[gBase + r * T + j]) * f32(qkv[(rowBase + j) * 3 * d + d + col + c]);
+           dk = dk + f32(ds[gBase + j * T + r]) * f32(qkv[(rowBase + j) * 3 * d + col + c]);
+           dv = dv + f32(p[gBase + j * T + r]) * f32(dy[(rowBase + j) * d + col + c]);
+         }
+         setOutputAtIndex(outAt + c, dq);
+         setOutputAtIndex(outAt + d + c, dk);
+         setOutputAtIndex(outAt + 2 * d + c, dv);
+       }`,
+      ATTENTION_UNIFORMS,
+    ),
+    [dy, qkv, p, ds],
+    'float32',
+    attentionUniforms(n, attrs, d),
+  );
+  be.disposeData(ds.dataId);
+  return [dqkv];
+}
+
 let installed = false;
 
 /** Registers the kernels for the webgpu backend (once); layers.ts uses them from then on. */
@@ -226,9 +387,25 @@ export function installWebgpuFusedKernels(): void {
       kernelFunc: ({ inputs, backend }) =>
         run(inputs as unknown as Inputs, backend as unknown as Runner) as tf.TensorInfo[],
     });
+  const registerWithAttrs = (
+    kernelName: string,
+    run: (inputs: Inputs, attrs: AttentionAttrs, backend: Runner) => TensorInfo[],
+  ) =>
+    tf.registerKernel({
+      kernelName,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, attrs, backend }) =>
+        run(
+          inputs as unknown as Inputs,
+          attrs as unknown as AttentionAttrs,
+          backend as unknown as Runner,
+        ) as tf.TensorInfo[],
+    });
   register(KERNELS.layerNorm, ({ x, gamma, beta }, be) => layerNorm(be, x, gamma, beta));
   register(KERNELS.layerNormGrad, ({ dy, xhat, rstd, gamma }, be) => layerNormGrad(be, [dy, xhat, rstd, gamma]));
   register(KERNELS.gelu, ({ x }, be) => gelu(be, x));
   register(KERNELS.geluGrad, ({ dy, x }, be) => geluGrad(be, dy, x));
   register(COLUMN_SUM_KERNEL, ({ x }, be) => [columnSum(be, x)]);
+  registerWithAttrs(KERNELS.attention, ({ qkv }, attrs, be) => attention(be, qkv, attrs));
+  registerWithAttrs(KERNELS.attentionGrad, ({ dy, qkv, p }, attrs, be) => attentionGrad(be, [dy, qkv, p], attrs));
 }
