@@ -205,6 +205,20 @@ async function update(explain = false): Promise<boolean> {
   }
 }
 
+// A zero-delay setTimeout called again and again from its own callback is clamped to 4 ms once nested
+// five deep (the HTML timer rules), a pause after every update; a message on a channel is a task that
+// waits only for the messages already queued, such as a pause.
+const yieldChannel = new MessageChannel();
+let resumeAfterYield: (() => void) | undefined;
+yieldChannel.port1.onmessage = () => resumeAfterYield?.();
+
+function yieldToMessages(): Promise<void> {
+  return new Promise((resolve) => {
+    resumeAfterYield = resolve;
+    yieldChannel.port2.postMessage(null);
+  });
+}
+
 async function playLoop(): Promise<void> {
   while (playing) {
     queue = queue.then(async () => {
@@ -212,7 +226,7 @@ async function playLoop(): Promise<void> {
     });
     await queue;
     // Let pause, set and step messages in between updates.
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await yieldToMessages();
   }
   if (state === 'playing') setState('paused');
   // Stopped: save what is new, so a reload continues from here.
