@@ -67,11 +67,12 @@ function addKernelRow(data: Extract<SelfTestEvent, { type: 'kernels' }>): void {
     element('td', cell, row);
 }
 
-function addRow(cells: string[], backend: string, difference?: number): void {
+function addRow(cells: string[], backend: string, difference?: number): HTMLElement {
   const row = element('tr', '', table);
   row.dataset.backend = backend;
   if (difference !== undefined) row.dataset.maxDifference = String(difference);
   for (const cell of cells) element('td', cell, row);
+  return row;
 }
 
 const worker = new Worker(new URL('./selftest.worker.ts', import.meta.url), { type: 'module' });
@@ -106,7 +107,7 @@ worker.onmessage = ({ data }: MessageEvent<SelfTestEvent>) => {
   const values = maxAbsDifference(numbers.values, reference.values);
   const worst = Number.isNaN(losses) ? Infinity : Math.max(losses, gradient, values);
   const verdict = data.backend === 'cpu' ? 'reference' : worst <= TOLERANCE ? 'agrees' : 'DISAGREES';
-  addRow(
+  const row = addRow(
     [
       data.backend,
       losses.toExponential(1),
@@ -118,4 +119,10 @@ worker.onmessage = ({ data }: MessageEvent<SelfTestEvent>) => {
     data.backend,
     worst,
   );
+  if (data.fused) {
+    // On a software WebGPU adapter, the model's layers run as fused programs (webgpu-fused.ts).
+    row.dataset.fused = JSON.stringify(data.fused);
+    const ran = Object.entries(data.fused).filter(([, n]) => n > 0);
+    row.title = ran.length ? `fused WebGPU programs run: ${ran.map(([k, n]) => `${k} ${n}`).join(', ')}` : '';
+  }
 };

@@ -11,7 +11,14 @@ export interface SelfTestStart {
 }
 
 export type SelfTestEvent =
-  | { type: 'result'; backend: BackendName; numbers: BackendNumbers; ms: number }
+  | {
+      type: 'result';
+      backend: BackendName;
+      numbers: BackendNumbers;
+      ms: number;
+      /** webgpu: how many times each fused program (webgpu-fused.ts) ran for these numbers, by kernel name. */
+      fused?: Record<string, number>;
+    }
   | {
       type: 'kernels';
       backend: BackendName;

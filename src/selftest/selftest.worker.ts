@@ -19,14 +19,27 @@ async function barrierFreeCounts() {
   return { ...barrierFreeDispatches };
 }
 
+/** The fused WebGPU programs' run counts by kernel name (empty unless webgpu installed them). */
+async function fusedCounts(): Promise<Record<string, number>> {
+  const { webgpuFusedRuns } = await import('../engine/kernels/webgpu-fused');
+  return { ...webgpuFusedRuns };
+}
+
+/** after − before, per key. */
+const difference = (after: Record<string, number>, before: Record<string, number>) =>
+  Object.fromEntries(Object.entries(after).map(([key, n]) => [key, n - (before[key] ?? 0)]));
+
 async function selfTest(): Promise<void> {
   let kernelReference: number[][] | undefined;
   for (const backend of ORDER) {
     try {
       await startBackend([backend], { register: registerBrowserBackend, started: browserBackendStarted });
+      const fusedBefore = backend === 'webgpu' ? await fusedCounts() : undefined;
       const started = performance.now();
       const numbers = await numbersOnFixedBatch(1);
-      post({ type: 'result', backend, numbers, ms: performance.now() - started });
+      const ms = performance.now() - started;
+      const fused = fusedBefore && difference(await fusedCounts(), fusedBefore);
+      post({ type: 'result', backend, numbers, ms, ...(fused ? { fused } : {}) });
       // Small inputs would otherwise be computed on the CPU by tfjs-webgpu (WEBGPU_CPU_FORWARD), not
       // by the programs under test.
       const forward = backend === 'webgpu' ? tf.env().getBool('WEBGPU_CPU_FORWARD') : undefined;
@@ -35,12 +48,7 @@ async function selfTest(): Promise<void> {
         const before = backend === 'webgpu' ? await barrierFreeCounts() : undefined;
         const outputs = await runKernelChecks();
         const after = backend === 'webgpu' ? await barrierFreeCounts() : undefined;
-        const barrierFree =
-          before && after
-            ? Object.fromEntries(
-                Object.entries(after).map(([kind, n]) => [kind, n - before[kind as keyof typeof before]]),
-              )
-            : undefined;
+        const barrierFree = before && after ? difference(after, before) : undefined;
         kernelReference ??= outputs;
         const differences = outputs.map((output, i) => kernelDifference(output, kernelReference![i]));
         const maxDifference = Math.max(...differences);

@@ -1,11 +1,22 @@
 // The backend self-test page: every backend this Chromium can start (cpu, wasm, WebGL and WebGPU on
 // SwiftShader here) computes the fixed batch's PPO losses, gradient and values within 1e-4 of cpu, and
 // 30 single ops within 1e-5. SwiftShader is a fallback adapter, so WebGPU runs the barrier-free programs
-// (engine/kernels/webgpu-barrier-free.ts) for all of it: the page counts each kind that ran.
+// (engine/kernels/webgpu-barrier-free.ts) for all of it, and the model's layers as webgpu-fused.ts's programs:
+// the page counts each kind that ran.
 import { expect, test } from 'vitest';
 import { openApp, waitUntil } from './browser';
 
 const BARRIER_FREE_KINDS = ['reduce', 'transpose', 'softmax', 'matmul-4x4', 'matmul-naive', 'binary'];
+// webgpu-fused.ts's programs, by the kernel names layers.ts runs them under.
+const WEBGPU_FUSED_KERNELS = [
+  'TrlLayerNorm',
+  'TrlLayerNormGrad',
+  'TrlGelu',
+  'TrlGeluGrad',
+  'TrlCausalAttention',
+  'TrlCausalAttentionGrad',
+  'TrlColumnSum',
+];
 
 test('selftest.html: wasm, webgl and webgpu (barrier-free on SwiftShader) agree with cpu', async () => {
   const app = await openApp('selftest', 'selftest.html');
@@ -14,7 +25,12 @@ test('selftest.html: wasm, webgl and webgpu (barrier-free on SwiftShader) agree 
     timeout: 240_000,
   });
   const rows = await page.$$eval('tr[data-backend]', (trs) =>
-    trs.map((tr) => ({ backend: tr.dataset.backend, difference: tr.dataset.maxDifference, text: tr.textContent })),
+    trs.map((tr) => ({
+      backend: tr.dataset.backend,
+      difference: tr.dataset.maxDifference,
+      fused: tr.dataset.fused,
+      text: tr.textContent,
+    })),
   );
   const kernelRows = await page.$$eval('tr[data-kernels-backend]', (trs) =>
     trs.map((tr) => ({
@@ -34,6 +50,10 @@ test('selftest.html: wasm, webgl and webgpu (barrier-free on SwiftShader) agree 
     expect(row.difference, `${row.backend} ran (${row.text})`).toBeDefined();
     expect(Number(row.difference), row.backend).toBeLessThanOrEqual(1e-4);
   }
+
+  // On SwiftShader the PPO batch's layers ran as webgpu-fused.ts's programs, each way.
+  const fused = JSON.parse(rows.find((r) => r.backend === 'webgpu')?.fused ?? '{}') as Record<string, number>;
+  for (const kernel of WEBGPU_FUSED_KERNELS) expect(fused[kernel], `fused ${kernel} ran on webgpu`).toBeGreaterThan(0);
 
   // Single ops: each replaced program's op, on webgpu with the barrier-free programs.
   expect(kernelRows.map((r) => r.backend)).toEqual(['cpu', 'wasm', 'webgl', 'webgpu']);

@@ -372,6 +372,9 @@ function attentionGrad(be: Runner, [dy, qkv, p]: TensorInfo[], attrs: AttentionA
   return [dqkv];
 }
 
+/** How many times each kernel here ran, by kernel name (selftest.html shows that they did). */
+export const webgpuFusedRuns: Record<string, number> = {};
+
 let installed = false;
 
 /** Registers the kernels for the webgpu backend (once); layers.ts uses them from then on. */
@@ -384,8 +387,10 @@ export function installWebgpuFusedKernels(): void {
     tf.registerKernel({
       kernelName,
       backendName: 'webgpu',
-      kernelFunc: ({ inputs, backend }) =>
-        run(inputs as unknown as Inputs, backend as unknown as Runner) as tf.TensorInfo[],
+      kernelFunc: ({ inputs, backend }) => {
+        webgpuFusedRuns[kernelName] = (webgpuFusedRuns[kernelName] ?? 0) + 1;
+        return run(inputs as unknown as Inputs, backend as unknown as Runner) as tf.TensorInfo[];
+      },
     });
   const registerWithAttrs = (
     kernelName: string,
@@ -394,12 +399,14 @@ export function installWebgpuFusedKernels(): void {
     tf.registerKernel({
       kernelName,
       backendName: 'webgpu',
-      kernelFunc: ({ inputs, attrs, backend }) =>
-        run(
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        webgpuFusedRuns[kernelName] = (webgpuFusedRuns[kernelName] ?? 0) + 1;
+        return run(
           inputs as unknown as Inputs,
           attrs as unknown as AttentionAttrs,
           backend as unknown as Runner,
-        ) as tf.TensorInfo[],
+        ) as tf.TensorInfo[];
+      },
     });
   register(KERNELS.layerNorm, ({ x, gamma, beta }, be) => layerNorm(be, x, gamma, beta));
   register(KERNELS.layerNormGrad, ({ dy, xhat, rstd, gamma }, be) => layerNormGrad(be, [dy, xhat, rstd, gamma]));
