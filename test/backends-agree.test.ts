@@ -27,5 +27,9 @@ describe('backends agree on the same batch', () => {
     expect(maxAbsDifference(wasm.gradient, cpu.gradient)).toBeLessThan(1e-4);
     expect(Math.max(...cpu.values.map(Math.abs))).toBeGreaterThan(0.05);
     expect(maxAbsDifference(wasm.values, cpu.values)).toBeLessThan(1e-4);
+    // One format-pretraining step (its loss, then the weights after a clipped Adam step): the
+    // composite Adam on cpu, the fused kernel on wasm.
+    expect(cpu.stepped.length).toBe(cpu.gradient.length + 1);
+    expect(maxAbsDifference(wasm.stepped, cpu.stepped)).toBeLessThan(1e-4);
   });
 });

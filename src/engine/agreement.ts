@@ -6,10 +6,12 @@ import { ppoLoss } from './algorithms/ppo';
 import type { EpisodeBatch } from './algorithms/common';
 import { validate } from './config';
 import { forward, initParams } from './model';
+import { Adam } from './optimizer';
 import { disposeParams } from './params';
 import { Random } from './random';
 import { nextTokens } from './log-probs';
 import { promptBuffer } from './rollout';
+import { sftStep } from './sft';
 import { createTask } from './tasks';
 import { tf } from './tf';
 import { EOS } from './tokens';
@@ -21,6 +23,8 @@ export interface BackendNumbers {
   gradient: number[];
   /** The value head's output at every position of the batch. */
   values: number[];
+  /** One format-pretraining step's loss, then the parameters after its Adam step (clipped to norm 0.01). */
+  stepped: number[];
 }
 
 /** Largest absolute difference between two equally long lists (Infinity when lengths differ). */
@@ -113,10 +117,18 @@ export async function numbersOnFixedBatch(seed = 1): Promise<BackendNumbers> {
     const values = forward(params, shape, batch.tokens, config.temperature).values;
     return tf.concat([tf.stack(Object.values(scalars)), gradient, tf.reshape(values, [-1])]);
   });
+  // One format-pretraining step from the same weights (sft.ts: cross-entropy, its gradient, a clipped
+  // Adam step), so the backends' log-softmax, its gradient and Adam are compared too.
+  const adam = new Adam(params);
+  const sftSettings = { batchSize: 16, learningRate: 1e-3, maxGradNorm: 0.01, temperature: config.temperature };
+  const sftLoss = sftStep(task, params, shape, adam, sftSettings, seed);
+  const stepped = [...(await sftLoss.data()), ...(await params.flat.data())];
+  tf.dispose(sftLoss);
+  adam.dispose();
   const data = Array.from(await packed.data());
   tf.dispose([packed, ...Object.values(batch).filter((t): t is tf.Tensor => t instanceof tf.Tensor), ...kept]);
   const gradientEnd = names.length + params.flat.size;
   disposeParams(params);
   const losses = Object.fromEntries(names.map((name, i) => [name, data[i]]));
-  return { losses, gradient: data.slice(names.length, gradientEnd), values: data.slice(gradientEnd) };
+  return { losses, gradient: data.slice(names.length, gradientEnd), values: data.slice(gradientEnd), stepped };
 }

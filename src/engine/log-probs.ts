@@ -1,8 +1,34 @@
 // The policy's log-probabilities of the tokens a buffer holds, and its entropy, at each decision position.
 // Shared by the rollout (old and reference log-probs) and the losses (current log-probs), so neither
 // imports the other.
-import { tf, type Tensor2D, type Tensor3D } from './tf';
+import {
+  hasWebgpuFused,
+  LOG_SOFTMAX_GRAD_KERNEL,
+  LOG_SOFTMAX_KERNEL,
+  PICK_GRAD_KERNEL,
+  PICK_KERNEL,
+} from './kernels/webgpu-fused-ops';
+import { tf, type Tensor, type Tensor2D, type Tensor3D } from './tf';
 import { PAD } from './tokens';
+
+const runKernel = (name: string, inputs: Record<string, Tensor>, attrs: Record<string, number> = {}) =>
+  (tf.engine().runKernel(name, inputs, attrs) as unknown as Tensor[])[0];
+
+// On WebGPU's software adapter (kernels/webgpu-fused.ts) the log-softmax and the chosen token's
+// log-probability are one program each way, with the gradients tfjs's composites would compute.
+tf.registerGradient({
+  kernelName: LOG_SOFTMAX_KERNEL,
+  outputsToSave: [true],
+  gradFunc: (dy, [value]) => ({ logits: () => runKernel(LOG_SOFTMAX_GRAD_KERNEL, { dy: dy as Tensor, value }) }),
+});
+tf.registerGradient({
+  kernelName: PICK_KERNEL,
+  inputsToSave: ['next'],
+  gradFunc: (dy, [next], attrs) => ({
+    logSoftmax: () => runKernel(PICK_GRAD_KERNEL, { dy: dy as Tensor, next }, { width: attrs.width as number }),
+    next: () => tf.zerosLike(next),
+  }),
+});
 
 /** next[b, t] = tokens[b, t + 1], the token chosen at decision position t (<pad> after the end). */
 export function nextTokens(tokens: Tensor2D): Tensor2D {
@@ -12,6 +38,11 @@ export function nextTokens(tokens: Tensor2D): Tensor2D {
 
 /** log π(next token | prefix) at each position, and the full log-softmax [B, T, V]. */
 export function tokenLogProbs(logits: Tensor3D, nextTokens: Tensor2D): { logp: Tensor2D; logSoftmax: Tensor3D } {
+  if (hasWebgpuFused('logSoftmax')) {
+    const logSoftmax = runKernel(LOG_SOFTMAX_KERNEL, { logits }) as Tensor3D;
+    const width = logits.shape[2];
+    return { logp: runKernel(PICK_KERNEL, { logSoftmax, next: nextTokens }, { width }) as Tensor2D, logSoftmax };
+  }
   const logSoftmax = tf.logSoftmax(logits, -1) as Tensor3D;
   const picked = tf.mul(logSoftmax, tf.oneHot(nextTokens, logits.shape[2]));
   return { logp: tf.sum(picked, -1) as Tensor2D, logSoftmax };

@@ -1,8 +1,10 @@
 // Adam with an explicit epsilon (tfjs otherwise picks 1e-4 on devices it judges 16-bit) and global
 // gradient-norm clipping, on the model's one flat parameter vector: a whole step is a handful of
 // kernels. Written out so its state can be snapshot and restored by the NaN guard and the learning
-// rate can change between steps. On the wasm backend the step is one SIMD kernel (kernels/wasm-fused.ts).
+// rate can change between steps. On the wasm backend the step is one SIMD kernel (kernels/wasm-fused.ts),
+// on WebGPU's software adapter the norm and three programs (kernels/webgpu-fused.ts).
 import { hasFusedKernel, KERNELS } from './kernels/wasm-fused';
+import { hasWebgpuFused } from './kernels/webgpu-fused-ops';
 import type { Params } from './params';
 import { tf, type Scalar, type Tensor, type Variable } from './tf';
 
@@ -44,7 +46,7 @@ export class Adam {
     this.step++;
     const { beta1, beta2, epsilon } = this.settings;
     const stepSize = (learningRate * Math.sqrt(1 - beta2 ** this.step)) / (1 - beta1 ** this.step);
-    if (hasFusedKernel('adam')) {
+    if (hasFusedKernel('adam') || hasWebgpuFused('adam')) {
       const p = this.params.flat;
       const attrs = { beta1, beta2, epsilon, stepSize, maxGradNorm };
       const [params, m, v, norm] = tf

@@ -23,14 +23,22 @@ const back = element('a', '← Token RL Playground');
 back.setAttribute('href', './');
 element(
   'p',
-  `Each backend computes PPO's losses, the gradient of every weight and the value head's outputs on the same batch and weights. ` +
+  `Each backend computes PPO's losses, the gradient of every weight, the value head's outputs and the weights after one Adam step on the same batch and weights. ` +
     `They should agree with the cpu backend (plain JavaScript) to ${TOLERANCE}. A larger difference means this GPU or driver computes something else.`,
 );
 const status = element('p', 'Running… (WebGPU on a machine without a GPU can take a minute)');
 status.setAttribute('role', 'status');
 const table = element('table');
 const header = element('tr', '', table);
-for (const title of ['backend', 'max |Δ| losses', 'max |Δ| gradient', 'max |Δ| values', 'ms', 'verdict'])
+for (const title of [
+  'backend',
+  'max |Δ| losses',
+  'max |Δ| gradient',
+  'max |Δ| values',
+  'max |Δ| after Adam',
+  'ms',
+  'verdict',
+])
   element('th', title, header);
 
 element(
@@ -93,7 +101,7 @@ worker.onmessage = ({ data }: MessageEvent<SelfTestEvent>) => {
     return;
   }
   if (data.type === 'unavailable') {
-    addRow([data.backend, '–', '–', '–', '–', `not available: ${data.reason}`], data.backend);
+    addRow([data.backend, '–', '–', '–', '–', '–', `not available: ${data.reason}`], data.backend);
     return;
   }
   const { numbers } = data;
@@ -105,7 +113,8 @@ worker.onmessage = ({ data }: MessageEvent<SelfTestEvent>) => {
   );
   const gradient = maxAbsDifference(numbers.gradient, reference.gradient);
   const values = maxAbsDifference(numbers.values, reference.values);
-  const worst = Number.isNaN(losses) ? Infinity : Math.max(losses, gradient, values);
+  const stepped = maxAbsDifference(numbers.stepped, reference.stepped);
+  const worst = Number.isNaN(losses) ? Infinity : Math.max(losses, gradient, values, stepped);
   const verdict = data.backend === 'cpu' ? 'reference' : worst <= TOLERANCE ? 'agrees' : 'DISAGREES';
   const row = addRow(
     [
@@ -113,6 +122,7 @@ worker.onmessage = ({ data }: MessageEvent<SelfTestEvent>) => {
       losses.toExponential(1),
       gradient.toExponential(1),
       values.toExponential(1),
+      stepped.toExponential(1),
       data.ms.toFixed(0),
       verdict,
     ],

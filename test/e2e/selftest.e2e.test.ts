@@ -7,7 +7,7 @@ import { expect, test } from 'vitest';
 import { openApp, waitUntil } from './browser';
 
 const BARRIER_FREE_KINDS = ['reduce', 'transpose', 'softmax', 'matmul-4x4', 'matmul-naive', 'binary'];
-// webgpu-fused.ts's programs, by the kernel names layers.ts runs them under.
+// webgpu-fused.ts's programs, by the kernel names layers.ts and optimizer.ts run them under.
 const WEBGPU_FUSED_KERNELS = [
   'TrlLayerNorm',
   'TrlLayerNormGrad',
@@ -16,6 +16,11 @@ const WEBGPU_FUSED_KERNELS = [
   'TrlCausalAttention',
   'TrlCausalAttentionGrad',
   'TrlColumnSum',
+  'TrlAdam',
+  'TrlLogSoftmax',
+  'TrlLogSoftmaxGrad',
+  'TrlPickLogProb',
+  'TrlPickLogProbGrad',
 ];
 
 test('selftest.html: wasm, webgl and webgpu (barrier-free on SwiftShader) agree with cpu', async () => {
@@ -53,6 +58,7 @@ test('selftest.html: wasm, webgl and webgpu (barrier-free on SwiftShader) agree 
 
   // On SwiftShader the PPO batch's layers ran as webgpu-fused.ts's programs, each way.
   const fused = JSON.parse(rows.find((r) => r.backend === 'webgpu')?.fused ?? '{}') as Record<string, number>;
+  console.log('FUSED', JSON.stringify(fused));
   for (const kernel of WEBGPU_FUSED_KERNELS) expect(fused[kernel], `fused ${kernel} ran on webgpu`).toBeGreaterThan(0);
 
   // Single ops: each replaced program's op, on webgpu with the barrier-free programs.

@@ -20,6 +20,8 @@
 //   ∂total/∂V_t = c_v·m_t/n·(V − R), or with the value clip ε_v: (V − R) when the unclipped square is
 //   the larger, else (V_clip − R)·[|V − V_old| ≤ ε_v]
 import { hasFusedKernel, KERNELS, type TokenLossAttrs } from '../kernels/wasm-fused';
+import { hasWebgpuFused } from '../kernels/webgpu-fused-ops';
+import { tokenLogProbs } from '../log-probs';
 import { tf, type Scalar, type Tensor, type Tensor2D, type Tensor3D } from '../tf';
 import type { MetricName } from '../metrics';
 import type { TokenTerms } from '../explain';
@@ -154,10 +156,12 @@ function forwardAndGradient(z: Tensor3D, v: Tensor2D, batch: Batch, spec: FusedL
   const inv = 1 / Math.max(batch.count, 1);
   const m = tf.cast(mask, 'float32');
   const maskedSum = (x: Tensor) => tf.mul(tf.sum(tf.mul(x, m)), inv) as Scalar;
-  const logSoftmax = tf.logSoftmax(z, -1);
+  // On WebGPU's software adapter the log-softmax and log π(a) are a program each (log-probs.ts).
+  const webgpu = hasWebgpuFused('logSoftmax') ? tokenLogProbs(z, next) : undefined;
+  const logSoftmax = webgpu ? webgpu.logSoftmax : tf.logSoftmax(z, -1);
   const p = tf.exp(logSoftmax);
   const onehot = tf.oneHot(next, z.shape[2]);
-  const logp = tf.sum(tf.mul(logSoftmax, onehot), -1);
+  const logp = webgpu ? webgpu.logp : tf.sum(tf.mul(logSoftmax, onehot), -1);
 
   const report: FusedLoss['report'] = {};
   const tokens: TokenTerms = {};

@@ -4,10 +4,17 @@
 import { tf } from '../tf';
 
 /** The ops webgpu-fused.ts runs on webgpu once installed. */
-export type WebgpuFusedOp = 'layerNorm' | 'gelu' | 'columnSum' | 'attention';
+export type WebgpuFusedOp = 'layerNorm' | 'gelu' | 'columnSum' | 'attention' | 'adam' | 'logSoftmax';
 
 /** Kernel name of Σ over the rows of a 2-D tensor (tf.sum(x, 0) in one dispatch). */
 export const COLUMN_SUM_KERNEL = 'TrlColumnSum';
+
+/** Kernel names of log-probs.ts's log-softmax over the last axis and its gradient (one thread per row). */
+export const LOG_SOFTMAX_KERNEL = 'TrlLogSoftmax';
+export const LOG_SOFTMAX_GRAD_KERNEL = 'TrlLogSoftmaxGrad';
+/** Kernel names of Σᵥ logSoftmax · oneHot(next) (the chosen token's log-probability) and its gradient. */
+export const PICK_KERNEL = 'TrlPickLogProb';
+export const PICK_GRAD_KERNEL = 'TrlPickLogProbGrad';
 
 /** The longest sequence webgpu-fused.ts's attention programs take (fixed-size rows per thread). */
 export const MAX_WEBGPU_ATTENTION_TIME = 64;

@@ -13,7 +13,18 @@ import { getMainHeaderString as main, type WebGPUProgram } from '@tensorflow/tfj
 import { flatDispatchLayout } from '@tensorflow/tfjs-backend-webgpu/dist/webgpu_util';
 import { tf } from '../tf';
 import { KERNELS } from './wasm-fused';
-import { COLUMN_SUM_KERNEL, MAX_WEBGPU_ATTENTION_TIME, markWebgpuFusedInstalled } from './webgpu-fused-ops';
+import {
+  COLUMN_SUM_KERNEL,
+  LOG_SOFTMAX_GRAD_KERNEL,
+  LOG_SOFTMAX_KERNEL,
+  MAX_WEBGPU_ATTENTION_TIME,
+  markWebgpuFusedInstalled,
+  PICK_GRAD_KERNEL,
+  PICK_KERNEL,
+} from './webgpu-fused-ops';
+
+/** A registered kernel's function, called directly (its outputs are the caller's to dispose). */
+type KernelFunc = (args: { inputs: Record<string, TensorInfo>; backend: Runner; attrs: object }) => TensorInfo;
 
 /** The part of tfjs's WebGPUBackend the kernels use. */
 interface Runner {
@@ -372,6 +383,179 @@ function attentionGrad(be: Runner, [dy, qkv, p]: TensorInfo[], attrs: AttentionA
   return [dqkv];
 }
 
+/**
+ * tf.logSoftmax over the last axis of x [..., V], one thread per row: tfjs's composite is max (the
+ * barrier-free row reduction, with its NaN rule), x − max, exp, Σ in order, log (NaN below 0), and
+ * (x − max) − log Σ.
+ */
+function logSoftmax(be: Runner, x: TensorInfo): TensorInfo[] {
+  const size = tf.util.sizeFromShape(x.shape);
+  const width = x.shape[x.shape.length - 1];
+  const rows = size / width;
+  const program = new Program(
+    ['x'],
+    x.shape,
+    'trlLogSoftmax',
+    rows,
+    `let V = uniforms.width;
+     let base = index * V;
+     var rowMax = f32(x[base]);
+     for (var k = 0; k < V; k++) {
+       let c = f32(x[base + k]);
+       if (isnan(c)) { rowMax = uniforms.NAN; } else if (!isnan(rowMax) && c > rowMax) { rowMax = c; }
+     }
+     var sum = 0.0;
+     for (var k = 0; k < V; k++) { sum = sum + exp(f32(x[base + k]) - rowMax); }
+     var logSum = log(sum);
+     if (sum < 0.0) { logSum = uniforms.NAN; }
+     for (var k = 0; k < V; k++) { setOutputAtIndex(base + k, (f32(x[base + k]) - rowMax) - logSum); }`,
+    'threads : i32, width : i32,',
+  );
+  return [be.runWebGPUProgram(program, [x], 'float32', [...threads(rows), { type: 'int32', data: [width] }])];
+}
+
+/** tfjs's logSoftmax gradient: dy − Σᵥ dy · exp(value), the sum in order, one thread per row. */
+function logSoftmaxGrad(be: Runner, dy: TensorInfo, value: TensorInfo): TensorInfo[] {
+  const size = tf.util.sizeFromShape(value.shape);
+  const width = value.shape[value.shape.length - 1];
+  const rows = size / width;
+  const program = new Program(
+    ['dy', 'value'],
+    value.shape,
+    'trlLogSoftmaxGrad',
+    rows,
+    `let V = uniforms.width;
+     let base = index * V;
+     var sum = 0.0;
+     for (var k = 0; k < V; k++) { sum = sum + f32(dy[base + k]); }
+     for (var k = 0; k < V; k++) {
+       setOutputAtIndex(base + k, f32(dy[base + k]) - sum * exp(f32(value[base + k])));
+     }`,
+    'threads : i32, width : i32,',
+  );
+  return [be.runWebGPUProgram(program, [dy, value], 'float32', [...threads(rows), { type: 'int32', data: [width] }])];
+}
+
+/**
+ * Σᵥ logSoftmax · oneHot(next) [..., V] → [...]: the composite's multiply by the one-hot (cast to
+ * float32) and its row sum in order, one thread per row.
+ */
+function pickLogProb(be: Runner, logSoftmax: TensorInfo, next: TensorInfo): TensorInfo[] {
+  const width = logSoftmax.shape[logSoftmax.shape.length - 1];
+  const rows = tf.util.sizeFromShape(next.shape);
+  const program = new Program(
+    ['logSoftmax', 'next'],
+    next.shape,
+    'trlPickLogProb',
+    rows,
+    `let V = uniforms.width;
+     let base = index * V;
+     let chosen = i32(next[index]);
+     var sum = 0.0;
+     for (var k = 0; k < V; k++) { sum = sum + f32(logSoftmax[base + k]) * select(0.0, 1.0, k == chosen); }
+     setOutputAtIndex(index, sum);`,
+    'threads : i32, width : i32,',
+  );
+  return [
+    be.runWebGPUProgram(program, [logSoftmax, next], 'float32', [...threads(rows), { type: 'int32', data: [width] }]),
+  ];
+}
+
+/** Its gradient as tfjs's Sum and Multiply gradients compute it: (dy · 1) · oneHot(next). */
+function pickLogProbGrad(be: Runner, dy: TensorInfo, next: TensorInfo, width: number): TensorInfo[] {
+  const size = tf.util.sizeFromShape(next.shape) * width;
+  const program = new Program(
+    ['dy', 'next'],
+    [...next.shape, width],
+    'trlPickLogProbGrad',
+    size,
+    `let row = index / uniforms.width;
+     let k = index - row * uniforms.width;
+     setOutputAtIndex(index, (f32(dy[row]) * 1.0) * select(0.0, 1.0, k == i32(next[row])));`,
+    'threads : i32, width : i32,',
+  );
+  return [be.runWebGPUProgram(program, [dy, next], 'float32', [...threads(size), { type: 'int32', data: [width] }])];
+}
+
+interface AdamAttrs {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  stepSize: number;
+  maxGradNorm: number;
+}
+
+/**
+ * The clipped gradient at `index` as optimizer.ts's composite computes it: g · min(1, c / (‖g‖ + 1e-6))
+ * when clipping (tfjs's minimum gives NaN for a NaN input), g otherwise.
+ */
+const clippedGradient = `
+  var g = f32(grad[index]);
+  if (uniforms.clip != 0) {
+    let q = uniforms.maxGradNorm / (f32(norm[0]) + ${f32(1e-6)});
+    var factor = min(1.0, q);
+    if (isnan(q)) { factor = uniforms.NAN; }
+    g = g * factor;
+  }`;
+const ADAM_MOMENT_UNIFORMS = 'threads : i32, beta : f32, oneMinusBeta : f32, maxGradNorm : f32, clip : i32,';
+
+/**
+ * optimizer.ts's Adam step: the norm by the composite's own Square, Sum and Sqrt kernels (tfjs's
+ * reduction, same order), then m' = m·β₁ + g·(1 − β₁), v' = v·β₂ + g²·(1 − β₂) and
+ * p' = p − stepSize · (m' / (√v' + ε)) as three programs in place of ~16 elementwise dispatches.
+ */
+function adam(be: Runner, [grad, params, m, v]: TensorInfo[], a: AdamAttrs): TensorInfo[] {
+  const kernel = (name: string) => tf.getKernel(name, 'webgpu')!.kernelFunc as unknown as KernelFunc;
+  const squares = kernel('Square')({ inputs: { x: grad }, backend: be, attrs: {} });
+  const sum = kernel('Sum')({ inputs: { x: squares }, backend: be, attrs: { axis: [0], keepDims: false } });
+  const norm = kernel('Sqrt')({ inputs: { x: sum }, backend: be, attrs: {} });
+  be.disposeData(squares.dataId);
+  be.disposeData(sum.dataId);
+  const n = params.shape[0];
+  const moment = (name: string, state: TensorInfo, beta: number, term: string) =>
+    be.runWebGPUProgram(
+      new Program(
+        ['grad', 'state', 'norm'],
+        [n],
+        name,
+        n,
+        `${clippedGradient}
+         setOutputAtIndex(index, f32(state[index]) * uniforms.beta + ${term} * uniforms.oneMinusBeta);`,
+        ADAM_MOMENT_UNIFORMS,
+      ),
+      [grad, state, norm],
+      'float32',
+      [
+        { type: 'int32', data: [n] },
+        { type: 'float32', data: [beta] },
+        { type: 'float32', data: [1 - beta] },
+        { type: 'float32', data: [a.maxGradNorm] },
+        { type: 'int32', data: [a.maxGradNorm > 0 ? 1 : 0] },
+      ],
+    );
+  const m2 = moment('trlAdamM', m, a.beta1, 'g');
+  const v2 = moment('trlAdamV', v, a.beta2, '(g * g)');
+  const p2 = be.runWebGPUProgram(
+    new Program(
+      ['params', 'm', 'v'],
+      [n],
+      'trlAdamParams',
+      n,
+      `let step = f32(m[index]) / (sqrt(f32(v[index])) + uniforms.epsilon);
+       setOutputAtIndex(index, f32(params[index]) - uniforms.stepSize * step);`,
+      'threads : i32, epsilon : f32, stepSize : f32,',
+    ),
+    [params, m2, v2],
+    'float32',
+    [
+      { type: 'int32', data: [n] },
+      { type: 'float32', data: [a.epsilon] },
+      { type: 'float32', data: [a.stepSize] },
+    ],
+  );
+  return [p2, m2, v2, norm];
+}
+
 /** How many times each kernel here ran, by kernel name (selftest.html shows that they did). */
 export const webgpuFusedRuns: Record<string, number> = {};
 
@@ -383,13 +567,16 @@ export function installWebgpuFusedKernels(): void {
   installed = true;
   markWebgpuFusedInstalled();
   type Inputs = Record<string, TensorInfo>;
-  const register = (kernelName: string, run: (inputs: Inputs, backend: Runner) => TensorInfo[]) =>
+  const register = (
+    kernelName: string,
+    run: (inputs: Inputs, backend: Runner, attrs: Record<string, unknown>) => TensorInfo[],
+  ) =>
     tf.registerKernel({
       kernelName,
       backendName: 'webgpu',
-      kernelFunc: ({ inputs, backend }) => {
+      kernelFunc: ({ inputs, backend, attrs }) => {
         webgpuFusedRuns[kernelName] = (webgpuFusedRuns[kernelName] ?? 0) + 1;
-        return run(inputs as unknown as Inputs, backend as unknown as Runner) as tf.TensorInfo[];
+        return run(inputs as unknown as Inputs, backend as unknown as Runner, attrs ?? {}) as tf.TensorInfo[];
       },
     });
   const registerWithAttrs = (
@@ -413,6 +600,13 @@ export function installWebgpuFusedKernels(): void {
   register(KERNELS.gelu, ({ x }, be) => gelu(be, x));
   register(KERNELS.geluGrad, ({ dy, x }, be) => geluGrad(be, dy, x));
   register(COLUMN_SUM_KERNEL, ({ x }, be) => [columnSum(be, x)]);
+  register(KERNELS.adam, ({ grad, params, m, v }, be, attrs) =>
+    adam(be, [grad, params, m, v], attrs as unknown as AdamAttrs),
+  );
+  register(LOG_SOFTMAX_KERNEL, ({ logits }, be) => logSoftmax(be, logits));
+  register(LOG_SOFTMAX_GRAD_KERNEL, ({ dy, value }, be) => logSoftmaxGrad(be, dy, value));
+  register(PICK_KERNEL, ({ logSoftmax, next }, be) => pickLogProb(be, logSoftmax, next));
+  register(PICK_GRAD_KERNEL, ({ dy, next }, be, attrs) => pickLogProbGrad(be, dy, next, attrs.width as number));
   registerWithAttrs(KERNELS.attention, ({ qkv }, attrs, be) => attention(be, qkv, attrs));
   registerWithAttrs(KERNELS.attentionGrad, ({ dy, qkv, p }, attrs, be) => attentionGrad(be, [dy, qkv, p], attrs));
 }
