@@ -1,13 +1,14 @@
 // The backend self-test page: every backend this Chromium can start (cpu, wasm, WebGL and WebGPU on
-// SwiftShader here) computes the fixed batch's PPO losses, gradient and values within 1e-4 of cpu, and
-// 30 single ops within 1e-5. SwiftShader is a fallback adapter, so WebGPU runs the barrier-free programs
-// (engine/kernels/webgpu-barrier-free.ts) for all of it, and the model's layers as webgpu-fused.ts's programs:
-// the page counts each kind that ran.
+// SwiftShader here) computes the fixed batch's PPO losses, gradient and values, and one format-pretraining
+// step's loss and Adam update, within 1e-4 of cpu, and 30 single ops within 1e-5. SwiftShader is a fallback
+// adapter, so WebGPU runs the barrier-free programs (engine/kernels/webgpu-barrier-free.ts) for all of it,
+// and the model's layers, the log-softmax and Adam as webgpu-fused.ts's programs: the page counts each
+// kind that ran.
 import { expect, test } from 'vitest';
 import { openApp, waitUntil } from './browser';
 
 const BARRIER_FREE_KINDS = ['reduce', 'transpose', 'softmax', 'matmul-4x4', 'matmul-naive', 'binary'];
-// webgpu-fused.ts's programs, by the kernel names layers.ts and optimizer.ts run them under.
+// webgpu-fused.ts's programs, by the kernel names layers.ts, log-probs.ts and optimizer.ts run them under.
 const WEBGPU_FUSED_KERNELS = [
   'TrlLayerNorm',
   'TrlLayerNormGrad',

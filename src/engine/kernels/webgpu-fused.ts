@@ -1,4 +1,5 @@
-// LayerNorm and GELU (each way) and a column sum as a few WebGPU programs each, for the software
+// LayerNorm and GELU (each way), a column sum, the causal attention, the log-softmax and the chosen
+// token's log-probability (each way) and Adam's update as a few WebGPU programs each, for the software
 // adapter (SwiftShader) the barrier-free programs are for (webgpu-barrier-free.ts). There every dispatch
 // of a [1280, 32] or [1280, 128] elementwise op costs ~1–2 ms, and layers.ts's composites launch ~9
 // (LayerNorm forward), ~14 (its gradient), 6 and 7 (GELU) of them; a bias gradient's tf.sum(dy, 0) is a
@@ -6,7 +7,8 @@
 // as the composite it replaces (sums run over the same index in the same direction as the barrier-free
 // row reduction), so results stay within float32 rounding of it (selftest.html compares with cpu).
 // Registered under wasm-fused.ts's kernel names for the webgpu backend, with the same inputs and
-// outputs, so layers.ts runs them the same way; installed by browser-backend.ts together with the
+// outputs, so layers.ts and optimizer.ts run them the same way (the log-softmax under its own names,
+// log-probs.ts); installed by browser-backend.ts together with the
 // barrier-free programs (not on a real GPU, where nothing here was measured).
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { getMainHeaderString as main, type WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu/dist/webgpu_program';
