@@ -75,12 +75,14 @@ const scratchOf = (backend: WasmBackend, bytes: number) => scratch.reserve(backe
 
 const at = (backend: WasmBackend, t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
 
-interface AttentionAttrs {
+/** The attention kernels' attrs (also webgpu-fused.ts's). */
+export interface AttentionAttrs {
   batch: number;
   time: number;
   heads: number;
 }
-interface AdamAttrs {
+/** The Adam kernel's attrs (also webgpu-fused.ts's). */
+export interface AdamAttrs {
   beta1: number;
   beta2: number;
   epsilon: number;

@@ -14,7 +14,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { getMainHeaderString as main, type WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu/dist/webgpu_program';
 import { flatDispatchLayout } from '@tensorflow/tfjs-backend-webgpu/dist/webgpu_util';
 import { tf } from '../tf';
-import { KERNELS } from './wasm-fused';
+import { KERNELS, type AdamAttrs, type AttentionAttrs } from './wasm-fused';
 import {
   COLUMN_SUM_KERNEL,
   LOG_SOFTMAX_GRAD_KERNEL,
@@ -224,12 +224,6 @@ function geluGrad(be: Runner, dy: TensorInfo, x: TensorInfo): TensorInfo[] {
   return [be.runWebGPUProgram(program, [dy, x], 'float32', threads(size))];
 }
 
-interface AttentionAttrs {
-  batch: number;
-  time: number;
-  heads: number;
-}
-
 /**
  * Index arithmetic shared by the attention programs: thread `index` is query row i of group g =
  * head·batch + b (layers.ts orders heads and batch that way); q, k and v of row t are the columns
@@ -386,6 +380,35 @@ function attentionGrad(be: Runner, [dy, qkv, p]: TensorInfo[], attrs: AttentionA
 }
 
 /**
+ * A program over `rows` rows of `width` floats, one thread per row (or per element: `rows` is then the
+ * element count); `body` sees uniforms.width.
+ */
+function runRowProgram(
+  be: Runner,
+  inputs: [string, TensorInfo][],
+  outputShape: number[],
+  key: string,
+  rows: number,
+  width: number,
+  body: string,
+): TensorInfo {
+  const program = new Program(
+    inputs.map(([name]) => name),
+    outputShape,
+    key,
+    rows,
+    body,
+    'threads : i32, width : i32,',
+  );
+  return be.runWebGPUProgram(
+    program,
+    inputs.map(([, t]) => t),
+    'float32',
+    [...threads(rows), { type: 'int32', data: [width] }],
+  );
+}
+
+/**
  * tf.logSoftmax over the last axis of x [..., V], one thread per row: tfjs's composite is max (the
  * barrier-free row reduction, with its NaN rule), x − max, exp, Σ in order, log (NaN below 0), and
  * (x − max) − log Σ.
@@ -394,12 +417,15 @@ function logSoftmax(be: Runner, x: TensorInfo): TensorInfo[] {
   const size = tf.util.sizeFromShape(x.shape);
   const width = x.shape[x.shape.length - 1];
   const rows = size / width;
-  const program = new Program(
-    ['x'],
-    x.shape,
-    'trlLogSoftmax',
-    rows,
-    `let V = uniforms.width;
+  return [
+    runRowProgram(
+      be,
+      [['x', x]],
+      x.shape,
+      'trlLogSoftmax',
+      rows,
+      width,
+      `let V = uniforms.width;
      let base = index * V;
      var rowMax = f32(x[base]);
      for (var k = 0; k < V; k++) {
@@ -411,9 +437,8 @@ function logSoftmax(be: Runner, x: TensorInfo): TensorInfo[] {
      var logSum = log(sum);
      if (sum < 0.0) { logSum = uniforms.NAN; }
      for (var k = 0; k < V; k++) { setOutputAtIndex(base + k, (f32(x[base + k]) - rowMax) - logSum); }`,
-    'threads : i32, width : i32,',
-  );
-  return [be.runWebGPUProgram(program, [x], 'float32', [...threads(rows), { type: 'int32', data: [width] }])];
+    ),
+  ];
 }
 
 /** tfjs's logSoftmax gradient: dy − Σᵥ dy · exp(value), the sum in order, one thread per row. */
@@ -421,21 +446,26 @@ function logSoftmaxGrad(be: Runner, dy: TensorInfo, value: TensorInfo): TensorIn
   const size = tf.util.sizeFromShape(value.shape);
   const width = value.shape[value.shape.length - 1];
   const rows = size / width;
-  const program = new Program(
-    ['dy', 'value'],
-    value.shape,
-    'trlLogSoftmaxGrad',
-    rows,
-    `let V = uniforms.width;
+  return [
+    runRowProgram(
+      be,
+      [
+        ['dy', dy],
+        ['value', value],
+      ],
+      value.shape,
+      'trlLogSoftmaxGrad',
+      rows,
+      width,
+      `let V = uniforms.width;
      let base = index * V;
      var sum = 0.0;
      for (var k = 0; k < V; k++) { sum = sum + f32(dy[base + k]); }
      for (var k = 0; k < V; k++) {
        setOutputAtIndex(base + k, f32(dy[base + k]) - sum * exp(f32(value[base + k])));
      }`,
-    'threads : i32, width : i32,',
-  );
-  return [be.runWebGPUProgram(program, [dy, value], 'float32', [...threads(rows), { type: 'int32', data: [width] }])];
+    ),
+  ];
 }
 
 /**
@@ -445,46 +475,46 @@ function logSoftmaxGrad(be: Runner, dy: TensorInfo, value: TensorInfo): TensorIn
 function pickLogProb(be: Runner, logSoftmax: TensorInfo, next: TensorInfo): TensorInfo[] {
   const width = logSoftmax.shape[logSoftmax.shape.length - 1];
   const rows = tf.util.sizeFromShape(next.shape);
-  const program = new Program(
-    ['logSoftmax', 'next'],
-    next.shape,
-    'trlPickLogProb',
-    rows,
-    `let V = uniforms.width;
+  return [
+    runRowProgram(
+      be,
+      [
+        ['logSoftmax', logSoftmax],
+        ['next', next],
+      ],
+      next.shape,
+      'trlPickLogProb',
+      rows,
+      width,
+      `let V = uniforms.width;
      let base = index * V;
      let chosen = i32(next[index]);
      var sum = 0.0;
      for (var k = 0; k < V; k++) { sum = sum + f32(logSoftmax[base + k]) * select(0.0, 1.0, k == chosen); }
      setOutputAtIndex(index, sum);`,
-    'threads : i32, width : i32,',
-  );
-  return [
-    be.runWebGPUProgram(program, [logSoftmax, next], 'float32', [...threads(rows), { type: 'int32', data: [width] }]),
+    ),
   ];
 }
 
 /** Its gradient as tfjs's Sum and Multiply gradients compute it: (dy · 1) · oneHot(next). */
 function pickLogProbGrad(be: Runner, dy: TensorInfo, next: TensorInfo, width: number): TensorInfo[] {
   const size = tf.util.sizeFromShape(next.shape) * width;
-  const program = new Program(
-    ['dy', 'next'],
-    [...next.shape, width],
-    'trlPickLogProbGrad',
-    size,
-    `let row = index / uniforms.width;
+  return [
+    runRowProgram(
+      be,
+      [
+        ['dy', dy],
+        ['next', next],
+      ],
+      [...next.shape, width],
+      'trlPickLogProbGrad',
+      size,
+      width,
+      `let row = index / uniforms.width;
      let k = index - row * uniforms.width;
      setOutputAtIndex(index, (f32(dy[row]) * 1.0) * select(0.0, 1.0, k == i32(next[row])));`,
-    'threads : i32, width : i32,',
-  );
-  return [be.runWebGPUProgram(program, [dy, next], 'float32', [...threads(size), { type: 'int32', data: [width] }])];
-}
-
-interface AdamAttrs {
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  stepSize: number;
-  maxGradNorm: number;
+    ),
+  ];
 }
 
 /**
