@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { registerWasmFusedKernels } from './kernels/wasm-fused';
 import { registerWasmIdentityKernel } from './kernels/wasm-identity';
 import { registerWasmMatMulKernel } from './kernels/wasm-matmul';
+import { registerWasmModelKernels } from './kernels/wasm-model';
 import { registerWasmSliceKernels } from './kernels/wasm-slice';
 import { tf } from './tf';
 
@@ -66,6 +67,7 @@ export async function startBackend(order: readonly BackendName[], hooks: Backend
           registerWasmIdentityKernel();
           registerWasmMatMulKernel();
           registerWasmFusedKernels();
+          registerWasmModelKernels();
         }
         const note = await hooks.started?.(name);
         const fellBack = name !== order[0];

@@ -4,6 +4,7 @@
 // stay 2-D [batch·time, width] between layers; the layers are fused ops with their own gradients
 // (layers.ts) and the parameters live in one flat variable (params.ts).
 import type { Config } from './config';
+import { hasModelKernel, modelAsOneOp } from './fused-model';
 import { causalSelfAttention, dense, gelu, layerNorm, matMul2d } from './layers';
 import { createParams, logitMaskOf, views, type Params, type ParamSpec } from './params';
 import { tf, type Tensor, type Tensor2D, type Tensor3D } from './tf';
@@ -71,6 +72,17 @@ export function initParams(shape: ModelShape, seed: number, prefix = 'policy', a
  * tf.tidy or a gradient function.
  */
 export function forward(params: Params, shape: ModelShape, tokens: Tensor2D, temperature: number): ForwardOutput {
+  const { raw, values } = hasModelKernel(shape.dModel, shape.nHeads)
+    ? modelAsOneOp(params, shape, tokens)
+    : layered(params, shape, tokens);
+  const tempered = temperature === 1 ? raw : tf.div(raw, temperature);
+  // The mask comes after the temperature, so a forbidden token stays at probability 0 at any temperature.
+  const logits = params.logitMask ? tf.add(tempered, params.logitMask) : tempered;
+  return { logits: logits as Tensor3D, values };
+}
+
+/** The forward pass op by op (layers.ts): raw logits [B, T, V] and values [B, T]. */
+function layered(params: Params, shape: ModelShape, tokens: Tensor2D): { raw: Tensor; values: Tensor2D } {
   const [batch, time] = tokens.shape;
   const rows = batch * time;
   const w = viewsOf(params);
@@ -88,11 +100,8 @@ export function forward(params: Params, shape: ModelShape, tokens: Tensor2D, tem
   }
   const hidden = layerNorm(x, w('lnFinal.gamma'), w('lnFinal.beta'));
   const raw = tf.reshape(dense(hidden, w('policyHead.w'), w('policyHead.b')), [batch, time, shape.vocabSize]);
-  const tempered = temperature === 1 ? raw : tf.div(raw, temperature);
   const values = tf.reshape(dense(hidden, w('valueHead.w'), w('valueHead.b')), [batch, time]);
-  // The mask comes after the temperature, so a forbidden token stays at probability 0 at any temperature.
-  const logits = params.logitMask ? tf.add(tempered, params.logitMask) : tempered;
-  return { logits: logits as Tensor3D, values: values as Tensor2D };
+  return { raw, values: values as Tensor2D };
 }
 
 function viewsOf(params: Params): (name: string) => Tensor {

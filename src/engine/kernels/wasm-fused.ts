@@ -11,7 +11,8 @@ import { FUSED_SIMD_WASM } from './fused-simd-wasm';
 import { registerWasmAddKernel } from './wasm-add';
 import { HeapScratch, instantiateOnHeap, type TensorInfo, type WasmBackend } from './wasm-heap';
 
-interface Exports {
+/** The fused module's exports (wasm-model.ts calls them directly). */
+export interface FusedExports {
   layerNorm(...args: number[]): void;
   layerNormGrad(...args: number[]): void;
   gelu(...args: number[]): void;
@@ -38,8 +39,8 @@ export const KERNELS = {
 } as const;
 
 /** The fused ops, each switchable (benchmarks and tests compare with and without one). */
-export type FusedOp = 'layerNorm' | 'gelu' | 'attention' | 'adam' | 'loss' | 'dense';
-export const FUSED_OPS: readonly FusedOp[] = ['layerNorm', 'gelu', 'attention', 'adam', 'loss', 'dense'];
+export type FusedOp = 'layerNorm' | 'gelu' | 'attention' | 'adam' | 'loss' | 'dense' | 'model';
+export const FUSED_OPS: readonly FusedOp[] = ['layerNorm', 'gelu', 'attention', 'adam', 'loss', 'dense', 'model'];
 /**
  * All on by default. Each matches its tfjs composite to 1e-5, but float32 rounding in a different order
  * moves a run off the trajectory it followed without them (tokens cross PPO's clip boundary), so every
@@ -57,19 +58,22 @@ export function hasFusedKernel(op: FusedOp): boolean {
   return exports !== undefined && enabled.has(op) && tf.getBackend() === 'wasm';
 }
 
-let exports: Exports | undefined;
+let exports: FusedExports | undefined;
 let boundMemory: WebAssembly.Memory | undefined;
 const scratch = new HeapScratch();
 
 /** The module bound to this backend's heap (a re-created wasm backend has a new one). */
-function on(backend: WasmBackend): Exports {
+function on(backend: WasmBackend): FusedExports {
   if (backend.wasm.asm.memory !== boundMemory || !exports) {
-    exports = instantiateOnHeap(FUSED_SIMD_WASM, backend) as unknown as Exports;
+    exports = instantiateOnHeap(FUSED_SIMD_WASM, backend) as unknown as FusedExports;
     boundMemory = backend.wasm.asm.memory;
     scratch.reset();
   }
   return exports;
 }
+
+/** The module on this backend's heap, for kernels that call several of its functions (wasm-model.ts). */
+export const fusedModule = on;
 
 const scratchOf = (backend: WasmBackend, bytes: number) => scratch.reserve(backend, bytes);
 

@@ -110,15 +110,29 @@ export const DENSE_KERNEL = 'TrlDense';
  * over the output.
  */
 function denseForward(x: TensorInfo, w: TensorInfo, b: TensorInfo, backend: WasmBackend): TensorInfo {
-  bind(backend);
   const [rows, k] = x.shape;
   const n = b.shape[0];
   const out = backend.makeOutput([rows, n], 'float32');
+  const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  denseOnHeap(backend, offset(x), offset(w), offset(b), offset(out), rows, k, n);
+  return out;
+}
+
+/** x [rows, k] · w [k, n] + b [n] into out, all addresses on the backend's heap (also wasm-model.ts's). */
+export function denseOnHeap(
+  backend: WasmBackend,
+  x: number,
+  w: number,
+  b: number,
+  out: number,
+  rows: number,
+  k: number,
+  n: number,
+): void {
+  bind(backend);
   if (n % 4 !== 0) scratch.reserve(backend, k * (((n + 3) & ~3) * 4));
   simdMatMulStats.calls++;
-  const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-  matmul!(offset(x), offset(w), offset(out), 1, 0, 0, rows, k, n, k * 4, 4, n * 4, 4, scratch.address, offset(b));
-  return out;
+  matmul!(x, w, out, 1, 0, 0, rows, k, n, k * 4, 4, n * 4, 4, scratch.address, b);
 }
 
 /** Whether the dense kernel runs here (wasm, the module loaded, the SIMD kernels on). */

@@ -1,0 +1,81 @@
+// The model's forward pass as one op with its own gradient where the wasm backend runs the whole-model
+// kernels (kernels/wasm-model.ts): the same numbers as the per-layer ops in layers.ts, bit for bit, at
+// one kernel each way instead of ~30 and ~80 with tfjs's tape and saved copies. model.ts decides which.
+import { attentionFits, hasFusedKernel, type FusedOp } from './kernels/wasm-fused';
+import { hasDenseKernel } from './kernels/wasm-matmul';
+import { MODEL_KERNELS, type ModelAttrs } from './kernels/wasm-model';
+import type { Params } from './params';
+import { tf, type Tensor, type Tensor2D } from './tf';
+
+/** The model kernels chain these fused ops; with any of them switched off the per-layer path runs. */
+const CHAINED: readonly FusedOp[] = ['model', 'dense', 'layerNorm', 'gelu', 'attention'];
+
+export function hasModelKernel(dModel: number, heads: number): boolean {
+  return CHAINED.every(hasFusedKernel) && hasDenseKernel() && attentionFits(dModel, heads);
+}
+
+/**
+ * What the op needs of tfjs's engine beyond its public API: whether a gradient is being recorded (so the
+ * forward pass keeps a tape only then), and the custom-gradient entry that tf.customGrad is built on,
+ * which unlike tf.customGrad takes an op with two outputs (logits and values). tfjs 4.22.
+ */
+interface EngineInternals {
+  isTapeOn(): boolean;
+  runKernelFunc(invocation: {
+    forwardFunc: (backend: unknown, save: (tensors: Tensor[]) => void) => Tensor[];
+    backwardsFunc: (dys: Tensor[], saved: Tensor[]) => Record<string, () => Tensor>;
+    inputs: Record<string, Tensor>;
+  }): Tensor[];
+}
+
+const offsetsByLayout = new WeakMap<Params['layout'], Record<string, number>>();
+
+function offsetsOf(params: Params): Record<string, number> {
+  let offsets = offsetsByLayout.get(params.layout);
+  if (!offsets) {
+    offsets = Object.fromEntries(params.layout.map((e) => [e.name, e.offset]));
+    offsetsByLayout.set(params.layout, offsets);
+  }
+  return offsets;
+}
+
+export interface ModelShapeAttrs {
+  dModel: number;
+  nHeads: number;
+  nLayers: number;
+  vocabSize: number;
+}
+
+/** Raw logits [B, T, V] (before temperature and the action mask) and values [B, T] of tokens [B, T]. */
+export function modelAsOneOp(
+  params: Params,
+  shape: ModelShapeAttrs,
+  tokens: Tensor2D,
+): { raw: Tensor; values: Tensor2D } {
+  const engine = tf.engine() as unknown as EngineInternals;
+  const [batch, time] = tokens.shape;
+  const attrs: ModelAttrs = {
+    batch,
+    time,
+    dModel: shape.dModel,
+    heads: shape.nHeads,
+    layers: shape.nLayers,
+    vocab: shape.vocabSize,
+    offsets: offsetsOf(params),
+    tape: engine.isTapeOn() ? 1 : 0,
+  };
+  const run = (name: string, inputs: Record<string, Tensor>) =>
+    tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as Tensor[];
+  const [raw, values] = engine.runKernelFunc({
+    forwardFunc: (_, save) => {
+      const [logits, values, tape] = run(MODEL_KERNELS.forward, { tokens, flat: params.flat });
+      if (tape) save([tape, tokens, params.flat]);
+      return [logits, values];
+    },
+    backwardsFunc: ([dLogits, dValues], [tape, tokens, flat]) => ({
+      flat: () => run(MODEL_KERNELS.backward, { dLogits, dValues, tokens, flat, tape })[0],
+    }),
+    inputs: { flat: params.flat },
+  });
+  return { raw, values: values as Tensor2D };
+}
