@@ -240,6 +240,9 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
   return [grad];
 }
 
+/** Runs of each kernel since start (tests and the browser check read which path ran). */
+export const modelKernelStats = { forward: 0, backward: 0 };
+
 let registered = false;
 
 /** Registers both kernels for the wasm backend (after the fused and SIMD matmul modules loaded). */
@@ -251,6 +254,7 @@ export function registerWasmModelKernels(): void {
     backendName: 'wasm',
     kernelFunc: ({ inputs, attrs, backend }) => {
       const { tokens, flat } = inputs as unknown as Record<string, TensorInfo>;
+      modelKernelStats.forward++;
       return modelForward(
         backend as unknown as WasmBackend,
         tokens,
@@ -262,11 +266,13 @@ export function registerWasmModelKernels(): void {
   tf.registerKernel({
     kernelName: MODEL_KERNELS.backward,
     backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) =>
-      modelBackward(
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      modelKernelStats.backward++;
+      return modelBackward(
         backend as unknown as WasmBackend,
         inputs as unknown as Record<string, TensorInfo>,
         attrs as unknown as ModelAttrs,
-      ) as tf.TensorInfo[],
+      ) as tf.TensorInfo[];
+    },
   });
 }

@@ -1,0 +1,139 @@
+// The whole model as one kernel each way (src/engine/kernels/wasm-model.ts) against the per-layer ops
+// it replaces (layers.ts): logits, values, the loss and the flat gradient must be the same floats, bit
+// for bit, since every lesson's numbers were measured on the per-layer path. Also: which path runs when.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasModelKernel } from '../src/engine/fused-model';
+import { DEFAULT_FUSED_OPS, FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused';
+import { modelKernelStats } from '../src/engine/kernels/wasm-model';
+import { forward, initParams, disposeParams, type ModelShape } from '../src/engine/model';
+import { tf, type Tensor } from '../src/engine/tf';
+import { startBackend } from './support/engine';
+
+type Uses = 'both' | 'logits' | 'values';
+
+interface Case {
+  name: string;
+  shape: ModelShape;
+  batch: number;
+  time: number;
+  temperature: number;
+  uses: Uses;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'default width, one block, both heads',
+    shape: { vocabSize: 9, dModel: 32, nLayers: 1, nHeads: 2, contextLength: 10 },
+    batch: 32,
+    time: 10,
+    temperature: 1,
+    uses: 'both',
+  },
+  {
+    name: 'two blocks, temperature 0.7, a prefix, the logits only',
+    shape: { vocabSize: 9, dModel: 64, nLayers: 2, nHeads: 4, contextLength: 12 },
+    batch: 7,
+    time: 6,
+    temperature: 0.7,
+    uses: 'logits',
+  },
+  {
+    name: 'three blocks, odd time, the values only (a reward model)',
+    shape: { vocabSize: 11, dModel: 16, nLayers: 3, nHeads: 4, contextLength: 16 },
+    batch: 5,
+    time: 13,
+    temperature: 1,
+    uses: 'values',
+  },
+];
+
+/** Loss value, flat gradient, logits and values of one forward and backward pass. */
+function pass(c: Case, seed: number): Float32Array[] {
+  const params = initParams(c.shape, seed, 'model-test', [1, 2, 3, 4, 5]);
+  // Away from the initial constants (zero value head, unit LayerNorm gains), so every term is exercised.
+  tf.tidy(() => params.flat.assign(tf.add(params.flat, tf.randomNormal(params.flat.shape, 0, 0.05, 'float32', seed))));
+  const ids = Int32Array.from({ length: c.batch * c.time }, (_, i) => (i * 7 + (i >> 3)) % c.shape.vocabSize);
+  const tokens = tf.tensor2d(ids, [c.batch, c.time], 'int32');
+  try {
+    const { value, grads } = tf.variableGrads(() => {
+      const out = forward(params, c.shape, tokens, c.temperature);
+      const weights = tf.randomNormal(out.logits.shape, 0, 1, 'float32', seed + 1);
+      const policy = tf.sum(tf.mul(tf.logSoftmax(out.logits), weights));
+      const critic = tf.sum(tf.square(tf.sub(out.values, 0.3)));
+      return (c.uses === 'both' ? tf.add(policy, critic) : c.uses === 'logits' ? policy : critic) as tf.Scalar;
+    }, [params.flat]);
+    const outputs = tf.tidy(() => {
+      const out = forward(params, c.shape, tokens, c.temperature);
+      return [out.logits, out.values];
+    });
+    const all: Tensor[] = [value, grads[params.flat.name], ...outputs];
+    const result = all.map((t) => t.dataSync() as Float32Array);
+    tf.dispose(all);
+    return result;
+  } finally {
+    tokens.dispose();
+    disposeParams(params);
+  }
+}
+
+/** Positions where two arrays' floats differ (NaN equals NaN). */
+function differing(a: Float32Array, b: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]) && Number.isNaN(b[i]))) n++;
+  return n;
+}
+
+describe('the model as one wasm kernel each way', () => {
+  beforeAll(() => startBackend('wasm'));
+  afterAll(() => setFusedOps(DEFAULT_FUSED_OPS));
+
+  it.each(CASES)('$name: the same floats as the per-layer ops', (c) => {
+    setFusedOps(FUSED_OPS.filter((op) => op !== 'model'));
+    const before = { ...modelKernelStats };
+    const layered = pass(c, 3);
+    expect(modelKernelStats).toEqual(before);
+
+    setFusedOps(FUSED_OPS);
+    const tensorsBefore = tf.memory().numTensors;
+    const whole = pass(c, 3);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    // One forward kernel in the gradient pass and one in the plain pass, one backward kernel.
+    expect(modelKernelStats.forward - before.forward).toBe(2);
+    expect(modelKernelStats.backward - before.backward).toBe(1);
+
+    const names = ['loss', 'gradient', 'logits', 'values'];
+    whole.forEach((values, i) => {
+      expect(values.length, names[i]).toBe(layered[i].length);
+      expect(differing(values, layered[i]), names[i]).toBe(0);
+    });
+    // Not a vacuous comparison: the gradient reaches every block's weights and both embeddings.
+    const nonzero = whole[1].reduce((n, g) => n + (g !== 0 ? 1 : 0), 0);
+    expect(nonzero).toBeGreaterThan(whole[1].length * 0.5);
+  });
+
+  it('runs only where each op it chains runs, and the attention kernel takes the head size', () => {
+    setFusedOps(FUSED_OPS);
+    expect(hasModelKernel(32, 2)).toBe(true);
+    // A head size of 6 is not a multiple of 4: the attention composite runs, so the per-layer path does.
+    expect(hasModelKernel(18, 3)).toBe(false);
+    for (const off of ['model', 'dense', 'layerNorm', 'gelu', 'attention'] as const) {
+      setFusedOps(FUSED_OPS.filter((op) => op !== off));
+      expect(hasModelKernel(32, 2), off).toBe(false);
+    }
+    setFusedOps(FUSED_OPS);
+  });
+
+  it('keeps no tape when no gradient is recorded', () => {
+    setFusedOps(FUSED_OPS);
+    const shape = CASES[0].shape;
+    const params = initParams(shape, 1, 'model-test');
+    const tokens = tf.zeros([4, 10], 'int32') as tf.Tensor2D;
+    const before = tf.memory();
+    const out = forward(params, shape, tokens, 1);
+    // The logits and the values, nothing else (the tape went to scratch).
+    expect(tf.memory().numTensors - before.numTensors).toBe(2);
+    expect(tf.memory().numBytes - before.numBytes).toBe(4 * (4 * 10 * 9 + 4 * 10));
+    tf.dispose([out.logits, out.values, tokens]);
+    disposeParams(params);
+  });
+});
