@@ -236,9 +236,21 @@ export function geluGrad(dy: usize, x: usize, dx: usize, count: i32): void {
 
 // ---- Causal attention from qkv [B·T, 3d] (queries, keys, values side by side, each head-major) to
 // out [B·T, d], with the weights p [H·B, T, T4] (group h·B + b, rows padded to T4 = T rounded up to 4
-// with zeros) kept for the gradient. hd = d / heads must be a multiple of 4.
+// with zeros) kept for the gradient. hd = d / heads must be a multiple of 4. Only rows from ≤ i < to are
+// computed (0 and time for all; a sampler's key/value cache computes its new positions alone): a row's
+// numbers do not depend on which other rows run.
 
-export function attention(qkv: usize, out: usize, p: usize, batch: i32, time: i32, heads: i32, d: i32): void {
+export function attention(
+  qkv: usize,
+  out: usize,
+  p: usize,
+  batch: i32,
+  time: i32,
+  heads: i32,
+  d: i32,
+  from: i32,
+  to: i32,
+): void {
   const hd = d / heads;
   const t4 = (time + 3) & ~3;
   const scale = <f32>1 / Mathf.sqrt(<f32>hd);
@@ -250,7 +262,7 @@ export function attention(qkv: usize, out: usize, p: usize, batch: i32, time: i3
       const k0 = x0 + ((<usize>(d + h * hd)) << 2);
       const v0 = x0 + ((<usize>(2 * d + h * hd)) << 2);
       const pg = p + ((<usize>((h * batch + b) * time * t4)) << 2);
-      for (let i = 0; i < time; i++) {
+      for (let i = from; i < to; i++) {
         const qi = q0 + <usize>i * rowBytes;
         const prow = pg + ((<usize>(i * t4)) << 2);
         let max: f32 = -Infinity;

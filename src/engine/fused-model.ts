@@ -3,9 +3,9 @@
 // one kernel each way instead of ~30 and ~80 with tfjs's tape and saved copies. model.ts decides which.
 import { attentionFits, hasFusedKernel, type FusedOp } from './kernels/wasm-fused';
 import { hasDenseKernel } from './kernels/wasm-matmul';
-import { MODEL_KERNELS, type ModelAttrs } from './kernels/wasm-model';
+import { MODEL_KERNELS, ModelCache, type ExtendAttrs, type ModelAttrs } from './kernels/wasm-model';
 import type { Params } from './params';
-import { tf, type Tensor, type Tensor2D } from './tf';
+import { tf, type Tensor, type Tensor2D, type Tensor3D } from './tf';
 
 /** The model kernels chain these fused ops; with any of them switched off the per-layer path runs. */
 const CHAINED: readonly FusedOp[] = ['model', 'dense', 'layerNorm', 'gelu', 'attention'];
@@ -46,6 +46,25 @@ export interface ModelShapeAttrs {
   vocabSize: number;
 }
 
+function attrsOf(params: Params, shape: ModelShapeAttrs, batch: number, time: number, tape: boolean): ModelAttrs {
+  return {
+    batch,
+    time,
+    dModel: shape.dModel,
+    heads: shape.nHeads,
+    layers: shape.nLayers,
+    vocab: shape.vocabSize,
+    offsets: offsetsOf(params),
+    tape: tape ? 1 : 0,
+  };
+}
+
+/** Logits divided by the temperature, then the action mask added (model.ts's order: a masked token stays at 0). */
+export function temperedAndMasked(raw: Tensor, params: Params, temperature: number): Tensor {
+  const tempered = temperature === 1 ? raw : tf.div(raw, temperature);
+  return params.logitMask ? tf.add(tempered, params.logitMask) : tempered;
+}
+
 /** Raw logits [B, T, V] (before temperature and the action mask) and values [B, T] of tokens [B, T]. */
 export function modelAsOneOp(
   params: Params,
@@ -54,16 +73,7 @@ export function modelAsOneOp(
 ): { raw: Tensor; values: Tensor2D } {
   const engine = tf.engine() as unknown as EngineInternals;
   const [batch, time] = tokens.shape;
-  const attrs: ModelAttrs = {
-    batch,
-    time,
-    dModel: shape.dModel,
-    heads: shape.nHeads,
-    layers: shape.nLayers,
-    vocab: shape.vocabSize,
-    offsets: offsetsOf(params),
-    tape: engine.isTapeOn() ? 1 : 0,
-  };
+  const attrs = attrsOf(params, shape, batch, time, engine.isTapeOn());
   const run = (name: string, inputs: Record<string, Tensor>) =>
     tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as Tensor[];
   const [raw, values] = engine.runKernelFunc({
@@ -78,4 +88,49 @@ export function modelAsOneOp(
     inputs: { flat: params.flat },
   });
   return { raw, values: values as Tensor2D };
+}
+
+/**
+ * A sampler's key/value cache for a buffer [batch, time] (kernels/wasm-model.ts), where the whole-model
+ * kernels run; undefined elsewhere (the sampler then runs each step's prefix through forward()).
+ */
+export function createModelCache(shape: ModelShapeAttrs, batch: number, time: number): ModelCache | undefined {
+  if (!hasModelKernel(shape.dModel, shape.nHeads)) return undefined;
+  return new ModelCache({ layers: shape.nLayers, batch, time, dModel: shape.dModel, vocab: shape.vocabSize });
+}
+
+/**
+ * Computes positions from ≤ i < to of tokens [B, T] into the cache and returns the logits at `pick`
+ * [B, V], and with `full` every position's logits [B, T, V] and values [B, T] (as forward() would give
+ * for the whole buffer: the same floats), temperature and mask applied as forward() applies them.
+ */
+export function extendModelCache(
+  cache: ModelCache,
+  params: Params,
+  shape: ModelShapeAttrs,
+  tokens: Tensor2D,
+  range: { from: number; to: number; pick: number; full: boolean },
+  temperature: number,
+): { picked: Tensor2D; full?: { logits: Tensor3D; values: Tensor2D } } {
+  const [batch, time] = tokens.shape;
+  const attrs: ExtendAttrs = {
+    ...attrsOf(params, shape, batch, time, false),
+    cache: cache.address,
+    from: range.from,
+    to: range.to,
+    pick: range.pick,
+    full: range.full ? 1 : 0,
+  };
+  const [picked, logits, values] = tf
+    .engine()
+    .runKernel(
+      MODEL_KERNELS.extend,
+      { tokens, flat: params.flat },
+      attrs as unknown as tf.NamedAttrMap,
+    ) as unknown as Tensor[];
+  const mask = (raw: Tensor) => temperedAndMasked(raw, params, temperature);
+  return {
+    picked: mask(picked) as Tensor2D,
+    ...(range.full ? { full: { logits: mask(logits) as Tensor3D, values: values as Tensor2D } } : {}),
+  };
 }

@@ -4,7 +4,7 @@
 // stay 2-D [batch·time, width] between layers; the layers are fused ops with their own gradients
 // (layers.ts) and the parameters live in one flat variable (params.ts).
 import type { Config } from './config';
-import { hasModelKernel, modelAsOneOp } from './fused-model';
+import { hasModelKernel, modelAsOneOp, temperedAndMasked } from './fused-model';
 import { causalSelfAttention, dense, gelu, layerNorm, matMul2d } from './layers';
 import { createParams, logitMaskOf, views, type Params, type ParamSpec } from './params';
 import { tf, type Tensor, type Tensor2D, type Tensor3D } from './tf';
@@ -75,10 +75,7 @@ export function forward(params: Params, shape: ModelShape, tokens: Tensor2D, tem
   const { raw, values } = hasModelKernel(shape.dModel, shape.nHeads)
     ? modelAsOneOp(params, shape, tokens)
     : layered(params, shape, tokens);
-  const tempered = temperature === 1 ? raw : tf.div(raw, temperature);
-  // The mask comes after the temperature, so a forbidden token stays at probability 0 at any temperature.
-  const logits = params.logitMask ? tf.add(tempered, params.logitMask) : tempered;
-  return { logits: logits as Tensor3D, values };
+  return { logits: temperedAndMasked(raw, params, temperature) as Tensor3D, values };
 }
 
 /** The forward pass op by op (layers.ts): raw logits [B, T, V] and values [B, T]. */

@@ -2,6 +2,8 @@
 // that reads the rollout back, written once for rollout.ts (one turn) and rollout-env.ts (turns with
 // observations in between). Sampling uses the Gumbel-max trick with noise drawn from the run's seeded
 // generator, so a run replays exactly and no backend-specific multinomial kernel is needed.
+import { createModelCache, extendModelCache } from './fused-model';
+import type { ModelCache } from './kernels/wasm-model';
 import { entropy, nextTokens, tokenLogProbs } from './log-probs';
 import { forward, type ForwardOutput, type ModelShape, type Params } from './model';
 import { Random } from './random';
@@ -40,6 +42,9 @@ export class GumbelSampler {
   /** The last step's forward pass: its logits and values are final at every decision position. */
   private last: ForwardOutput | undefined;
   private step = 0;
+  /** Where the whole-model kernels run (wasm): the positions computed so far, and how far they go. */
+  private readonly cache: ModelCache | undefined;
+  private cachedUpTo = 0;
 
   constructor(
     private readonly policy: Params,
@@ -55,6 +60,7 @@ export class GumbelSampler {
     this.columns = tf.range(0, shape.contextLength, 1, 'int32') as Tensor1D;
     this.tokens = tf.tensor2d(buffer, [batchSize, shape.contextLength], 'int32');
     this.done = tf.zeros([batchSize], 'bool') as Tensor1D;
+    this.cache = createModelCache(shape, batchSize, shape.contextLength);
   }
 
   /**
@@ -68,14 +74,18 @@ export class GumbelSampler {
     const next = tf.tidy(() => {
       const [batchSize, time] = this.tokens.shape;
       const vocab = this.shape.vocabSize;
-      // The model is causal, so the logits at position − 1 depend only on tokens 0 … position − 1: an
-      // earlier step runs the prefix alone (the same numbers, every row computed as in the full pass;
-      // test/rollout-sampling.test.ts): at the default lengths 46 positions per row instead of 60 over the
-      // rollout's six passes (prefixes of 5–8, then the last step's and the reference's whole buffer). The last
-      // step's pass is kept for `finish`, so it runs on the whole buffer.
-      const input = keep ? this.tokens : tf.slice(this.tokens, [0, 0], [batchSize, position]);
-      const out = forward(this.policy, this.shape, input as Tensor2D, this.temperature);
-      const logits = tf.reshape(tf.slice(out.logits, [0, position - 1, 0], [batchSize, 1, vocab]), [batchSize, vocab]);
+      // The model is causal, so the logits at position − 1 depend only on tokens 0 … position − 1 (the
+      // same numbers, every row computed as in the full pass; test/rollout-sampling.test.ts). Where the
+      // whole-model kernels run (wasm), a key/value cache computes only the positions no step has yet:
+      // at the default lengths 10 positions per row over the rollout's five steps. Elsewhere an earlier step
+      // runs the prefix alone: 45 positions per row (prefixes of 5–9, the last step's whole buffer). The
+      // last step covers the whole buffer either way and its logits and values are kept for `finish`.
+      const { logits, out } = this.cache
+        ? this.extend(position, keep)
+        : this.prefixPass(
+            keep ? this.tokens : (tf.slice(this.tokens, [0, 0], [batchSize, position]) as Tensor2D),
+            position,
+          );
       const noise = tf.reshape(tf.slice(this.gumbel, [this.step, 0, 0], [1, batchSize, vocab]), [batchSize, vocab]);
       const sampled = tf.cast(tf.argMax(tf.add(logits, noise), -1), 'int32');
       const chosen = tf.where(this.done, tf.fill([batchSize], PAD, 'int32'), sampled);
@@ -83,16 +93,47 @@ export class GumbelSampler {
       return {
         tokens: tf.where(atPosition, tf.reshape(chosen, [batchSize, 1]), this.tokens) as Tensor2D,
         done: tf.logicalOr(this.done, tf.equal(chosen, EOS)) as Tensor1D,
-        kept: keep ? { logits: out.logits, values: out.values } : undefined,
+        kept: keep && out ? { logits: out.logits, values: out.values } : undefined,
       };
     });
-    this.load(next.tokens, next.done);
+    this.replace(next.tokens, next.done);
     if (next.kept) this.last = next.kept;
     this.step++;
   }
 
+  /** The logits at position − 1 [B, V] from a forward pass over `input` (a prefix, or the whole buffer). */
+  private prefixPass(input: Tensor2D, position: number): { logits: Tensor; out: ForwardOutput } {
+    const out = forward(this.policy, this.shape, input, this.temperature);
+    const [batchSize, , vocab] = out.logits.shape;
+    const logits = tf.reshape(tf.slice(out.logits, [0, position - 1, 0], [batchSize, 1, vocab]), [batchSize, vocab]);
+    return { logits, out };
+  }
+
+  /** The same logits from the cache, computing the positions it lacks (all of them on the last step). */
+  private extend(position: number, keep: boolean): { logits: Tensor; out?: ForwardOutput } {
+    const to = keep ? this.tokens.shape[1] : position;
+    const range = { from: this.cachedUpTo, to, pick: position - 1, full: keep };
+    const { picked, full } = extendModelCache(
+      this.cache!,
+      this.policy,
+      this.shape,
+      this.tokens,
+      range,
+      this.temperature,
+    );
+    // The sampled token goes to `position`: every position before it stays valid.
+    this.cachedUpTo = Math.min(to, position);
+    return { logits: picked, out: full };
+  }
+
   /** Replaces the buffer and the done flags (the environment wrote observations or ended rows). */
   load(tokens: Int32Array | Tensor2D, done: Uint8Array | Tensor1D): void {
+    // Observations may overwrite any position: the cache starts again from the first.
+    this.cachedUpTo = 0;
+    this.replace(tokens, done);
+  }
+
+  private replace(tokens: Int32Array | Tensor2D, done: Uint8Array | Tensor1D): void {
     const shape = this.tokens.shape;
     tf.dispose([this.tokens, this.done]);
     this.tokens = tokens instanceof Int32Array ? tf.tensor2d(tokens, shape, 'int32') : tokens;
@@ -144,5 +185,6 @@ export class GumbelSampler {
   dispose(): void {
     tf.dispose([this.tokens, this.done, this.gumbel, this.columns]);
     if (this.last) tf.dispose([this.last.logits, this.last.values]);
+    this.cache?.free();
   }
 }

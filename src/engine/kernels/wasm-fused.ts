@@ -129,7 +129,7 @@ function attention(be: WasmBackend, qkv: TensorInfo, { batch, time, heads }: Att
   const d = qkv.shape[1] / 3;
   const out = be.makeOutput([batch * time, d], 'float32');
   const p = be.makeOutput([heads * batch, time, (time + 3) & ~3], 'float32');
-  on(be).attention(at(be, qkv), at(be, out), at(be, p), batch, time, heads, d);
+  on(be).attention(at(be, qkv), at(be, out), at(be, p), batch, time, heads, d, 0, time);
   return [out, p];
 }
 
