@@ -3,10 +3,11 @@
 An independent implementation of exactly the work of one `trainer.step()` of the engine (src/engine/),
 made as fast as eager PyTorch on one CPU thread allows without changing what is computed:
 
-  rollout   prompts; maxNewTokens sampling steps, each one forward of the policy over the prefix that
-            decides it, the last one over the whole [B, T] buffer (no key/value cache unless --kv-cache, a
-            separate, labelled measurement) under inference_mode; the last step's pass is kept for
-            log π_old, V_old and entropy; one forward of the frozen reference for log π_ref
+  rollout   prompts; maxNewTokens sampling steps under inference_mode with a key/value cache, each step
+            computing only the positions no step has yet (the prompt, then one a step, the last step the
+            rest of the [B, T] buffer), whose logits and values together are log π_old, V_old and entropy at
+            every position; one forward of the frozen reference for log π_ref. (--prefix-passes runs each
+            step's whole prefix instead, as the engine does on its backends other than wasm.)
   optimise  scores, per-token rewards (−β·k1 + score on the last action token), GAE(γ, λ) and whitening
             (PPO, actor-critic), reward-to-go minus the batch-mean baseline scaled by its std (REINFORCE)
             or group advantages (GRPO); epochs × minibatches of clipped-surrogate steps (PPO: value
@@ -16,7 +17,7 @@ made as fast as eager PyTorch on one CPU thread allows without changing what is 
             step's metrics averaged and read once.
 
 What makes it fast (bench/README.md, issue 17, has the measurements; --plain-optimizer, --grad-rollout and
---split-heads undo one thing each, --kv-cache samples with a cache, which is not the engine's work):
+--split-heads undo one thing each; --prefix-passes samples without the cache, as the engine's other backends):
 inference_mode for every pass without a gradient; every parameter a view of one flat vector whose gradient
 is one flat buffer, so the gradient norm, the clip and Adam are a handful of whole-vector ops instead of ~10
 per parameter (as the engine's optimizer); the policy and value heads as one [V + 1, d] matrix (one matmul);
@@ -74,7 +75,11 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--learn", type=int, default=0, help="untimed updates; prints the mean score per 10")
     # Measurements only (bench/README.md): each changes how, not what, is computed.
-    p.add_argument("--kv-cache", action="store_true", help="sample with a key/value cache (not the engine's work)")
+    p.add_argument(
+        "--prefix-passes",
+        action="store_true",
+        help="sample each step's whole prefix (the engine's work on its backends other than wasm; measurement)",
+    )
     p.add_argument(
         "--plain-optimizer",
         action="store_true",
@@ -252,47 +257,35 @@ class Model:
         out = F.linear(h, p["head.w"], p["head.b"])
         return out[..., :V] + self.logit_mask, out[..., V]
 
-    def step_cached(self, token, position, cache):
-        """One new token per row [B] at `position` with a key/value cache: logits [B, V] after it."""
+    def new_cache(self, B, T):
+        """An empty key/value cache for a [B, T] buffer: keys and values [B, H, T, hd] per layer."""
+        s = self.s
+        hd = s.d // s.heads
+        return [(torch.zeros(B, s.heads, T, hd), torch.zeros(B, s.heads, T, hd)) for _ in range(s.layers)]
+
+    def extend_cached(self, tokens, start, end, cache):
+        """Positions start…end−1 of tokens [B, T], attending to the cached ones before them (and adding
+        their keys and values to the cache): logits [B, n, V] and values [B, n] of those positions."""
         s, p = self.s, self.p
+        B = tokens.shape[0]
+        n = end - start
         d, H = s.d, s.heads
         hd = d // H
-        B = token.shape[0]
-        x = F.embedding(token, p["tok"]) + p["pos"][position]
+        x = F.embedding(tokens[:, start:end], p["tok"]) + p["pos"][start:end]
         for l in range(s.layers):
             h = F.layer_norm(x, (d,), p[f"{l}.ln1.g"], p[f"{l}.ln1.b"], 1e-5)
-            q, k, v = F.linear(h, p[f"{l}.qkv.w"], p[f"{l}.qkv.b"]).view(B, 3, H, hd).unbind(1)
+            q, k, v = F.linear(h, p[f"{l}.qkv.w"], p[f"{l}.qkv.b"]).view(B, n, 3, H, hd).permute(2, 0, 3, 1, 4)
             keys, values = cache[l]
-            keys[:, :, position] = k
-            values[:, :, position] = v
-            att = (torch.einsum("bhd,bhtd->bht", q, keys[:, :, : position + 1]) / math.sqrt(hd)).softmax(-1)
-            y = torch.einsum("bht,bhtd->bhd", att, values[:, :, : position + 1]).reshape(B, d)
+            keys[:, :, start:end] = k
+            values[:, :, start:end] = v
+            scores = q @ keys[:, :, :end].transpose(-1, -2) / math.sqrt(hd) + self.causal[start:end, :end]
+            y = (scores.softmax(-1) @ values[:, :, :end]).transpose(1, 2).reshape(B, n, d)
             x = x + F.linear(y, p[f"{l}.out.w"], p[f"{l}.out.b"])
             h = F.layer_norm(x, (d,), p[f"{l}.ln2.g"], p[f"{l}.ln2.b"], 1e-5)
             x = x + F.linear(gelu(F.linear(h, p[f"{l}.in.w"], p[f"{l}.in.b"])), p[f"{l}.mlp.w"], p[f"{l}.mlp.b"])
         h = F.layer_norm(x, (d,), p["lnf.g"], p["lnf.b"], 1e-5)
-        return F.linear(h, p["head.w"][: s.vocab], p["head.b"][: s.vocab]) + self.logit_mask
-
-    def prefill_cache(self, tokens, upto):
-        """Key/value cache of positions 0…upto−1 (the prompt), [B, H, T, hd] per layer."""
-        s, p = self.s, self.p
-        B, T = tokens.shape
-        d, H = s.d, s.heads
-        hd = d // H
-        cache = [(torch.zeros(B, H, T, hd), torch.zeros(B, H, T, hd)) for _ in range(s.layers)]
-        x = F.embedding(tokens[:, :upto], p["tok"]) + p["pos"][:upto]
-        for l in range(s.layers):
-            h = F.layer_norm(x, (d,), p[f"{l}.ln1.g"], p[f"{l}.ln1.b"], 1e-5)
-            q, k, v = F.linear(h, p[f"{l}.qkv.w"], p[f"{l}.qkv.b"]).view(B, upto, 3, H, hd).permute(2, 0, 3, 1, 4)
-            cache[l][0][:, :, :upto] = k
-            cache[l][1][:, :, :upto] = v
-            att = ((q @ k.transpose(-1, -2)) / math.sqrt(hd) + self.causal[:upto, :upto]).softmax(-1)
-            y = (att @ v).transpose(1, 2).reshape(B, upto, d)
-            x = x + F.linear(y, p[f"{l}.out.w"], p[f"{l}.out.b"])
-            h = F.layer_norm(x, (d,), p[f"{l}.ln2.g"], p[f"{l}.ln2.b"], 1e-5)
-            x = x + F.linear(gelu(F.linear(h, p[f"{l}.in.w"], p[f"{l}.in.b"])), p[f"{l}.mlp.w"], p[f"{l}.mlp.b"])
-        h = F.layer_norm(x[:, -1], (d,), p["lnf.g"], p["lnf.b"], 1e-5)
-        return cache, F.linear(h, p["head.w"][: s.vocab], p["head.b"][: s.vocab]) + self.logit_mask
+        out = F.linear(h, p["head.w"], p["head.b"])
+        return out[..., : s.vocab] + self.logit_mask, out[..., s.vocab]
 
 
 class FlatAdam:
@@ -417,20 +410,10 @@ class Trainer:
             u = torch.rand((M, B, s.vocab), generator=self.gen)
             gumbel = -torch.log(-torch.log(u * (1 - 1e-7) + 1e-7 / 2))
             done = torch.zeros(B, dtype=torch.bool)
-            if self.args.kv_cache:
-                # Each step feeds only the newest token; the full pass below gives π_old, V_old, entropy.
-                cache, last = self.policy.prefill_cache(tokens, start)
-                for step in range(M):
-                    chosen = (last + gumbel[step]).argmax(-1).masked_fill_(done, PAD)
-                    tokens[:, start + step] = chosen
-                    done |= chosen == EOS
-                    if step + 1 < M:
-                        last = self.policy.step_cached(chosen, start + step, cache)
-                logits, values = self.policy.forward(tokens)
-            else:
+            if self.args.prefix_passes:
                 for step in range(M):
                     # The model is causal: a step's decision depends only on the prefix before it, so every
-                    # step but the last runs the prefix alone, as the engine does (src/engine/sampling.ts).
+                    # step but the last runs the prefix alone (the engine on backends without its cache).
                     # (With autograd on, the buffer the embedding saved must not be written in place.)
                     upto = tokens.shape[1] if step == M - 1 else start + step
                     prefix = tokens[:, :upto]
@@ -440,6 +423,26 @@ class Trainer:
                     done |= chosen == EOS
                 # The model is causal: the last step's pass already holds the final logits and values at
                 # every decision position (only the token after the last one was missing).
+            else:
+                # The engine's key/value cache (src/engine/sampling.ts on wasm): each step computes only the
+                # positions no step has computed yet (the prompt, then one a step, the last step the rest),
+                # and the pieces are the final logits and values at every position, as one whole pass gives.
+                T = tokens.shape[1]
+                cache = self.policy.new_cache(B, T)
+                logits = torch.empty(B, T, s.vocab)
+                values = torch.empty(B, T)
+                computed = 0
+                for step in range(M):
+                    position = start + step
+                    end = T if step == M - 1 else position
+                    piece = tokens[:, :end].clone() if self.args.grad_rollout else tokens
+                    logits[:, computed:end], values[:, computed:end] = self.policy.extend_cached(
+                        piece, computed, end, cache
+                    )
+                    computed = position
+                    chosen = (logits[:, position - 1] + gumbel[step]).argmax(-1).masked_fill_(done, PAD)
+                    tokens[:, position] = chosen
+                    done |= chosen == EOS
             window = slice(start - 1, start - 1 + M)
             actions = tokens[:, start : start + M]
             log_softmax = logits[:, window].log_softmax(-1)

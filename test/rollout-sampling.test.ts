@@ -2,6 +2,8 @@
 // draw of its step, splitting the steps into turns draws the same tokens, the final pass that reuses the
 // last step's forward matches a fresh one, and every tensor is freed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_FUSED_OPS, FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused';
+import { modelKernelStats } from '../src/engine/kernels/wasm-model';
 import { nextTokens, tokenLogProbs } from '../src/engine/log-probs';
 import { disposeParams, forward, initParams, type ModelShape, type Params } from '../src/engine/model';
 import { promptBuffer } from '../src/engine/rollout';
@@ -41,9 +43,12 @@ afterAll(() => {
 });
 
 /** Samples `steps` tokens after the prompt, reloading the buffer (unchanged) after each step in `breaks`. */
-async function sampleAll(breaks: readonly number[] = []): Promise<{ planes: RolloutPlanes; responseStart: number }> {
-  const { tokens, responseStart } = promptBuffer(prompts, shape.contextLength);
-  const sampler = new GumbelSampler(policy, shape, temperature, steps, seed, tokens);
+async function sampleAll(
+  breaks: readonly number[] = [],
+  models: { policy: Params; reference: Params; shape: ModelShape } = { policy, reference, shape },
+): Promise<{ planes: RolloutPlanes; responseStart: number }> {
+  const { tokens, responseStart } = promptBuffer(prompts, models.shape.contextLength);
+  const sampler = new GumbelSampler(models.policy, models.shape, temperature, steps, seed, tokens);
   try {
     for (let s = 0; s < steps; s++) {
       sampler.sample(responseStart + s);
@@ -53,7 +58,7 @@ async function sampleAll(breaks: readonly number[] = []): Promise<{ planes: Roll
       const done = Uint8Array.from(await sampler.done.data());
       sampler.load(Int32Array.from(buffer), done);
     }
-    return { planes: (await sampler.finish(reference)).planes, responseStart };
+    return { planes: (await sampler.finish(models.reference)).planes, responseStart };
   } finally {
     sampler.dispose();
   }
@@ -120,6 +125,34 @@ describe('GumbelSampler', () => {
     }
     // π and π_ref are different models here, so the reference plane is not a copy of the policy's.
     expect(planes.refLogp).not.toEqual(planes.oldLogp);
+  });
+
+  it("wasm: its key/value cache computes each position once and gives the prefix passes' planes, bit for bit", async () => {
+    await startBackend('wasm');
+    const wide = { ...shape, nLayers: 2 };
+    const models = { policy: initParams(wide, 6), reference: initParams(wide, 7, 'reference'), shape: wide };
+    try {
+      const before = { ...modelKernelStats };
+      const cached = await sampleAll([], models);
+      // One extension a step, 10 positions per row in all (the prefix passes: 4 + 5 + 6 + 7 + 10 = 32).
+      expect(modelKernelStats.extend - before.extend).toBe(steps);
+      expect(modelKernelStats.extendedPositions - before.extendedPositions).toBe(shape.contextLength);
+      // Reloading the buffer between turns (observations may change any position) starts the cache again.
+      const inTurns = await sampleAll([1, 3], models);
+      setFusedOps(FUSED_OPS.filter((op) => op !== 'model'));
+      const extendsBefore = modelKernelStats.extend;
+      const prefix = await sampleAll([], models);
+      expect(modelKernelStats.extend).toBe(extendsBefore);
+      expect(cached.planes).toEqual(prefix.planes);
+      expect(inTurns.planes).toEqual(prefix.planes);
+      // Real draws: some rows wrote letters, not only <eos>.
+      expect(prefix.planes.tokens.filter((t) => t >= 3).length).toBeGreaterThan(prompts.length * 3);
+    } finally {
+      setFusedOps(DEFAULT_FUSED_OPS);
+      disposeParams(models.policy);
+      disposeParams(models.reference);
+      await startBackend('cpu');
+    }
   });
 
   // The sampler runs an earlier step's forward pass on the prefix that decides it; causality makes that

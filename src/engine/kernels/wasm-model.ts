@@ -283,6 +283,7 @@ function modelExtend(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: E
   const { batch, time, dModel: d, vocab, from, to } = a;
   const n = to - from;
   const rows = batch * n;
+  modelKernelStats.extendedPositions += n;
   const outs = [be.makeOutput([batch, vocab], 'float32')];
   if (a.full) outs.push(be.makeOutput([batch, time, vocab], 'float32'), be.makeOutput([batch, time], 'float32'));
   bind(be);
@@ -372,8 +373,11 @@ function modelExtend(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: E
   return outs;
 }
 
-/** Runs of each kernel since start (tests and the browser check read which path ran). */
-export const modelKernelStats = { forward: 0, backward: 0, extend: 0 };
+/**
+ * Runs of each kernel since start, and the positions per row the cache extensions computed (tests and
+ * the browser check read which path ran and how much it computed).
+ */
+export const modelKernelStats = { forward: 0, backward: 0, extend: 0, extendedPositions: 0 };
 
 let registered = false;
 
