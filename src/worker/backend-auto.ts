@@ -5,8 +5,8 @@
 // script), one after the other, never two at once (they would share the cores). The copy starts the
 // backend, trains one warm-up update and TIMED_UPDATES timed ones of the current configuration, and is
 // terminated when it is done or when its budget (MEASURE_BUDGET_MS, boot included) runs out. An update
-// in flight cannot be cancelled inside a worker — WebGPU's first update on a software adapter compiles
-// shaders for ~90 s — but a worker can be terminated, taking its tensors and GPU device with it, so a
+// in flight cannot be cancelled inside a worker — WebGPU's first update on a software adapter takes
+// ~9 s, most of it compiling shaders — but a worker can be terminated, taking its tensors and GPU device with it, so a
 // slow candidate costs its budget and no more, and this worker's own tfjs state is never touched by it.
 //
 // Software WebGPU/WebGL (SwiftShader, llvmpipe) are skipped before measuring, as before: they run several

@@ -8,8 +8,9 @@ import type { Config } from '../engine/config';
 
 /**
  * A candidate's whole budget: its worker booting, the backend starting, one warm-up update and the timed
- * updates. WebGPU on a software adapter needs ~90 s for its first update (shader compilation); a real
- * GPU that needs more than this for the first few updates of a tiny model is not worth waiting for.
+ * updates. WebGPU on a software adapter needs ~9 s for its first update (shader compilation, format
+ * pretraining); a real GPU that needs more than this for the first few updates of a tiny model is not
+ * worth waiting for.
  */
 export const MEASURE_BUDGET_MS = 5000;
 /** Warm updates timed after the warm-up one (which pays shader compilation, wasm tiering, first uploads). */
