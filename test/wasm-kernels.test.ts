@@ -17,6 +17,7 @@ import { tf, type Tensor } from '../src/engine/tf';
 import { createTrainer } from '../src/engine/trainer';
 import { DENSE_KERNEL, hasDenseKernel, simdMatMulStats } from '../src/engine/kernels/wasm-matmul';
 import { wasmAddStats } from '../src/engine/kernels/wasm-add';
+import { modelKernelStats } from '../src/engine/kernels/wasm-model';
 import { startBackend } from './support/engine';
 
 const CASES: { shape: number[]; begin: number[]; size: number[] }[] = [
@@ -86,6 +87,9 @@ describe('wasm Identity without a copy', () => {
       for (let update = 2; update <= 30; update++) await trainer.step();
       // A clone counts a reference to its input's buffer: a missed release would leave buffers behind.
       expect({ tensors: tf.memory().numTensors, buffers: backend.numDataIds() }).toEqual(after1);
+      // Every rollout's key/value cache (malloc'ed on the heap, outside tfjs's accounting) was freed.
+      expect(modelKernelStats.openCaches).toBe(0);
+      expect(modelKernelStats.extend).toBeGreaterThan(0);
     } finally {
       trainer.dispose();
     }

@@ -254,6 +254,12 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
 }
 
 /**
+ * Runs of each kernel since start, and the positions per row the cache extensions computed (tests and
+ * the browser check read which path ran and how much it computed).
+ */
+export const modelKernelStats = { forward: 0, backward: 0, extend: 0, extendedPositions: 0, openCaches: 0 };
+
+/**
  * A sampler's key/value cache on the wasm heap: every block's qkv rows [B·T, 3d] and the heads' raw
  * logits [B·T, V] and values [B·T] of the positions computed so far. The model is causal, so a position's
  * numbers depend only on the tokens up to it: each sampling step computes its new positions alone, with
@@ -270,11 +276,13 @@ export class ModelCache {
     const { layers, batch, time, dModel, vocab } = shape;
     const rows = batch * time;
     this.address = this.backend.wasm._malloc(4 * (layers * rows * 3 * dModel + rows * vocab + rows)) >>> 0;
+    modelKernelStats.openCaches++;
   }
 
   /** Frees the buffer (unless the backend's heap was replaced since, taking the buffer with it). */
   free(): void {
     if (this.backend.wasm.asm.memory === this.memory) this.backend.wasm._free(this.address);
+    modelKernelStats.openCaches--;
   }
 }
 
@@ -372,12 +380,6 @@ function modelExtend(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: E
   }
   return outs;
 }
-
-/**
- * Runs of each kernel since start, and the positions per row the cache extensions computed (tests and
- * the browser check read which path ran and how much it computed).
- */
-export const modelKernelStats = { forward: 0, backward: 0, extend: 0, extendedPositions: 0 };
 
 let registered = false;
 
