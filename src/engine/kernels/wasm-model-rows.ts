@@ -1,0 +1,142 @@
+// What the whole-model kernels share (wasm-model.ts, the forward and backward kernels, and
+// wasm-model-cache.ts, the sampler's cache): their attrs, scratch on the heap, parameter addresses,
+// and the forward walk over a set of rows, in the per-layer path's order (model.ts, layers.ts).
+import { fusedModule } from './wasm-fused';
+import { denseOnHeap } from './wasm-matmul';
+import { HeapScratch, type TensorInfo, type WasmBackend } from './wasm-heap';
+
+export const MODEL_KERNELS = { forward: 'TrlModel', backward: 'TrlModelGrad', extend: 'TrlModelExtend' } as const;
+
+export interface ModelAttrs {
+  batch: number;
+  time: number;
+  dModel: number;
+  heads: number;
+  layers: number;
+  vocab: number;
+  /** Each parameter's offset (in floats) in the flat vector, by its name in model.ts's paramSpecs. */
+  offsets: Readonly<Record<string, number>>;
+  /** 1: also return the tape the gradient needs (while a gradient is being recorded); 0: keep it in scratch. */
+  tape: number;
+}
+
+/**
+ * Runs of each kernel since start, and the positions per row the cache extensions computed (tests and
+ * the browser check read which path ran and how much it computed).
+ */
+export const modelKernelStats = { forward: 0, backward: 0, extend: 0, extendedPositions: 0, openCaches: 0 };
+
+// Scratch on the backend's heap: the tape when no gradient is recorded, the residual stream, the
+// backward pass's temporaries, the products' packing buffers, and a cache step's rows.
+export const scratch = {
+  tape: new HeapScratch(),
+  stream: new HeapScratch(),
+  grad: new HeapScratch(),
+  pack: new HeapScratch(),
+  extend: new HeapScratch(),
+};
+let boundMemory: WebAssembly.Memory | undefined;
+
+/** Forgets the scratch buffers when the backend's heap is a new one (they belonged to the old heap). */
+export function bind(be: WasmBackend): void {
+  if (be.wasm.asm.memory === boundMemory) return;
+  boundMemory = be.wasm.asm.memory;
+  for (const s of Object.values(scratch)) s.reset();
+}
+
+export const at = (be: WasmBackend, t: TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
+
+/** Parameter `name`'s address on the heap. */
+export function paramAt(be: WasmBackend, flat: TensorInfo, a: ModelAttrs, name: string): number {
+  const offset = a.offsets[name];
+  if (offset === undefined) throw new Error(`model parameter ${name} is missing`);
+  return at(be, flat) + offset * 4;
+}
+
+/** Where one block's forward pass writes what the gradient (or the next step) reads, on the heap. */
+export interface BlockAt {
+  y1: number;
+  xhat1: number;
+  rstd1: number;
+  qkv: number;
+  attended: number;
+  y2: number;
+  xhat2: number;
+  rstd2: number;
+  h: number;
+  g: number;
+}
+
+/** Where the final LayerNorm and the heads write. */
+export interface HeadsAt {
+  hidden: number;
+  xhat: number;
+  rstd: number;
+  logits: number;
+  values: number;
+}
+
+/**
+ * Token plus position embedding of `rows` rows into x: row r holds token ids[whole(r)] at position
+ * whole(r) mod time. The one-hot product picks one table row, the same float, so no product is needed.
+ */
+export function embedRows(
+  be: WasmBackend,
+  a: ModelAttrs,
+  flat: TensorInfo,
+  tokens: TensorInfo,
+  x: number,
+  rows: number,
+  whole: (r: number) => number,
+): void {
+  const d = a.dModel;
+  const heap = new Float32Array(be.wasm.asm.memory.buffer);
+  const ids = new Int32Array(be.wasm.asm.memory.buffer, at(be, tokens), a.batch * a.time);
+  const tok = paramAt(be, flat, a, 'tokenEmbedding') >>> 2;
+  const pos = paramAt(be, flat, a, 'positionEmbedding') >>> 2;
+  for (let r = 0; r < rows; r++) {
+    const out = (x >>> 2) + r * d;
+    const e = tok + ids[whole(r)] * d;
+    const p = pos + (whole(r) % a.time) * d;
+    for (let j = 0; j < d; j++) heap[out + j] = heap[e + j] + heap[p + j];
+  }
+}
+
+/**
+ * Every block, the final LayerNorm and both heads over `rows` rows whose embeddings are in `x`, in the
+ * per-layer path's order (model.ts). `blockAt(l)` says where block l writes; `attend(l, at)` runs its
+ * attention from at.qkv into at.attended (the whole buffer's, or a cache's new positions). x and x2 hold
+ * the residual stream and `branch` each block's branches.
+ */
+export function forwardRows(
+  be: WasmBackend,
+  a: ModelAttrs,
+  flat: TensorInfo,
+  rows: number,
+  stream: { x: number; x2: number; branch: number },
+  blockAt: (l: number) => BlockAt,
+  attend: (l: number, at: BlockAt) => void,
+  heads: HeadsAt,
+): void {
+  const fx = fusedModule(be);
+  const d = a.dModel;
+  const { x, x2, branch } = stream;
+  const w = (name: string) => paramAt(be, flat, a, name);
+  for (let l = 0; l < a.layers; l++) {
+    const s = blockAt(l);
+    const p = (name: string) => w(`block${l}.${name}`);
+    fx.layerNorm(x, p('ln1.gamma'), p('ln1.beta'), s.y1, s.xhat1, s.rstd1, rows, d);
+    denseOnHeap(be, s.y1, p('attn.wQkv'), p('attn.bQkv'), s.qkv, rows, d, 3 * d);
+    attend(l, s);
+    denseOnHeap(be, s.attended, p('attn.wOut'), p('attn.bOut'), branch, rows, d, d);
+    fx.addRepeated(x, branch, x2, rows * d, rows * d);
+    fx.layerNorm(x2, p('ln2.gamma'), p('ln2.beta'), s.y2, s.xhat2, s.rstd2, rows, d);
+    denseOnHeap(be, s.y2, p('mlp.wIn'), p('mlp.bIn'), s.h, rows, d, 4 * d);
+    fx.gelu(s.h, s.g, rows * 4 * d);
+    denseOnHeap(be, s.g, p('mlp.wOut'), p('mlp.bOut'), branch, rows, 4 * d, d);
+    fx.addRepeated(x2, branch, x, rows * d, rows * d);
+  }
+  fx.layerNorm(x, w('lnFinal.gamma'), w('lnFinal.beta'), heads.hidden, heads.xhat, heads.rstd, rows, d);
+  denseOnHeap(be, heads.hidden, w('policyHead.w'), w('policyHead.b'), heads.logits, rows, d, a.vocab);
+  denseOnHeap(be, heads.hidden, w('valueHead.w'), w('valueHead.b'), heads.values, rows, d, 1);
+}
