@@ -130,9 +130,10 @@ worker.onmessage = ({ data }: MessageEvent<SelfTestEvent>) => {
     worst,
   );
   if (data.fused) {
-    // On a software WebGPU adapter, the model's layers run as fused programs (webgpu-fused.ts).
+    // On a software WebGPU adapter the model's layers run as fused programs (webgpu-fused.ts); on wasm
+    // the whole model as one kernel each way (wasm-model.ts).
     row.dataset.fused = JSON.stringify(data.fused);
     const ran = Object.entries(data.fused).filter(([, n]) => n > 0);
-    row.title = ran.length ? `fused WebGPU programs run: ${ran.map(([k, n]) => `${k} ${n}`).join(', ')}` : '';
+    row.title = ran.length ? `fused kernels run: ${ran.map(([k, n]) => `${k} ${n}`).join(', ')}` : '';
   }
 };

@@ -16,7 +16,10 @@ export type SelfTestEvent =
       backend: BackendName;
       numbers: BackendNumbers;
       ms: number;
-      /** webgpu: how many times each fused program (webgpu-fused.ts) ran for these numbers, by kernel name. */
+      /**
+       * How many times each fused kernel ran for these numbers, by kernel name: webgpu's fused programs
+       * (webgpu-fused.ts), wasm's whole-model kernels (wasm-model.ts).
+       */
       fused?: Record<string, number>;
     }
   | {

@@ -19,10 +19,20 @@ async function barrierFreeCounts() {
   return { ...barrierFreeDispatches };
 }
 
-/** The fused WebGPU programs' run counts by kernel name (empty unless webgpu installed them). */
-async function fusedCounts(): Promise<Record<string, number>> {
-  const { webgpuFusedRuns } = await import('../engine/kernels/webgpu-fused');
-  return { ...webgpuFusedRuns };
+/**
+ * How often each of a backend's fused kernels ran, by kernel name: webgpu's fused programs (empty unless
+ * webgpu installed them), and wasm's whole-model kernels; undefined for a backend without any.
+ */
+async function fusedCounts(backend: BackendName): Promise<Record<string, number> | undefined> {
+  if (backend === 'webgpu') {
+    const { webgpuFusedRuns } = await import('../engine/kernels/webgpu-fused');
+    return { ...webgpuFusedRuns };
+  }
+  if (backend === 'wasm') {
+    const { MODEL_KERNELS, modelKernelStats } = await import('../engine/kernels/wasm-model');
+    return { [MODEL_KERNELS.forward]: modelKernelStats.forward, [MODEL_KERNELS.backward]: modelKernelStats.backward };
+  }
+  return undefined;
 }
 
 /** after − before, per key. */
@@ -34,11 +44,12 @@ async function selfTest(): Promise<void> {
   for (const backend of ORDER) {
     try {
       await startBackend([backend], { register: registerBrowserBackend, started: browserBackendStarted });
-      const fusedBefore = backend === 'webgpu' ? await fusedCounts() : undefined;
+      const fusedBefore = await fusedCounts(backend);
       const started = performance.now();
       const numbers = await numbersOnFixedBatch(1);
       const ms = performance.now() - started;
-      const fused = fusedBefore && difference(await fusedCounts(), fusedBefore);
+      const fusedAfter = await fusedCounts(backend);
+      const fused = fusedBefore && fusedAfter && difference(fusedAfter, fusedBefore);
       post({ type: 'result', backend, numbers, ms, ...(fused ? { fused } : {}) });
       // Small inputs would otherwise be computed on the CPU by tfjs-webgpu (WEBGPU_CPU_FORWARD), not
       // by the programs under test.

@@ -61,6 +61,9 @@ test('selftest.html: wasm, webgl and webgpu (barrier-free on SwiftShader) agree 
   const fused = JSON.parse(rows.find((r) => r.backend === 'webgpu')?.fused ?? '{}') as Record<string, number>;
   console.log('FUSED', JSON.stringify(fused));
   for (const kernel of WEBGPU_FUSED_KERNELS) expect(fused[kernel], `fused ${kernel} ran on webgpu`).toBeGreaterThan(0);
+  // On wasm the whole model ran as one kernel each way.
+  const wasm = JSON.parse(rows.find((r) => r.backend === 'wasm')?.fused ?? '{}') as Record<string, number>;
+  for (const kernel of ['TrlModel', 'TrlModelGrad']) expect(wasm[kernel], `${kernel} ran on wasm`).toBeGreaterThan(0);
 
   // Single ops: each replaced program's op, on webgpu with the barrier-free programs.
   expect(kernelRows.map((r) => r.backend)).toEqual(['cpu', 'wasm', 'webgl', 'webgpu']);
