@@ -31,17 +31,34 @@ export function instantiateOnHeap(base64: string, backend: WasmBackend): WebAsse
   return new WebAssembly.Instance(module, { env: { memory: backend.wasm.asm.memory } }).exports;
 }
 
+/**
+ * `bytes` from the backend's allocator, or a clear error when the heap cannot grow that far (malloc then
+ * returns 0, and a kernel writing there would overwrite the heap's start).
+ */
+export function mallocOrThrow(backend: WasmBackend, bytes: number): number {
+  const address = backend.wasm._malloc(bytes) >>> 0;
+  if (address === 0 && bytes > 0)
+    throw new Error(
+      `Out of WebAssembly memory: could not allocate ${(bytes / 2 ** 20).toFixed(1)} MB for the model. ` +
+        'Try a smaller batch size, context length or model.',
+    );
+  return address;
+}
+
 /** A growing scratch buffer on the backend's heap for one module; forgotten when the heap is new. */
 export class HeapScratch {
   private offset = 0;
   private bytes = 0;
 
-  /** The buffer's address, grown to at least `bytes` (doubling, so growth is rare). */
+  /** The buffer's address, grown to at least `bytes` (doubling where the heap allows, so growth is rare). */
   reserve(backend: WasmBackend, bytes: number): number {
     if (bytes > this.bytes) {
+      const doubled = Math.max(bytes, 2 * this.bytes);
       if (this.offset) backend.wasm._free(this.offset);
-      this.bytes = Math.max(bytes, 2 * this.bytes);
-      this.offset = backend.wasm._malloc(this.bytes) >>> 0;
+      this.offset = 0;
+      this.bytes = 0;
+      const address = backend.wasm._malloc(doubled) >>> 0;
+      [this.offset, this.bytes] = address ? [address, doubled] : [mallocOrThrow(backend, bytes), bytes];
     }
     return this.offset;
   }

@@ -3,7 +3,7 @@
 // whole-buffer pass (wasm-model-rows.ts), and returns the logits it samples from.
 import { tf } from '../tf';
 import { fusedModule } from './wasm-fused';
-import { type TensorInfo, type WasmBackend } from './wasm-heap';
+import { mallocOrThrow, type TensorInfo, type WasmBackend } from './wasm-heap';
 import {
   at,
   bind,
@@ -43,7 +43,7 @@ export class ModelCache {
     this.memory = this.backend.wasm.asm.memory;
     const { layers, batch, time, dModel, vocab } = shape;
     const rows = batch * time;
-    this.address = this.backend.wasm._malloc(4 * (layers * rows * 3 * dModel + rows * vocab + rows)) >>> 0;
+    this.address = mallocOrThrow(this.backend, 4 * (layers * rows * 3 * dModel + rows * vocab + rows));
     modelKernelStats.openCaches++;
   }
 

@@ -86,7 +86,9 @@ function tapeLayout(a: ModelAttrs): TapeLayout {
 function modelForward(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: ModelAttrs): TensorInfo[] {
   const { batch, time, dModel: d } = a;
   const rows = batch * time;
-  const layout = tapeLayout(a);
+  // Without a gradient nothing is kept, so every block writes to one block's buffers.
+  const layout = tapeLayout(a.tape ? a : { ...a, layers: 1 });
+  const blockOf = (l: number) => layout.blocks[a.tape ? l : 0];
   const logits = be.makeOutput([batch, time, a.vocab], 'float32');
   const values = be.makeOutput([batch, time], 'float32');
   const tape = a.tape ? be.makeOutput([layout.floats], 'float32') : undefined;
@@ -98,7 +100,7 @@ function modelForward(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: 
   const [x, x2, branch] = [stream, stream + rows * d * 4, stream + 2 * rows * d * 4];
   embedRows(be, a, flat, tokens, x, rows, (r) => r);
   const blockAt = (l: number) => {
-    const s = layout.blocks[l];
+    const s = blockOf(l);
     return {
       y1: T(s.y1),
       xhat1: T(s.xhat1),
@@ -113,7 +115,7 @@ function modelForward(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: 
     };
   };
   const attend = (l: number, s: BlockAt) =>
-    fx.attention(s.qkv, s.attended, T(layout.blocks[l].p), batch, time, a.heads, d, 0, time);
+    fx.attention(s.qkv, s.attended, T(blockOf(l).p), batch, time, a.heads, d, 0, time);
   forwardRows(be, a, flat, rows, { x, x2, branch }, blockAt, attend, {
     hidden: T(layout.hidden),
     xhat: T(layout.xhatF),
