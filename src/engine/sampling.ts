@@ -78,8 +78,8 @@ export class GumbelSampler {
       // same numbers, every row computed as in the full pass; test/rollout-sampling.test.ts). Where the
       // whole-model kernels run (wasm), a key/value cache computes only the positions no step has yet:
       // at the default lengths 10 positions per row over the rollout's five steps. Elsewhere an earlier step
-      // runs the prefix alone: 45 positions per row (prefixes of 5–9, the last step's whole buffer). The
-      // last step covers the whole buffer either way and its logits and values are kept for `finish`.
+      // runs the prefix alone: 36 positions per row (prefixes of 5–8, then the last step's whole buffer of
+      // 10). The last step covers the whole buffer either way; its logits and values are kept for `finish`.
       const { logits, out } = this.cache
         ? this.extend(position, keep)
         : this.prefixPass(
