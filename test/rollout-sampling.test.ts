@@ -46,6 +46,8 @@ afterAll(() => {
 async function sampleAll(
   breaks: readonly number[] = [],
   models: { policy: Params; reference: Params; shape: ModelShape } = { policy, reference, shape },
+  /** Writes into the buffer at each break, as an environment's observation would. */
+  observe: (buffer: Int32Array, step: number) => void = () => {},
 ): Promise<{ planes: RolloutPlanes; responseStart: number }> {
   const { tokens, responseStart } = promptBuffer(prompts, models.shape.contextLength);
   const sampler = new GumbelSampler(models.policy, models.shape, temperature, steps, seed, tokens);
@@ -53,10 +55,11 @@ async function sampleAll(
     for (let s = 0; s < steps; s++) {
       sampler.sample(responseStart + s);
       if (!breaks.includes(s)) continue;
-      // What rollout-env.ts does between turns, here without observations.
-      const buffer = (await sampler.tokens.data()) as Int32Array;
+      // What rollout-env.ts does between turns (by default without observations).
+      const buffer = Int32Array.from((await sampler.tokens.data()) as Int32Array);
+      observe(buffer, s);
       const done = Uint8Array.from(await sampler.done.data());
-      sampler.load(Int32Array.from(buffer), done);
+      sampler.load(buffer, done);
     }
     return { planes: (await sampler.finish(models.reference)).planes, responseStart };
   } finally {
@@ -145,6 +148,17 @@ describe('GumbelSampler', () => {
       expect(modelKernelStats.extend).toBe(extendsBefore);
       expect(cached.planes).toEqual(prefix.planes);
       expect(inTurns.planes).toEqual(prefix.planes);
+      // An observation that rewrites an earlier position (here the first prompt letter of every row)
+      // changes every later position's numbers: the cache must not keep them.
+      const observe = (buffer: Int32Array, step: number) => {
+        for (let b = 0; b < prompts.length; b++) buffer[b * wide.contextLength + 1] = 4 + ((b + step) % 4);
+      };
+      setFusedOps(FUSED_OPS);
+      const observedCached = await sampleAll([1, 3], models, observe);
+      setFusedOps(FUSED_OPS.filter((op) => op !== 'model'));
+      const observedPrefix = await sampleAll([1, 3], models, observe);
+      expect(observedCached.planes).toEqual(observedPrefix.planes);
+      expect(observedPrefix.planes.tokens).not.toEqual(prefix.planes.tokens);
       // Real draws: some rows wrote letters, not only <eos>.
       expect(prefix.planes.tokens.filter((t) => t >= 3).length).toBeGreaterThan(prompts.length * 3);
     } finally {
