@@ -2,7 +2,9 @@
 
 It does the same work as Trainer.step() with the same settings (bench/index.ts passes the same values to
 both sides): the same pre-LN transformer (src/engine/model.ts), format pretraining, a rollout with one
-full forward per sampled token (no KV cache, Gumbel-max), the reverse task's dense score, then
+forward per sampled token over the prefix that decides it (Gumbel-max; no key/value cache: the engine's
+work on its backends other than wasm, where it samples with a cache as ppo_independent.py does), the
+reverse task's dense score, then
   ppo  (algorithms/ppo.ts): a k1 KL penalty against the frozen reference in the reward, GAE, whitening,
        epochs x minibatches of clipped-surrogate + clipped-value - entropy loss;
   grpo (algorithms/grpo.ts): batch/G prompts, each answered G times on adjacent rows; the score alone as
@@ -135,7 +137,7 @@ def rollout(policy, reference, prompts):
     gumbel = -torch.log(-torch.log(torch.rand(MAX_NEW_TOKENS, BATCH, VOCAB) * (1 - 1e-7) + 5e-8))
     for step in range(MAX_NEW_TOKENS):
         position = RESPONSE_START + step
-        # The prefix that decides this step, the whole buffer on the last step, as the engine (no KV cache).
+        # The prefix that decides this step, the whole buffer on the last step (the engine without its cache).
         logits, values = policy(tokens if step == MAX_NEW_TOKENS - 1 else tokens[:, :position])
         chosen = (logits[:, position - 1] + gumbel[step]).argmax(-1).masked_fill(done, PAD)
         tokens[:, position] = chosen
