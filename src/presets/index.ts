@@ -373,7 +373,8 @@ export const PRESETS: readonly Preset[] = [
     name: 'default',
     title: 'PPO learns to reverse',
     summary:
-      'The default run: PPO with a small KL penalty and entropy bonus, 128 answers per update, teaches a tiny transformer to reverse 3 letters, and stays solved.',
+      'The default run: PPO with a small KL penalty and entropy bonus, 128 answers per update, teaches a tiny transformer to reverse 3 letters (a 5-update mean of 0.9 after 22–29 updates on seeds 1–5) and stays solved (every later 100-update window 0.953 or more on four seeds). ' +
+      'On seed 1, this link’s, one unusually large update near update 147 makes every answer drop <eos> for about eight updates (the right reversal padded with two letters: score 0.6), then it recovers: lesson 12’s collapse in small. Pick "<eos> rate" as the extra chart to watch it.',
     link: '#v=4',
   },
   ...LESSONS,
