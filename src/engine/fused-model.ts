@@ -4,6 +4,7 @@
 import { attentionFits, hasFusedKernel, type FusedOp } from './kernels/wasm-fused';
 import { hasDenseKernel } from './kernels/wasm-matmul';
 import { MODEL_KERNELS, ModelCache, type ExtendAttrs, type ModelAttrs } from './kernels/wasm-model';
+import type { ModelShape } from './model';
 import type { Params } from './params';
 import { tf, type Tensor, type Tensor2D, type Tensor3D } from './tf';
 
@@ -39,12 +40,8 @@ function offsetsOf(params: Params): Record<string, number> {
   return offsets;
 }
 
-export interface ModelShapeAttrs {
-  dModel: number;
-  nHeads: number;
-  nLayers: number;
-  vocabSize: number;
-}
+/** What the kernels need of the model's shape. */
+export type ModelShapeAttrs = Pick<ModelShape, 'dModel' | 'nHeads' | 'nLayers' | 'vocabSize'>;
 
 function attrsOf(params: Params, shape: ModelShapeAttrs, batch: number, time: number, tape: boolean): ModelAttrs {
   return {

@@ -5,7 +5,7 @@
 // results are bit-identical; any other case (other dtypes, general broadcasting) runs tfjs's kernel.
 // Registered over the original when the fused module loads.
 import { tf } from '../tf';
-import type { TensorInfo, WasmBackend } from './wasm-heap';
+import { heapAddress, type TensorInfo, type WasmBackend } from './wasm-heap';
 
 type AddOnHeap = (a: number, b: number, out: number, count: number, bCount: number) => void;
 
@@ -47,8 +47,7 @@ export function registerWasmAddKernel(module: (backend: WasmBackend) => { addRep
         if (bCount !== undefined && bCount > 0 && count > 0 && count % bCount === 0) {
           const be = args.backend as unknown as WasmBackend;
           const out = be.makeOutput(big.shape, 'float32');
-          const at = (t: TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
-          module(be).addRepeated(at(big), at(small), at(out), count, bCount);
+          module(be).addRepeated(heapAddress(be, big), heapAddress(be, small), heapAddress(be, out), count, bCount);
           wasmAddStats.simd++;
           return out as tf.TensorInfo;
         }

@@ -9,7 +9,7 @@
 import { tf } from '../tf';
 import { FUSED_SIMD_WASM } from './fused-simd-wasm';
 import { registerWasmAddKernel } from './wasm-add';
-import { HeapScratch, instantiateOnHeap, type TensorInfo, type WasmBackend } from './wasm-heap';
+import { HeapScratch, heapAddress, instantiateOnHeap, type TensorInfo, type WasmBackend } from './wasm-heap';
 
 /** The fused module's exports (wasm-model.ts calls them directly). */
 export interface FusedExports {
@@ -77,7 +77,7 @@ export const fusedModule = on;
 
 const scratchOf = (backend: WasmBackend, bytes: number) => scratch.reserve(backend, bytes);
 
-const at = (backend: WasmBackend, t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+const at = heapAddress;
 
 /** The attention kernels' attrs (also webgpu-fused.ts's). */
 export interface AttentionAttrs {

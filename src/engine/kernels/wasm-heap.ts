@@ -16,6 +16,11 @@ export interface WasmBackend {
   wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(ptr: number): void };
 }
 
+/** Where a tensor's data starts on the backend's heap (the address our kernels read and write). */
+export function heapAddress(backend: WasmBackend, tensor: TensorInfo): number {
+  return backend.dataIdMap.get(tensor.dataId).memoryOffset;
+}
+
 function base64Bytes(text: string): Uint8Array {
   if (typeof atob === 'function') return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
   return new Uint8Array(Buffer.from(text, 'base64'));

@@ -8,7 +8,14 @@
 // dense layer's forward pass, x·W + b, as one kernel (TrlDense, used by layers.ts).
 import { tf } from '../tf';
 import { MATMUL_SIMD_WASM } from './matmul-simd-wasm';
-import { HeapScratch, instantiateOnHeap, type Shape, type TensorInfo, type WasmBackend } from './wasm-heap';
+import {
+  HeapScratch,
+  heapAddress,
+  instantiateOnHeap,
+  type Shape,
+  type TensorInfo,
+  type WasmBackend,
+} from './wasm-heap';
 type MatMulExport = (
   a: number,
   b: number,
@@ -82,9 +89,9 @@ function simdBatchMatMul(
   const out = backend.makeOutput([...outer, m, n], 'float32');
   if (transposeB || n % 4 !== 0) scratch.reserve(backend, k * (((n + 3) & ~3) * 4));
   matmul!(
-    backend.dataIdMap.get(a.dataId).memoryOffset,
-    backend.dataIdMap.get(b.dataId).memoryOffset,
-    backend.dataIdMap.get(out.dataId).memoryOffset,
+    heapAddress(backend, a),
+    heapAddress(backend, b),
+    heapAddress(backend, out),
     batch,
     batchA === 1 ? 0 : m * k * 4,
     batchB === 1 ? 0 : k * n * 4,
@@ -113,7 +120,7 @@ function denseForward(x: TensorInfo, w: TensorInfo, b: TensorInfo, backend: Wasm
   const [rows, k] = x.shape;
   const n = b.shape[0];
   const out = backend.makeOutput([rows, n], 'float32');
-  const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  const offset = (t: TensorInfo) => heapAddress(backend, t);
   denseOnHeap(backend, offset(x), offset(w), offset(b), offset(out), rows, k, n);
   return out;
 }

@@ -3,7 +3,7 @@
 // and the forward walk over a set of rows, in the per-layer path's order (model.ts, layers.ts).
 import { fusedModule } from './wasm-fused';
 import { denseOnHeap } from './wasm-matmul';
-import { HeapScratch, type TensorInfo, type WasmBackend } from './wasm-heap';
+import { HeapScratch, heapAddress, type TensorInfo, type WasmBackend } from './wasm-heap';
 
 export const MODEL_KERNELS = { forward: 'TrlModel', backward: 'TrlModelGrad', extend: 'TrlModelExtend' } as const;
 
@@ -44,7 +44,7 @@ export function bind(be: WasmBackend): void {
   for (const s of Object.values(scratch)) s.reset();
 }
 
-export const at = (be: WasmBackend, t: TensorInfo) => be.dataIdMap.get(t.dataId).memoryOffset;
+export const at = heapAddress;
 
 /** Parameter `name`'s address on the heap. */
 export function paramAt(be: WasmBackend, flat: TensorInfo, a: ModelAttrs, name: string): number {
