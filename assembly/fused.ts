@@ -645,3 +645,73 @@ export function addRepeated(a: usize, b: usize, out: usize, count: i32, bCount: 
     }
   }
 }
+
+// ---- The embeddings of the whole-model kernels (src/engine/kernels/wasm-model*.ts). Row r of x is the
+// token plus position embedding of buffer row whole(r) = (r / n)·time + from + r mod n of ids [B, T]
+// (n = time and from = 0: the whole buffer; a sampler's cache embeds its new positions alone). The
+// one-hot product of the per-layer path picks one table row, the same float, so this is one add a float.
+
+export function embed(ids: usize, tok: usize, pos: usize, x: usize, rows: i32, d: i32, time: i32, from: i32, n: i32): void {
+  const rowBytes = (<usize>d) << 2;
+  for (let r = 0; r < rows; r++) {
+    const whole = (r / n) * time + from + (r % n);
+    const e = tok + <usize>load<i32>(ids + ((<usize>whole) << 2)) * rowBytes;
+    const p = pos + <usize>(whole % time) * rowBytes;
+    const out = x + <usize>r * rowBytes;
+    let j = 0;
+    for (; j + 4 <= d; j += 4) {
+      const off = (<usize>j) << 2;
+      v128.store(out + off, f32x4.add(v128.load(e + off), v128.load(p + off)));
+    }
+    for (; j < d; j++) {
+      const off = (<usize>j) << 2;
+      store<f32>(out + off, load<f32>(e + off) + load<f32>(p + off));
+    }
+  }
+}
+
+// The embeddings' gradient from dx [B·T, d]: each token's table row gets its rows added in row order
+// (into dTok, which holds zeros or earlier sums), and each position's the batch's in batch order, as
+// tfjs's one-hot product and Sum over axis 0 add them: float32 sums in the same order.
+export function embedGrad(dx: usize, ids: usize, dTok: usize, dPos: usize, batch: i32, time: i32, d: i32): void {
+  const rowBytes = (<usize>d) << 2;
+  const rows = batch * time;
+  for (let r = 0; r < rows; r++) {
+    const e = dTok + <usize>load<i32>(ids + ((<usize>r) << 2)) * rowBytes;
+    const src = dx + <usize>r * rowBytes;
+    let j = 0;
+    for (; j + 4 <= d; j += 4) {
+      const off = (<usize>j) << 2;
+      v128.store(e + off, f32x4.add(v128.load(e + off), v128.load(src + off)));
+    }
+    for (; j < d; j++) {
+      const off = (<usize>j) << 2;
+      store<f32>(e + off, load<f32>(e + off) + load<f32>(src + off));
+    }
+  }
+  const stride = <usize>time * rowBytes;
+  for (let t = 0; t < time; t++) {
+    const out = dPos + <usize>t * rowBytes;
+    let j = 0;
+    for (; j + 4 <= d; j += 4) {
+      const off = (<usize>j) << 2;
+      let sum = f32x4.splat(0);
+      let src = dx + <usize>t * rowBytes + off;
+      for (let b = 0; b < batch; b++) {
+        sum = f32x4.add(sum, v128.load(src));
+        src += stride;
+      }
+      v128.store(out + off, sum);
+    }
+    for (; j < d; j++) {
+      const off = (<usize>j) << 2;
+      let sum: f32 = 0;
+      let src = dx + <usize>t * rowBytes + off;
+      for (let b = 0; b < batch; b++) {
+        sum += load<f32>(src);
+        src += stride;
+      }
+      store<f32>(out + off, sum);
+    }
+  }
+}

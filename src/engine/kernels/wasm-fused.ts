@@ -23,6 +23,8 @@ export interface FusedExports {
   tokenLoss(...args: number[]): void;
   denseGrad(...args: number[]): void;
   addRepeated(a: number, b: number, out: number, count: number, bCount: number): void;
+  embed(...args: number[]): void;
+  embedGrad(...args: number[]): void;
 }
 
 /** Kernel names; `tf.engine().runKernel(KERNELS.x, …)` runs one where it is registered. */

@@ -121,7 +121,7 @@ export function modelExtend(be: WasmBackend, tokens: TensorInfo, flat: TensorInf
       fx.attention(cacheQkv(l), S('attendedAll'), S('p'), batch, time, a.heads, d, from, to);
       copyRows(S('attendedAll'), true, s.attended, d);
     };
-    embedRows(be, a, flat, tokens, S('x'), rows, wholeRow);
+    embedRows(be, a, flat, tokens, S('x'), rows, { from, n });
     const stream = { x: S('x'), x2: S('x2'), branch: S('branch') };
     const heads = { hidden: S('y'), xhat: S('xhat'), rstd: S('rstd'), logits: S('logits'), values: S('values') };
     forwardRows(be, a, flat, rows, stream, () => block, attend, heads);

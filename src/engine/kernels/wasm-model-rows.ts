@@ -46,11 +46,17 @@ export function bind(be: WasmBackend): void {
 
 export const at = heapAddress;
 
-/** Parameter `name`'s address on the heap. */
-export function paramAt(be: WasmBackend, flat: TensorInfo, a: ModelAttrs, name: string): number {
-  const offset = a.offsets[name];
-  if (offset === undefined) throw new Error(`model parameter ${name} is missing`);
-  return at(be, flat) + offset * 4;
+/**
+ * Each parameter's address on the heap, by name, with the flat vector's address looked up once (a
+ * kernel asks for ~20 names a layer; the lookup through tfjs's data map each time cost ~0.1 ms a call).
+ */
+export function paramAddresses(be: WasmBackend, flat: TensorInfo, a: ModelAttrs): (name: string) => number {
+  const base = at(be, flat);
+  return (name) => {
+    const offset = a.offsets[name];
+    if (offset === undefined) throw new Error(`model parameter ${name} is missing`);
+    return base + offset * 4;
+  };
 }
 
 /** Where one block's forward pass writes what the gradient (or the next step) reads, on the heap. */
@@ -77,8 +83,9 @@ export interface HeadsAt {
 }
 
 /**
- * Token plus position embedding of `rows` rows into x: row r holds token ids[whole(r)] at position
- * whole(r) mod time. The one-hot product picks one table row, the same float, so no product is needed.
+ * Token plus position embedding of `rows` rows into x: row r holds buffer row (r / n)·time + from + r mod n
+ * (n = time, from = 0: the whole buffer; a cache's new positions otherwise). The one-hot product of the
+ * per-layer path picks one table row, the same float, so no product is needed (assembly/fused.ts: embed).
  */
 export function embedRows(
   be: WasmBackend,
@@ -87,19 +94,20 @@ export function embedRows(
   tokens: TensorInfo,
   x: number,
   rows: number,
-  whole: (r: number) => number,
+  positions: { from: number; n: number } = { from: 0, n: a.time },
 ): void {
-  const d = a.dModel;
-  const heap = new Float32Array(be.wasm.asm.memory.buffer);
-  const ids = new Int32Array(be.wasm.asm.memory.buffer, at(be, tokens), a.batch * a.time);
-  const tok = paramAt(be, flat, a, 'tokenEmbedding') >>> 2;
-  const pos = paramAt(be, flat, a, 'positionEmbedding') >>> 2;
-  for (let r = 0; r < rows; r++) {
-    const out = (x >>> 2) + r * d;
-    const e = tok + ids[whole(r)] * d;
-    const p = pos + (whole(r) % a.time) * d;
-    for (let j = 0; j < d; j++) heap[out + j] = heap[e + j] + heap[p + j];
-  }
+  const params = paramAddresses(be, flat, a);
+  fusedModule(be).embed(
+    at(be, tokens),
+    params('tokenEmbedding'),
+    params('positionEmbedding'),
+    x,
+    rows,
+    a.dModel,
+    a.time,
+    positions.from,
+    positions.n,
+  );
 }
 
 /**
@@ -121,7 +129,7 @@ export function forwardRows(
   const fx = fusedModule(be);
   const d = a.dModel;
   const { x, x2, branch } = stream;
-  const w = (name: string) => paramAt(be, flat, a, name);
+  const w = paramAddresses(be, flat, a);
   for (let l = 0; l < a.layers; l++) {
     const s = blockAt(l);
     const p = (name: string) => w(`block${l}.${name}`);

@@ -19,7 +19,7 @@ import {
   embedRows,
   forwardRows,
   modelKernelStats,
-  paramAt,
+  paramAddresses,
   scratch,
   type BlockAt,
   type ModelAttrs,
@@ -98,7 +98,7 @@ function modelForward(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: 
   const T = (floats: number) => base + floats * 4;
   const stream = scratch.stream.reserve(be, 3 * rows * d * 4);
   const [x, x2, branch] = [stream, stream + rows * d * 4, stream + 2 * rows * d * 4];
-  embedRows(be, a, flat, tokens, x, rows, (r) => r);
+  embedRows(be, a, flat, tokens, x, rows);
   const blockAt = (l: number) => {
     const s = blockOf(l);
     return {
@@ -136,8 +136,8 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
   bind(be);
   const fx = fusedModule(be);
   const T = (floats: number) => at(be, tape) + floats * 4;
-  const w = (name: string) => paramAt(be, flat, a, name);
-  const g = (name: string) => paramAt(be, grad, a, name);
+  const w = paramAddresses(be, flat, a);
+  const g = paramAddresses(be, grad, a);
   const width = rows * d * 4;
   const temps = scratch.grad.reserve(be, 3 * width + 2 * 4 * width);
   const [dx, dy, dt, dWide, dWide2] = [temps, temps + width, temps + 2 * width, temps + 3 * width, temps + 7 * width];
@@ -192,24 +192,8 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
     fx.addRepeated(dx, dt, dx, rows * d, rows * d);
   }
 
-  // Embeddings. The one-hot product's gradient sums each token's rows in row order; the positions'
-  // sums the batch in order (tfjs's Sum over axis 0): float32 sums in the same order.
-  const heap = new Float32Array(be.wasm.asm.memory.buffer);
-  const ids = new Int32Array(be.wasm.asm.memory.buffer, at(be, tokens), rows);
-  const dTok = g('tokenEmbedding') >>> 2;
-  const dPos = g('positionEmbedding') >>> 2;
-  const src = dx >>> 2;
-  for (let r = 0; r < rows; r++) {
-    const row = src + r * d;
-    const e = dTok + ids[r] * d;
-    for (let j = 0; j < d; j++) heap[e + j] += heap[row + j];
-  }
-  for (let t = 0; t < time; t++)
-    for (let j = 0; j < d; j++) {
-      let sum = 0;
-      for (let bi = 0; bi < batch; bi++) sum = Math.fround(sum + heap[src + (bi * time + t) * d + j]);
-      heap[dPos + t * d + j] = sum;
-    }
+  // Embeddings: each token's rows summed in row order, each position's the batch in order (assembly/fused.ts).
+  fx.embedGrad(dx, at(be, tokens), g('tokenEmbedding'), g('positionEmbedding'), batch, time, d);
   return [grad];
 }
 
