@@ -147,6 +147,32 @@ describe('wasm SIMD BatchMatMul', () => {
   });
 });
 
+// A weight gradient's product xᵀ·dy (transposed A, k = a batch's rows) runs k in blocks that resume their
+// sums (assembly/matmul.ts, productInKBlocks): every sum must still be taken in k order, so the result
+// equals float32 multiply-then-add in k order exactly; m and n that the blocked path does not take too.
+describe('wasm SIMD BatchMatMul with a long k', () => {
+  it.each([
+    [64, 1000, 32],
+    [16, 300, 8],
+    [12, 700, 20],
+  ])('xᵀ [%i × k %i] · dy [·, %i] equals the sums in k order bit for bit', async (m, k, n) => {
+    await startBackend('wasm');
+    const x = tf.randomUniform([k, m], -1, 1, 'float32', 4);
+    const y = tf.randomUniform([k, n], -1, 1, 'float32', 5);
+    const got = tf.matMul(x, y, true, false);
+    const [xs, ys, out] = [await x.data(), await y.data(), await got.data()];
+    const expected = new Float32Array(m * n);
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let p = 0; p < k; p++) sum = Math.fround(sum + Math.fround(xs[p * m + i] * ys[p * n + j]));
+        expected[i * n + j] = sum;
+      }
+    expect(Array.from(out)).toEqual(Array.from(expected));
+    tf.dispose([x, y, got]);
+  });
+});
+
 // The dense kernel (x·W + b in one call) against BatchMatMul followed by Add on wasm: bit for bit, since it
 // adds the bias to each finished sum as the Add would; widths n of every remainder mod 4, rows likewise.
 describe('wasm dense kernel', () => {
