@@ -181,8 +181,13 @@ function geluOf(v: v128): v128 {
 
 @inline
 function geluSlope(v: v128): v128 {
+  return geluSlopeWith(v, sigmoidOfGeluArg(v, f32x4.mul(v, v)));
+}
+
+/** The slope from σ already computed (the forward pass kept it): the same floats as geluSlope. */
+@inline
+function geluSlopeWith(v: v128, s: v128): v128 {
   const x2 = f32x4.mul(v, v);
-  const s = sigmoidOfGeluArg(v, x2);
   const dz = f32x4.add(f32x4.mul(x2, f32x4.splat(6 * GELU_C * GELU_A)), f32x4.splat(2 * GELU_C));
   return f32x4.add(s, f32x4.mul(f32x4.mul(v, f32x4.mul(s, f32x4.sub(f32x4.splat(1), s))), dz));
 }
@@ -231,6 +236,50 @@ export function geluGrad(dy: usize, x: usize, dx: usize, count: i32): void {
   for (; i < count; i += 4) {
     const off = <usize>i << 2;
     storeCols(dx + off, f32x4.mul(loadCols(dy + off, count - i), geluSlope(loadCols(x + off, count - i))), count - i);
+  }
+}
+
+// The whole-model kernels' pair (src/engine/kernels/wasm-model.ts): the forward pass also keeps σ, the
+// exp and division that are most of GELU's cost, so the gradient does not compute them again. Same floats
+// as gelu() and geluGrad().
+
+/** gelu() that also writes σ(2·√(2/π)(x + 0.044715x³)) to `sig`. */
+export function geluKeepingSigmoid(x: usize, y: usize, sig: usize, count: i32): void {
+  let i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const off = <usize>i << 2;
+    const v0 = v128.load(x + off);
+    const v1 = v128.load(x + off, 16);
+    const s0 = sigmoidOfGeluArg(v0, f32x4.mul(v0, v0));
+    const s1 = sigmoidOfGeluArg(v1, f32x4.mul(v1, v1));
+    v128.store(sig + off, s0);
+    v128.store(sig + off, s1, 16);
+    v128.store(y + off, f32x4.mul(v0, s0));
+    v128.store(y + off, f32x4.mul(v1, s1), 16);
+  }
+  for (; i < count; i += 4) {
+    const off = <usize>i << 2;
+    const v = loadCols(x + off, count - i);
+    const s = sigmoidOfGeluArg(v, f32x4.mul(v, v));
+    storeCols(sig + off, s, count - i);
+    storeCols(y + off, f32x4.mul(v, s), count - i);
+  }
+}
+
+/** geluGrad() with σ from geluKeepingSigmoid. */
+export function geluGradFromSigmoid(dy: usize, x: usize, sig: usize, dx: usize, count: i32): void {
+  let i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const off = <usize>i << 2;
+    const r0 = f32x4.mul(v128.load(dy + off), geluSlopeWith(v128.load(x + off), v128.load(sig + off)));
+    const r1 = f32x4.mul(v128.load(dy + off, 16), geluSlopeWith(v128.load(x + off, 16), v128.load(sig + off, 16)));
+    v128.store(dx + off, r0);
+    v128.store(dx + off, r1, 16);
+  }
+  for (; i < count; i += 4) {
+    const off = <usize>i << 2;
+    const slope = geluSlopeWith(loadCols(x + off, count - i), loadCols(sig + off, count - i));
+    storeCols(dx + off, f32x4.mul(loadCols(dy + off, count - i), slope), count - i);
   }
 }
 

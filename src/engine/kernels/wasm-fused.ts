@@ -24,6 +24,8 @@ export interface FusedExports {
   denseGrad(...args: number[]): void;
   addRepeated(a: number, b: number, out: number, count: number, bCount: number): void;
   embed(...args: number[]): void;
+  geluKeepingSigmoid(...args: number[]): void;
+  geluGradFromSigmoid(...args: number[]): void;
   embedGrad(...args: number[]): void;
 }
 

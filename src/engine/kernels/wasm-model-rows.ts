@@ -71,6 +71,8 @@ export interface BlockAt {
   rstd2: number;
   h: number;
   g: number;
+  /** Where GELU's σ goes when the gradient will need it (geluKeepingSigmoid); absent otherwise. */
+  sigmoid?: number;
 }
 
 /** Where the final LayerNorm and the heads write. */
@@ -140,7 +142,8 @@ export function forwardRows(
     fx.addRepeated(x, branch, x2, rows * d, rows * d);
     fx.layerNorm(x2, p('ln2.gamma'), p('ln2.beta'), s.y2, s.xhat2, s.rstd2, rows, d);
     denseOnHeap(be, s.y2, p('mlp.wIn'), p('mlp.bIn'), s.h, rows, d, 4 * d);
-    fx.gelu(s.h, s.g, rows * 4 * d);
+    if (s.sigmoid === undefined) fx.gelu(s.h, s.g, rows * 4 * d);
+    else fx.geluKeepingSigmoid(s.h, s.g, s.sigmoid, rows * 4 * d);
     denseOnHeap(be, s.g, p('mlp.wOut'), p('mlp.bOut'), branch, rows, 4 * d, d);
     fx.addRepeated(x2, branch, x, rows * d, rows * d);
   }

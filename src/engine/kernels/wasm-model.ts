@@ -41,9 +41,10 @@ interface BlockTape {
   xhat2: number;
   rstd2: number;
   y2: number;
-  /** The MLP's pre-activation [R, 4d] and its GELU [R, 4d]. */
+  /** The MLP's pre-activation [R, 4d], its GELU [R, 4d] and GELU's σ [R, 4d] (with a tape only). */
   h: number;
   g: number;
+  sigmoid: number;
 }
 
 interface TapeLayout {
@@ -78,6 +79,7 @@ function tapeLayout(a: ModelAttrs): TapeLayout {
       y2: take(rows * d),
       h: take(rows * 4 * d),
       g: take(rows * 4 * d),
+      sigmoid: a.tape ? take(rows * 4 * d) : -1,
     });
   return { blocks, xhatF: take(rows * d), rstdF: take(rows), hidden: take(rows * d), floats };
 }
@@ -112,6 +114,7 @@ function modelForward(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: 
       rstd2: T(s.rstd2),
       h: T(s.h),
       g: T(s.g),
+      ...(a.tape ? { sigmoid: T(s.sigmoid) } : {}),
     };
   };
   const attend = (l: number, s: BlockAt) =>
@@ -180,7 +183,7 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
     const pg = (name: string) => g(`${b}.${name}`);
     // x3 = x2 + mlp(LN2(x2)): dx holds dx3.
     fx.denseGrad(dx, T(s.g), p('mlp.wOut'), dWide, pg('mlp.wOut'), pg('mlp.bOut'), rows, 4 * d, d, pack);
-    fx.geluGrad(dWide, T(s.h), dWide2, rows * 4 * d);
+    fx.geluGradFromSigmoid(dWide, T(s.h), T(s.sigmoid), dWide2, rows * 4 * d);
     fx.denseGrad(dWide2, T(s.y2), p('mlp.wIn'), dy, pg('mlp.wIn'), pg('mlp.bIn'), rows, d, 4 * d, pack);
     fx.layerNormGrad(dy, T(s.xhat2), T(s.rstd2), p('ln2.gamma'), dt, pg('ln2.gamma'), pg('ln2.beta'), rows, d);
     fx.addRepeated(dx, dt, dx, rows * d, rows * d);
