@@ -43,13 +43,69 @@ function dot(a: usize, b: usize, n: i32): f32 {
   return hsum(acc);
 }
 
-/** out[e] += w · x[e] for e < n (n a multiple of 4). */
+/**
+ * dot(a, b_r) for the four rows b_r = b + r·stride (r < 4) as one vector: the four lane sums transposed
+ * and added in lane order, the same floats as dot() one row at a time.
+ */
 @inline
-function axpy(out: usize, w: f32, x: usize, n: i32): void {
-  const wv = f32x4.splat(w);
+function dot4(a: usize, b: usize, stride: usize, n: i32): v128 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   for (let e = 0; e < n; e += 4) {
-    const o = out + (<usize>e << 2);
-    v128.store(o, f32x4.add(v128.load(o), f32x4.mul(wv, v128.load(x + (<usize>e << 2)))));
+    const eo = (<usize>e) << 2;
+    const q = v128.load(a + eo);
+    a0 = f32x4.add(a0, f32x4.mul(q, v128.load(b + eo)));
+    a1 = f32x4.add(a1, f32x4.mul(q, v128.load(b + stride + eo)));
+    a2 = f32x4.add(a2, f32x4.mul(q, v128.load(b + 2 * stride + eo)));
+    a3 = f32x4.add(a3, f32x4.mul(q, v128.load(b + 3 * stride + eo)));
+  }
+  const t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+  const r0 = v128.shuffle<f32>(t0, t2, 0, 1, 4, 5);
+  const r1 = v128.shuffle<f32>(t0, t2, 2, 3, 6, 7);
+  const r2 = v128.shuffle<f32>(t1, t3, 0, 1, 4, 5);
+  const r3 = v128.shuffle<f32>(t1, t3, 2, 3, 6, 7);
+  return f32x4.add(f32x4.add(f32x4.add(r0, r1), r2), r3);
+}
+
+/**
+ * out = Σ_{r = from}^{to − 1} w_r · x_r over n floats (n a multiple of 4), summed in r order in registers:
+ * weight r at w + (r − from)·wStride bytes, row r at x + r·xStride. The same sums as adding w_r·x_r
+ * into zeroed memory one r at a time.
+ */
+@inline
+function weightedSum(w: usize, x: usize, xStride: usize, from: i32, to: i32, out: usize, n: i32, wStride: usize): void {
+  let e = 0;
+  for (; e + 16 <= n; e += 16) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let xr = x + <usize>from * xStride + ((<usize>e) << 2);
+    let wr = w;
+    for (let r = from; r < to; r++) {
+      const wv = v128.load32_splat(wr);
+      a0 = f32x4.add(a0, f32x4.mul(wv, v128.load(xr)));
+      a1 = f32x4.add(a1, f32x4.mul(wv, v128.load(xr, 16)));
+      a2 = f32x4.add(a2, f32x4.mul(wv, v128.load(xr, 32)));
+      a3 = f32x4.add(a3, f32x4.mul(wv, v128.load(xr, 48)));
+      xr += xStride;
+      wr += wStride;
+    }
+    const o = out + ((<usize>e) << 2);
+    v128.store(o, a0);
+    v128.store(o, a1, 16);
+    v128.store(o, a2, 32);
+    v128.store(o, a3, 48);
+  }
+  for (; e < n; e += 4) {
+    let a0 = f32x4.splat(0);
+    let xr = x + <usize>from * xStride + ((<usize>e) << 2);
+    let wr = w;
+    for (let r = from; r < to; r++) {
+      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(wr), v128.load(xr)));
+      xr += xStride;
+      wr += wStride;
+    }
+    v128.store(out + ((<usize>e) << 2), a0);
   }
 }
 
@@ -283,6 +339,26 @@ export function geluGradFromSigmoid(dy: usize, x: usize, sig: usize, dx: usize, 
   }
 }
 
+/** e^x in place over `count` floats (a multiple of 4), four vectors an iteration (see gelu()). */
+function expInPlace(x: usize, count: i32): void {
+  let i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const o = x + ((<usize>i) << 2);
+    const r0 = expv(v128.load(o));
+    const r1 = expv(v128.load(o, 16));
+    const r2 = expv(v128.load(o, 32));
+    const r3 = expv(v128.load(o, 48));
+    v128.store(o, r0);
+    v128.store(o, r1, 16);
+    v128.store(o, r2, 32);
+    v128.store(o, r3, 48);
+  }
+  for (; i < count; i += 4) {
+    const o = x + ((<usize>i) << 2);
+    v128.store(o, expv(v128.load(o)));
+  }
+}
+
 // ---- Causal attention from qkv [B·T, 3d] (queries, keys, values side by side, each head-major) to
 // out [B·T, d], with the weights p [H·B, T, T4] (group h·B + b, rows padded to T4 = T rounded up to 4
 // with zeros) kept for the gradient. hd = d / heads must be a multiple of 4. Only rows from ≤ i < to are
@@ -314,19 +390,35 @@ export function attention(
       for (let i = from; i < to; i++) {
         const qi = q0 + <usize>i * rowBytes;
         const prow = pg + ((<usize>(i * t4)) << 2);
-        let max: f32 = -Infinity;
-        for (let j = 0; j <= i; j++) {
+        // Four keys at a time while all four are ≤ i: their four lane sums transposed and added in lane
+        // order, the same floats as dot() one key at a time.
+        let maxv = f32x4.splat(-Infinity);
+        let j = 0;
+        for (; j + 3 <= i; j += 4) {
+          const sv = f32x4.mul(dot4(qi, k0 + <usize>j * rowBytes, rowBytes, hd), f32x4.splat(scale));
+          v128.store(prow + (<usize>j << 2), sv);
+          maxv = f32x4.max(maxv, sv);
+        }
+        const m2 = f32x4.max(maxv, v128.shuffle<f32>(maxv, maxv, 2, 3, 0, 1));
+        let max: f32 = Mathf.max(f32x4.extract_lane(m2, 0), f32x4.extract_lane(m2, 1));
+        for (; j <= i; j++) {
           const s = dot(qi, k0 + <usize>j * rowBytes, hd) * scale;
           store<f32>(prow + (<usize>j << 2), s);
           if (s > max) max = s;
         }
-        // exp over whole vectors, then zero everything past the diagonal (padding included)
+        // The exp's argument s − max over whole vectors; the exp itself runs over every row at once below.
         const mv = f32x4.splat(max);
         const used = (i + 4) & ~3;
         for (let j = 0; j < used; j += 4) {
           const o = prow + (<usize>j << 2);
-          v128.store(o, expv(f32x4.sub(v128.load(o), mv)));
+          v128.store(o, f32x4.sub(v128.load(o), mv));
         }
+      }
+      expInPlace(pg + ((<usize>(from * t4)) << 2), (to - from) * t4);
+      for (let i = from; i < to; i++) {
+        const prow = pg + ((<usize>(i * t4)) << 2);
+        // zero everything past the diagonal (padding included), then normalise
+        const used = (i + 4) & ~3;
         for (let j = i + 1; j < t4; j++) store<f32>(prow + (<usize>j << 2), 0);
         let acc = f32x4.splat(0);
         for (let j = 0; j < used; j += 4) acc = f32x4.add(acc, v128.load(prow + (<usize>j << 2)));
@@ -336,42 +428,18 @@ export function attention(
           const o = prow + (<usize>j << 2);
           v128.store(o, f32x4.mul(v128.load(o), inv));
         }
-        // out_i = Σ_j p_ij v_j, summed in j order in registers, 16 then 4 floats of the head at a time
-        // (the same sums as adding into zeroed memory one j at a time).
-        const oi = out + ((<usize>((b * time + i) * d + h * hd)) << 2);
-        let e = 0;
-        for (; e + 16 <= hd; e += 16) {
-          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-          let vj = v0 + ((<usize>e) << 2);
-          for (let j = 0; j <= i; j++) {
-            const w = v128.load32_splat(prow + (<usize>j << 2));
-            a0 = f32x4.add(a0, f32x4.mul(w, v128.load(vj)));
-            a1 = f32x4.add(a1, f32x4.mul(w, v128.load(vj, 16)));
-            a2 = f32x4.add(a2, f32x4.mul(w, v128.load(vj, 32)));
-            a3 = f32x4.add(a3, f32x4.mul(w, v128.load(vj, 48)));
-            vj += rowBytes;
-          }
-          const oe = oi + ((<usize>e) << 2);
-          v128.store(oe, a0);
-          v128.store(oe, a1, 16);
-          v128.store(oe, a2, 32);
-          v128.store(oe, a3, 48);
-        }
-        for (; e < hd; e += 4) {
-          let a0 = f32x4.splat(0);
-          let vj = v0 + ((<usize>e) << 2);
-          for (let j = 0; j <= i; j++) {
-            a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(prow + (<usize>j << 2)), v128.load(vj)));
-            vj += rowBytes;
-          }
-          v128.store(oi + ((<usize>e) << 2), a0);
-        }
+        // out_i = Σ_j p_ij v_j, summed in j order in registers
+        weightedSum(prow, v0, rowBytes, 0, i + 1, out + ((<usize>((b * time + i) * d + h * hd)) << 2), hd, 4);
       }
     }
   }
 }
 
-/** The gradient of attention() for dy [B·T, d], as dqkv [B·T, 3d]. `scratch` holds T4 floats. */
+/**
+ * The gradient of attention() for dy [B·T, d], as dqkv [B·T, 3d] (every float written). `scratch` holds
+ * (T + 1)·T4 floats: one row's dp, then every row's ds, so dk and dv are summed a key at a time in
+ * registers rather than added into memory a query at a time.
+ */
 export function attentionGrad(
   dy: usize,
   qkv: usize,
@@ -387,7 +455,9 @@ export function attentionGrad(
   const t4 = (time + 3) & ~3;
   const scale = <f32>1 / Mathf.sqrt(<f32>hd);
   const rowBytes = (<usize>(3 * d)) << 2;
-  memory.fill(dqkv, 0, <usize>(batch * time) * rowBytes);
+  const dyRowBytes = (<usize>d) << 2;
+  // scratch: dp_i· [T4], then ds [T, T4]
+  const dsAll = scratch + ((<usize>t4) << 2);
   for (let h = 0; h < heads; h++) {
     for (let b = 0; b < batch; b++) {
       const qOff = (<usize>(h * hd)) << 2;
@@ -395,47 +465,30 @@ export function attentionGrad(
       const vOff = (<usize>(2 * d + h * hd)) << 2;
       const x0 = qkv + <usize>(b * time) * rowBytes;
       const g0 = dqkv + <usize>(b * time) * rowBytes;
+      const dy0 = dy + <usize>(b * time) * dyRowBytes + ((<usize>(h * hd)) << 2);
       const pg = p + ((<usize>((h * batch + b) * time * t4)) << 2);
       for (let i = 0; i < time; i++) {
-        const gi = dy + ((<usize>((b * time + i) * d + h * hd)) << 2);
+        const gi = dy0 + <usize>i * dyRowBytes;
         const prow = pg + ((<usize>(i * t4)) << 2);
-        // dp_ij = dOut_i · v_j; dv_j += p_ij dOut_i
+        const dsRow = dsAll + ((<usize>(i * t4)) << 2);
+        // dp_ij = dOut_i · v_j, four keys at a time (dot4: the same floats as dot)
+        let j = 0;
+        for (; j + 3 <= i; j += 4) v128.store(scratch + (<usize>j << 2), dot4(gi, x0 + <usize>j * rowBytes + vOff, rowBytes, hd));
+        for (; j <= i; j++) store<f32>(scratch + (<usize>j << 2), dot(gi, x0 + <usize>j * rowBytes + vOff, hd));
         let weighted: f32 = 0;
-        for (let j = 0; j <= i; j++) {
-          const pij = load<f32>(prow + (<usize>j << 2));
-          const s = dot(gi, x0 + <usize>j * rowBytes + vOff, hd);
-          store<f32>(scratch + (<usize>j << 2), s);
-          weighted += s * pij;
-          axpy(g0 + <usize>j * rowBytes + vOff, pij, gi, hd);
-        }
-        // ds_ij = p_ij (dp_ij − Σ_j' p_ij' dp_ij') · scale; dq_i += ds_ij k_j; dk_j += ds_ij q_i
-        // dq_i is this row's alone (zeroed above): summed over j in registers when the head is 16 wide,
-        // in j order, the same sums as adding into memory one j at a time.
-        const qi = x0 + <usize>i * rowBytes + qOff;
-        const dqi = g0 + <usize>i * rowBytes + qOff;
-        if (hd == 16) {
-          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-          for (let j = 0; j <= i; j++) {
-            const ds = load<f32>(prow + (<usize>j << 2)) * (load<f32>(scratch + (<usize>j << 2)) - weighted) * scale;
-            const w = f32x4.splat(ds);
-            const kj = x0 + <usize>j * rowBytes + kOff;
-            a0 = f32x4.add(a0, f32x4.mul(w, v128.load(kj)));
-            a1 = f32x4.add(a1, f32x4.mul(w, v128.load(kj, 16)));
-            a2 = f32x4.add(a2, f32x4.mul(w, v128.load(kj, 32)));
-            a3 = f32x4.add(a3, f32x4.mul(w, v128.load(kj, 48)));
-            axpy(g0 + <usize>j * rowBytes + kOff, ds, qi, hd);
-          }
-          v128.store(dqi, a0);
-          v128.store(dqi, a1, 16);
-          v128.store(dqi, a2, 32);
-          v128.store(dqi, a3, 48);
-        } else {
-          for (let j = 0; j <= i; j++) {
-            const ds = load<f32>(prow + (<usize>j << 2)) * (load<f32>(scratch + (<usize>j << 2)) - weighted) * scale;
-            axpy(dqi, ds, x0 + <usize>j * rowBytes + kOff, hd);
-            axpy(g0 + <usize>j * rowBytes + kOff, ds, qi, hd);
-          }
-        }
+        for (let j = 0; j <= i; j++) weighted += load<f32>(scratch + (<usize>j << 2)) * load<f32>(prow + (<usize>j << 2));
+        // ds_ij = p_ij (dp_ij − Σ_j' p_ij' dp_ij') · scale; dq_i = Σ_j ds_ij k_j, in j order
+        for (let j = 0; j <= i; j++)
+          store<f32>(dsRow + (<usize>j << 2), load<f32>(prow + (<usize>j << 2)) * (load<f32>(scratch + (<usize>j << 2)) - weighted) * scale);
+        weightedSum(dsRow, x0 + kOff, rowBytes, 0, i + 1, g0 + <usize>i * rowBytes + qOff, hd, 4);
+      }
+      // dv_j = Σ_{i ≥ j} p_ij dOut_i and dk_j = Σ_{i ≥ j} ds_ij q_i, each summed in i order in registers
+      // (the same sums as adding into zeroed memory row by row).
+      const t4Bytes = (<usize>t4) << 2;
+      for (let j = 0; j < time; j++) {
+        const column = (<usize>j) << 2;
+        weightedSum(pg + <usize>j * t4Bytes + column, dy0, dyRowBytes, j, time, g0 + <usize>j * rowBytes + vOff, hd, t4Bytes);
+        weightedSum(dsAll + <usize>j * t4Bytes + column, x0 + qOff, rowBytes, j, time, g0 + <usize>j * rowBytes + kOff, hd, t4Bytes);
       }
     }
   }

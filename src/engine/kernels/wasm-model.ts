@@ -144,7 +144,7 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
   const width = rows * d * 4;
   const temps = scratch.grad.reserve(be, 3 * width + 2 * 4 * width);
   const [dx, dy, dt, dWide, dWide2] = [temps, temps + width, temps + 2 * width, temps + 3 * width, temps + 7 * width];
-  // denseGrad packs Wᵀ [out, in] or dy [rows, out] (rounded up to 4 columns); attentionGrad needs T4 floats.
+  // denseGrad packs Wᵀ [out, in] or dy [rows, out] (rounded up to 4 columns); attentionGrad needs (T + 1)·T4.
   const round4 = (n: number) => (n + 3) & ~3;
   const shapes = [
     [d, 1],
@@ -154,7 +154,7 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
     [d, 4 * d],
     [4 * d, d],
   ];
-  const packFloats = Math.max(round4(time), ...shapes.map(([i, o]) => Math.max(o * round4(i), rows * round4(o))));
+  const packFloats = Math.max((time + 1) * round4(time), ...shapes.map(([i, o]) => Math.max(o * round4(i), rows * round4(o))));
   const pack = scratch.pack.reserve(be, packFloats * 4);
   new Float32Array(be.wasm.asm.memory.buffer, at(be, grad), flat.shape[0]).fill(0);
 
