@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_FUSED_OPS, FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused';
 import { modelKernelStats } from '../src/engine/kernels/wasm-model';
+import { SAMPLE_STEP_KERNEL, sampleStepStats } from '../src/engine/kernels/wasm-sample';
 import { nextTokens, tokenLogProbs } from '../src/engine/log-probs';
 import { disposeParams, forward, initParams, type ModelShape, type Params } from '../src/engine/model';
 import { promptBuffer } from '../src/engine/rollout';
@@ -136,9 +137,12 @@ describe('GumbelSampler', () => {
     const models = { policy: initParams(wide, 6), reference: initParams(wide, 7, 'reference'), shape: wide };
     try {
       const before = { ...modelKernelStats };
+      const stepsBefore = sampleStepStats.runs;
       const cached = await sampleAll([], models);
-      // One extension a step, 10 positions per row in all (the prefix passes: 4 + 5 + 6 + 7 + 10 = 32).
+      // One extension a step, 10 positions per row in all (the prefix passes: 4 + 5 + 6 + 7 + 10 = 32),
+      // and the rest of each step as one kernel (the prefix passes below run tfjs's ops: same tokens).
       expect(modelKernelStats.extend - before.extend).toBe(steps);
+      expect(sampleStepStats.runs - stepsBefore).toBe(steps);
       expect(modelKernelStats.extendedPositions - before.extendedPositions).toBe(shape.contextLength);
       // Reloading the buffer between turns (observations may change any position) starts the cache again.
       const inTurns = await sampleAll([1, 3], models);
@@ -146,6 +150,8 @@ describe('GumbelSampler', () => {
       const extendsBefore = modelKernelStats.extend;
       const prefix = await sampleAll([], models);
       expect(modelKernelStats.extend).toBe(extendsBefore);
+      // The kernel sampled the cached runs (straight and in turns), not the prefix passes.
+      expect(sampleStepStats.runs - stepsBefore).toBe(2 * steps);
       expect(cached.planes).toEqual(prefix.planes);
       expect(inTurns.planes).toEqual(prefix.planes);
       // An observation that rewrites an earlier position (here the first prompt letter of every row)
@@ -167,6 +173,52 @@ describe('GumbelSampler', () => {
       disposeParams(models.reference);
       await startBackend('cpu');
     }
+  });
+
+  it('wasm: the sampling step kernel keeps the first of equal maxima, writes <pad> for finished rows, and ends rows at <eos>', async () => {
+    await startBackend('wasm');
+    const [batch, vocab, time] = [4, 5, 6];
+    const out = tf.tidy(() => {
+      // Row 0: a tie between tokens 1 and 3 (argMax takes 1); row 1: <eos> wins; row 2: finished; row 3: the
+      // noise decides (step 1's row).
+      const logits = tf.tensor2d([0, 2, 1, 2, 0, 0, 0, 5, 0, 0, 9, 0, 0, 0, 0, 1, 1, 1, 1, 1], [batch, vocab]);
+      const noise = tf.concat([
+        tf.zeros([1, batch, vocab]),
+        tf.tensor3d([
+          [
+            [0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0],
+            [0, 0, 0, 0.5, 0],
+          ],
+        ]),
+      ]);
+      const tokens = tf.fill([batch, time], 7, 'int32');
+      const done = tf.tensor1d([0, 0, 1, 0], 'bool');
+      const run = (step: number) => {
+        const [t, d] = tf
+          .engine()
+          .runKernel(
+            SAMPLE_STEP_KERNEL,
+            { logits, noise, tokens, done },
+            { step, position: 4, pad: PAD, eos: 2 },
+          ) as tf.Tensor[];
+        return [Array.from(t.dataSync()), Array.from(d.dataSync())];
+      };
+      // tfjs's argMax on the same scores, for the tie in row 0.
+      const tfjs = Array.from(
+        tf.argMax(tf.add(logits, tf.squeeze(tf.slice(noise, [0, 0, 0], [1, -1, -1]), [0])), 1).dataSync(),
+      );
+      return [run(0), run(1), [tfjs, []]];
+    });
+    expect(out[2][0][0]).toBe(1);
+    const column = (flat: number[]) => Array.from({ length: batch }, (_, b) => flat[b * time + 4]);
+    expect(column(out[0][0])).toEqual([1, 2, PAD, 0]);
+    expect(out[0][1]).toEqual([0, 1, 1, 0]);
+    expect(column(out[1][0])).toEqual([1, 2, PAD, 3]);
+    // Only the sampled position changes.
+    expect(out[0][0].filter((t, i) => i % time !== 4)).toEqual(new Array(batch * (time - 1)).fill(7));
+    await startBackend('cpu');
   });
 
   // The sampler runs an earlier step's forward pass on the prefix that decides it; causality makes that

@@ -6,6 +6,7 @@ import { registerWasmFusedKernels } from './kernels/wasm-fused';
 import { registerWasmIdentityKernel } from './kernels/wasm-identity';
 import { registerWasmMatMulKernel } from './kernels/wasm-matmul';
 import { registerWasmModelKernels } from './kernels/wasm-model';
+import { registerWasmSampleKernel } from './kernels/wasm-sample';
 import { registerWasmSliceKernels } from './kernels/wasm-slice';
 import { tf } from './tf';
 
@@ -68,6 +69,7 @@ export async function startBackend(order: readonly BackendName[], hooks: Backend
           registerWasmMatMulKernel();
           registerWasmFusedKernels();
           registerWasmModelKernels();
+          registerWasmSampleKernel();
         }
         const note = await hooks.started?.(name);
         const fellBack = name !== order[0];

@@ -4,6 +4,7 @@
 // generator, so a run replays exactly and no backend-specific multinomial kernel is needed.
 import { createModelCache, extendModelCache } from './fused-model';
 import type { ModelCache } from './kernels/wasm-model';
+import { SAMPLE_STEP_KERNEL, type SampleStepAttrs } from './kernels/wasm-sample';
 import { entropy, nextTokens, tokenLogProbs } from './log-probs';
 import { forward, type ForwardOutput, type ModelShape, type Params } from './model';
 import { Random } from './random';
@@ -80,12 +81,23 @@ export class GumbelSampler {
       // at the default lengths 10 positions per row over the rollout's five steps. Elsewhere an earlier step
       // runs the prefix alone: 36 positions per row (prefixes of 5–8, then the last step's whole buffer of
       // 10). The last step covers the whole buffer either way; its logits and values are kept for `finish`.
-      const { logits, out } = this.cache
-        ? this.extend(position, keep)
-        : this.prefixPass(
-            keep ? this.tokens : (tf.slice(this.tokens, [0, 0], [batchSize, position]) as Tensor2D),
-            position,
-          );
+      if (this.cache) {
+        const { logits, out } = this.extend(position, keep);
+        // The rest of the step as one kernel (kernels/wasm-sample.ts: the same tokens as the ops below).
+        const attrs: SampleStepAttrs = { step: this.step, position, pad: PAD, eos: EOS };
+        const [tokens, done] = tf
+          .engine()
+          .runKernel(
+            SAMPLE_STEP_KERNEL,
+            { logits, noise: this.gumbel, tokens: this.tokens, done: this.done },
+            attrs as unknown as tf.NamedAttrMap,
+          ) as unknown as [Tensor2D, Tensor1D];
+        return { tokens, done, kept: keep && out ? { logits: out.logits, values: out.values } : undefined };
+      }
+      const { logits, out } = this.prefixPass(
+        keep ? this.tokens : (tf.slice(this.tokens, [0, 0], [batchSize, position]) as Tensor2D),
+        position,
+      );
       const noise = tf.reshape(tf.slice(this.gumbel, [this.step, 0, 0], [1, batchSize, vocab]), [batchSize, vocab]);
       const sampled = tf.cast(tf.argMax(tf.add(logits, noise), -1), 'int32');
       const chosen = tf.where(this.done, tf.fill([batchSize], PAD, 'int32'), sampled);

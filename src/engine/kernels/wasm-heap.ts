@@ -12,6 +12,8 @@ export interface TensorInfo {
 
 export interface WasmBackend {
   makeOutput(shape: Shape, dtype: string): TensorInfo;
+  /** A view of a tensor's data on the heap (bool: one byte an element). */
+  typedArrayFromHeap(tensor: TensorInfo): Float32Array | Int32Array | Uint8Array;
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(ptr: number): void };
 }
