@@ -817,3 +817,15 @@ export function embedGrad(dx: usize, ids: usize, dTok: usize, dPos: usize, batch
     }
   }
 }
+
+// ---- A sampler's cache (src/engine/kernels/wasm-model-cache.ts) moves rows between a compact buffer of
+// its new positions (row r = b·n + (i − from)) and whole-buffer ones (row b·T + i), `width` floats a row.
+
+export function copyRows(src: usize, dst: usize, rows: i32, n: i32, time: i32, from: i32, width: i32, toWhole: bool): void {
+  const rowBytes = (<usize>width) << 2;
+  for (let r = 0; r < rows; r++) {
+    const whole = <usize>((r / n) * time + from + (r % n));
+    const compact = <usize>r;
+    memory.copy(dst + (toWhole ? whole : compact) * rowBytes, src + (toWhole ? compact : whole) * rowBytes, rowBytes);
+  }
+}

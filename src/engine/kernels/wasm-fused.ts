@@ -27,6 +27,7 @@ export interface FusedExports {
   geluKeepingSigmoid(...args: number[]): void;
   geluGradFromSigmoid(...args: number[]): void;
   embedGrad(...args: number[]): void;
+  copyRows(...args: number[]): void;
 }
 
 /** Kernel names; `tf.engine().runKernel(KERNELS.x, …)` runs one where it is registered. */

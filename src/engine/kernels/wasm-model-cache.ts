@@ -93,15 +93,9 @@ export function modelExtend(be: WasmBackend, tokens: TensorInfo, flat: TensorInf
   const cacheLogits = a.cache + a.layers * batch * time * 3 * d * 4;
   const cacheValues = cacheLogits + batch * time * vocab * 4;
 
-  const heap = new Float32Array(be.wasm.asm.memory.buffer);
   // Row r = b·n + (i − from) of a compact buffer is row b·T + i of a whole-buffer one.
-  const wholeRow = (r: number) => Math.floor(r / n) * time + from + (r % n);
-  const copyRows = (src: number, srcWhole: boolean, dst: number, width: number) => {
-    for (let r = 0; r < rows; r++) {
-      const [s, t] = srcWhole ? [wholeRow(r), r] : [r, wholeRow(r)];
-      heap.copyWithin((dst >>> 2) + t * width, (src >>> 2) + s * width, (src >>> 2) + (s + 1) * width);
-    }
-  };
+  const copyRows = (src: number, srcWhole: boolean, dst: number, width: number) =>
+    fx.copyRows(src, dst, rows, n, time, from, width, srcWhole ? 0 : 1);
   const computeRows = () => {
     // Every block writes to the same compact buffers: the cache keeps what later steps need (qkv).
     const block: BlockAt = {
@@ -129,6 +123,7 @@ export function modelExtend(be: WasmBackend, tokens: TensorInfo, flat: TensorInf
     copyRows(S('values'), false, cacheValues, 1);
   };
   if (rows > 0) computeRows();
+  const heap = new Float32Array(be.wasm.asm.memory.buffer);
   const [picked, logits, values] = outs.map((t) => at(be, t) >>> 2);
   for (let b = 0; b < batch; b++) {
     const row = (cacheLogits >>> 2) + (b * time + a.pick) * vocab;
