@@ -826,6 +826,11 @@ export function copyRows(src: usize, dst: usize, rows: i32, n: i32, time: i32, f
   for (let r = 0; r < rows; r++) {
     const whole = <usize>((r / n) * time + from + (r % n));
     const compact = <usize>r;
-    memory.copy(dst + (toWhole ? whole : compact) * rowBytes, src + (toWhole ? compact : whole) * rowBytes, rowBytes);
+    const to = dst + (toWhole ? whole : compact) * rowBytes;
+    const from_ = src + (toWhole ? compact : whole) * rowBytes;
+    // A loop, not memory.copy: rows are 1 to 3d floats, and V8 calls out for a memory.copy of a variable size.
+    let j: usize = 0;
+    for (; j + 16 <= rowBytes; j += 16) v128.store(to + j, v128.load(from_ + j));
+    for (; j < rowBytes; j += 4) store<f32>(to + j, load<f32>(from_ + j));
   }
 }
