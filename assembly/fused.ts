@@ -111,10 +111,73 @@ function weightedSum(w: usize, x: usize, xStride: usize, from: i32, to: i32, out
 
 // ---- LayerNorm over rows of x [n, d]: y = x̂·γ + β, x̂ = (x − mean)/√(var + 1e-5); also x̂ and rstd [n].
 
+/** Rows row … row + 3 of layerNorm() (d a multiple of 4), their chains interleaved. */
+@inline
+function layerNorm4(x: usize, gamma: usize, beta: usize, y: usize, xhat: usize, rstd: usize, row: i32, d: i32, inv: f32): void {
+  const rowBytes = (<usize>d) << 2;
+  const o0 = x + <usize>row * rowBytes;
+  const o1 = o0 + rowBytes;
+  const o2 = o1 + rowBytes;
+  const o3 = o2 + rowBytes;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let j = 0; j < d; j += 4) {
+    const off = <usize>j << 2;
+    a0 = f32x4.add(a0, v128.load(o0 + off));
+    a1 = f32x4.add(a1, v128.load(o1 + off));
+    a2 = f32x4.add(a2, v128.load(o2 + off));
+    a3 = f32x4.add(a3, v128.load(o3 + off));
+  }
+  const m0 = f32x4.splat(hsum(a0) * inv), m1 = f32x4.splat(hsum(a1) * inv);
+  const m2 = f32x4.splat(hsum(a2) * inv), m3 = f32x4.splat(hsum(a3) * inv);
+  a0 = f32x4.splat(0);
+  a1 = f32x4.splat(0);
+  a2 = f32x4.splat(0);
+  a3 = f32x4.splat(0);
+  for (let j = 0; j < d; j += 4) {
+    const off = <usize>j << 2;
+    const c0 = f32x4.sub(v128.load(o0 + off), m0);
+    const c1 = f32x4.sub(v128.load(o1 + off), m1);
+    const c2 = f32x4.sub(v128.load(o2 + off), m2);
+    const c3 = f32x4.sub(v128.load(o3 + off), m3);
+    a0 = f32x4.add(a0, f32x4.mul(c0, c0));
+    a1 = f32x4.add(a1, f32x4.mul(c1, c1));
+    a2 = f32x4.add(a2, f32x4.mul(c2, c2));
+    a3 = f32x4.add(a3, f32x4.mul(c3, c3));
+  }
+  const r0 = <f32>1 / Mathf.sqrt(hsum(a0) * inv + <f32>1e-5);
+  const r1 = <f32>1 / Mathf.sqrt(hsum(a1) * inv + <f32>1e-5);
+  const r2 = <f32>1 / Mathf.sqrt(hsum(a2) * inv + <f32>1e-5);
+  const r3 = <f32>1 / Mathf.sqrt(hsum(a3) * inv + <f32>1e-5);
+  const rAt = rstd + ((<usize>row) << 2);
+  store<f32>(rAt, r0);
+  store<f32>(rAt, r1, 4);
+  store<f32>(rAt, r2, 8);
+  store<f32>(rAt, r3, 12);
+  layerNormRowOut(o0, m0, f32x4.splat(r0), gamma, beta, xhat + <usize>row * rowBytes, y + <usize>row * rowBytes, d);
+  layerNormRowOut(o1, m1, f32x4.splat(r1), gamma, beta, xhat + <usize>(row + 1) * rowBytes, y + <usize>(row + 1) * rowBytes, d);
+  layerNormRowOut(o2, m2, f32x4.splat(r2), gamma, beta, xhat + <usize>(row + 2) * rowBytes, y + <usize>(row + 2) * rowBytes, d);
+  layerNormRowOut(o3, m3, f32x4.splat(r3), gamma, beta, xhat + <usize>(row + 3) * rowBytes, y + <usize>(row + 3) * rowBytes, d);
+}
+
+/** x̂ = (x − mean)·rstd and y = x̂·γ + β of one row (d a multiple of 4). */
+@inline
+function layerNormRowOut(o: usize, mv: v128, rv: v128, gamma: usize, beta: usize, ho: usize, yo: usize, d: i32): void {
+  for (let j = 0; j < d; j += 4) {
+    const off = <usize>j << 2;
+    const h = f32x4.mul(f32x4.sub(v128.load(o + off), mv), rv);
+    v128.store(ho + off, h);
+    v128.store(yo + off, f32x4.add(f32x4.mul(h, v128.load(gamma + off)), v128.load(beta + off)));
+  }
+}
+
 export function layerNorm(x: usize, gamma: usize, beta: usize, y: usize, xhat: usize, rstd: usize, n: i32, d: i32): void {
   const d4 = d & ~3;
   const inv = <f32>1 / <f32>d;
-  for (let row = 0; row < n; row++) {
+  let row = 0;
+  // Four rows at a time when d is a multiple of 4: each row's sums are still one chain in j order (the
+  // same floats), but four independent chains keep the adders busy where one waited on each add.
+  if (d4 == d) for (; row + 4 <= n; row += 4) layerNorm4(x, gamma, beta, y, xhat, rstd, row, d, inv);
+  for (; row < n; row++) {
     const o = x + ((<usize>row * <usize>d) << 2);
     let acc = f32x4.splat(0);
     let j = 0;
