@@ -513,6 +513,7 @@ export function attentionGrad(
   time: i32,
   heads: i32,
   d: i32,
+  from: i32,
 ): void {
   const hd = d / heads;
   const t4 = (time + 3) & ~3;
@@ -530,7 +531,11 @@ export function attentionGrad(
       const g0 = dqkv + <usize>(b * time) * rowBytes;
       const dy0 = dy + <usize>(b * time) * dyRowBytes + ((<usize>(h * hd)) << 2);
       const pg = p + ((<usize>((h * batch + b) * time * t4)) << 2);
-      for (let i = 0; i < time; i++) {
+      // Queries before `from` were not computed (the model kept only later positions): their dq is 0 and
+      // they add nothing to dk and dv, as a zero dOut_i would.
+      for (let i = 0; i < from; i++)
+        for (let e = 0; e < hd; e += 4) v128.store(g0 + <usize>i * rowBytes + qOff + ((<usize>e) << 2), f32x4.splat(0));
+      for (let i = from; i < time; i++) {
         const gi = dy0 + <usize>i * dyRowBytes;
         const prow = pg + ((<usize>(i * t4)) << 2);
         const dsRow = dsAll + ((<usize>(i * t4)) << 2);
@@ -550,8 +555,9 @@ export function attentionGrad(
       const t4Bytes = (<usize>t4) << 2;
       for (let j = 0; j < time; j++) {
         const column = (<usize>j) << 2;
-        weightedSum(pg + <usize>j * t4Bytes + column, dy0, dyRowBytes, j, time, g0 + <usize>j * rowBytes + vOff, hd, t4Bytes);
-        weightedSum(dsAll + <usize>j * t4Bytes + column, x0 + qOff, rowBytes, j, time, g0 + <usize>j * rowBytes + kOff, hd, t4Bytes);
+        const first = max(j, from);
+        weightedSum(pg + <usize>first * t4Bytes + column, dy0, dyRowBytes, first, time, g0 + <usize>j * rowBytes + vOff, hd, t4Bytes);
+        weightedSum(dsAll + <usize>first * t4Bytes + column, x0 + qOff, rowBytes, first, time, g0 + <usize>j * rowBytes + kOff, hd, t4Bytes);
       }
     }
   }

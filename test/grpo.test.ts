@@ -139,6 +139,7 @@ describe('GRPO on the device', () => {
         next,
         mask: tf.cast(tf.tensor2d(mask, [2, 6], 'int32'), 'bool') as Tensor2D,
         count: 5,
+        keepFrom: 2,
         // log π_old = log π − offset: the ratio π/π_old is e^offset (1 where no offset is given).
         oldLogp: tf.tensor2d(
           current.map((l, i) => l - (oldOffsets[i] ?? 0)),

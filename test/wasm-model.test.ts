@@ -6,6 +6,7 @@ import { hasModelKernel } from '../src/engine/fused-model';
 import { DEFAULT_FUSED_OPS, FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused';
 import { modelKernelStats } from '../src/engine/kernels/wasm-model';
 import { forward, initParams, disposeParams, type ModelShape } from '../src/engine/model';
+import { FORBIDDEN } from '../src/engine/params';
 import { tf, type Tensor } from '../src/engine/tf';
 import { startBackend } from './support/engine';
 
@@ -47,25 +48,34 @@ const CASES: Case[] = [
   },
 ];
 
-/** Loss value, flat gradient, logits and values of one forward and backward pass. */
-function pass(c: Case, seed: number): Float32Array[] {
+/**
+ * Loss value, flat gradient, logits and values of one forward and backward pass. With `keepFrom`, the
+ * loss reads positions from there on only, and the forward passes are told so.
+ */
+function pass(c: Case, seed: number, keepFrom = 0, tellForward = true): Float32Array[] {
   const params = initParams(c.shape, seed, 'model-test', [1, 2, 3, 4, 5]);
   // Away from the initial constants (zero value head, unit LayerNorm gains), so every term is exercised.
   tf.tidy(() => params.flat.assign(tf.add(params.flat, tf.randomNormal(params.flat.shape, 0, 0.05, 'float32', seed))));
   const ids = Int32Array.from({ length: c.batch * c.time }, (_, i) => (i * 7 + (i >> 3)) % c.shape.vocabSize);
   const tokens = tf.tensor2d(ids, [c.batch, c.time], 'int32');
   try {
+    const from = tellForward ? keepFrom : 0;
+    const read = tf.tensor2d(
+      Array.from({ length: c.batch * c.time }, (_, i) => (i % c.time >= keepFrom ? 1 : 0)),
+      [c.batch, c.time],
+    );
     const { value, grads } = tf.variableGrads(() => {
-      const out = forward(params, c.shape, tokens, c.temperature);
-      const weights = tf.randomNormal(out.logits.shape, 0, 1, 'float32', seed + 1);
+      const out = forward(params, c.shape, tokens, c.temperature, from);
+      const weights = tf.mul(tf.randomNormal(out.logits.shape, 0, 1, 'float32', seed + 1), tf.expandDims(read, 2));
       const policy = tf.sum(tf.mul(tf.logSoftmax(out.logits), weights));
-      const critic = tf.sum(tf.square(tf.sub(out.values, 0.3)));
+      const critic = tf.sum(tf.mul(tf.square(tf.sub(out.values, 0.3)), read));
       return (c.uses === 'both' ? tf.add(policy, critic) : c.uses === 'logits' ? policy : critic) as tf.Scalar;
     }, [params.flat]);
     const outputs = tf.tidy(() => {
-      const out = forward(params, c.shape, tokens, c.temperature);
+      const out = forward(params, c.shape, tokens, c.temperature, from);
       return [out.logits, out.values];
     });
+    read.dispose();
     const all: Tensor[] = [value, grads[params.flat.name], ...outputs];
     const result = all.map((t) => t.dataSync() as Float32Array);
     tf.dispose(all);
@@ -109,6 +119,35 @@ describe('the model as one wasm kernel each way', () => {
     // Not a vacuous comparison: the gradient reaches every block's weights and both embeddings.
     const nonzero = whole[1].reduce((n, g) => n + (g !== 0 ? 1 : 0), 0);
     expect(nonzero).toBeGreaterThan(whole[1].length * 0.5);
+  });
+
+  // keepFrom: the last block after its attention and the heads run on the kept positions alone.
+  it.each(CASES)('$name: kept positions from 3 on give the same loss, gradient, logits and values, the rest 0', (c) => {
+    setFusedOps(FUSED_OPS);
+    const keepFrom = 3;
+    const everyRow = pass(c, 5, keepFrom, false);
+    const tensorsBefore = tf.memory().numTensors;
+    const kept = pass(c, 5, keepFrom);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const [loss, gradient, logits, values] = kept;
+    expect(differing(loss, everyRow[0]), 'loss').toBe(0);
+    expect(differing(gradient, everyRow[1]), 'gradient').toBe(0);
+    const v = c.shape.vocabSize;
+    const position = (i: number, width: number) => Math.floor(i / width) % c.time;
+    // Earlier positions: raw logits and values of 0, so the logits are the action mask (0 where allowed).
+    const mask = Array.from({ length: v }, (_, id) => ([1, 2, 3, 4, 5].includes(id) ? 0 : FORBIDDEN));
+    let earlier = 0;
+    logits.forEach((x, i) => {
+      if (position(i, v) >= keepFrom) expect(x, `logit ${i}`).toBe(everyRow[2][i]);
+      else earlier += x === Math.fround(mask[i % v] / c.temperature) || x === mask[i % v] ? 1 : 0;
+    });
+    values.forEach((x, i) => {
+      if (position(i, 1) >= keepFrom) expect(x, `value ${i}`).toBe(everyRow[3][i]);
+      else earlier += x === 0 ? 1 : 0;
+    });
+    expect(earlier).toBe(c.batch * keepFrom * (v + 1));
+    // The gradient still reaches the earlier positions through the last block's keys and values.
+    expect(gradient.reduce((n, g) => n + (g !== 0 ? 1 : 0), 0)).toBeGreaterThan(gradient.length * 0.5);
   });
 
   it('runs only where each op it chains runs, and the attention kernel takes the head size', () => {

@@ -43,7 +43,14 @@ function offsetsOf(params: Params): Record<string, number> {
 /** What the kernels need of the model's shape. */
 export type ModelShapeAttrs = Pick<ModelShape, 'dModel' | 'nHeads' | 'nLayers' | 'vocabSize'>;
 
-function attrsOf(params: Params, shape: ModelShapeAttrs, batch: number, time: number, tape: boolean): ModelAttrs {
+function attrsOf(
+  params: Params,
+  shape: ModelShapeAttrs,
+  batch: number,
+  time: number,
+  tape: boolean,
+  keepFrom = 0,
+): ModelAttrs {
   return {
     batch,
     time,
@@ -53,6 +60,7 @@ function attrsOf(params: Params, shape: ModelShapeAttrs, batch: number, time: nu
     vocab: shape.vocabSize,
     offsets: offsetsOf(params),
     tape: tape ? 1 : 0,
+    keepFrom,
   };
 }
 
@@ -67,10 +75,12 @@ export function modelAsOneOp(
   params: Params,
   shape: ModelShapeAttrs,
   tokens: Tensor2D,
+  keepFrom = 0,
 ): { raw: Tensor; values: Tensor2D } {
   const engine = tf.engine() as unknown as EngineInternals;
   const [batch, time] = tokens.shape;
-  const attrs = attrsOf(params, shape, batch, time, engine.isTapeOn());
+  if (!(keepFrom >= 0 && keepFrom < time)) throw new Error(`keepFrom ${keepFrom} is outside 0…${time - 1}`);
+  const attrs = attrsOf(params, shape, batch, time, engine.isTapeOn(), keepFrom);
   const run = (name: string, inputs: Record<string, Tensor>) =>
     tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as Tensor[];
   const [raw, values] = engine.runKernelFunc({

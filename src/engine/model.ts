@@ -69,11 +69,20 @@ export function initParams(shape: ModelShape, seed: number, prefix = 'policy', a
 
 /**
  * tokens: int32 [B, T]. Returns logits / temperature and values for every position. Call inside
- * tf.tidy or a gradient function.
+ * tf.tidy or a gradient function. `keepFrom`: the first position whose logits and values the caller
+ * reads (a batch's first decision position); the whole-model kernels (wasm) then skip the last block's
+ * work after its keys and values, and the heads, at earlier positions, whose logits and values come back 0
+ * there (the model is causal: later positions are the same floats). Other backends compute every position.
  */
-export function forward(params: Params, shape: ModelShape, tokens: Tensor2D, temperature: number): ForwardOutput {
+export function forward(
+  params: Params,
+  shape: ModelShape,
+  tokens: Tensor2D,
+  temperature: number,
+  keepFrom = 0,
+): ForwardOutput {
   const { raw, values } = hasModelKernel(shape.dModel, shape.nHeads)
-    ? modelAsOneOp(params, shape, tokens)
+    ? modelAsOneOp(params, shape, tokens, keepFrom)
     : layered(params, shape, tokens);
   return { logits: temperedAndMasked(raw, params, temperature) as Tensor3D, values };
 }

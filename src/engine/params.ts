@@ -24,7 +24,7 @@ export interface Params {
 }
 
 /** Far below any logit, yet finite: −∞ would turn 0·log 0 into NaN. */
-const FORBIDDEN = -1e9;
+export const FORBIDDEN = -1e9;
 
 /** The additive logit mask of an action vocabulary: 0 at each id in `actions`, −1e9 elsewhere. */
 export function logitMaskOf(vocabSize: number, actions: readonly number[]): Tensor1D {

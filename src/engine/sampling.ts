@@ -46,6 +46,8 @@ export class GumbelSampler {
   /** Where the whole-model kernels run (wasm): the positions computed so far, and how far they go. */
   private readonly cache: ModelCache | undefined;
   private cachedUpTo = 0;
+  /** The earliest position whose logits chose a token: the reference's pass in `finish` keeps from there. */
+  private firstDecision = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly policy: Params,
@@ -72,6 +74,7 @@ export class GumbelSampler {
    */
   sample(position: number): void {
     const keep = this.step === this.steps - 1;
+    this.firstDecision = Math.min(this.firstDecision, position - 1);
     const next = tf.tidy(() => {
       const [batchSize, time] = this.tokens.shape;
       const vocab = this.shape.vocabSize;
@@ -171,7 +174,9 @@ export class GumbelSampler {
       // The policy's full distributions as sampled: the trainer's measure of how far the update moves
       // them starts from these instead of running the same forward pass again.
       if (keepLogSoftmax) kept = tf.keep(logSoftmax);
-      const ref = tokenLogProbs(forward(reference, this.shape, tokens, this.temperature).logits, next).logp;
+      // The reference's log-probs are read at decision positions only (its earlier positions come back 0).
+      const keepFrom = Number.isFinite(this.firstDecision) ? this.firstDecision : 0;
+      const ref = tokenLogProbs(forward(reference, this.shape, tokens, this.temperature, keepFrom).logits, next).logp;
       return tf.stack([tf.cast(tokens, 'float32'), logp, ref, current.values, entropy(logSoftmax), ...extra(tokens)]);
     });
     let data: Float32Array;

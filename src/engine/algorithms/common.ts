@@ -63,6 +63,11 @@ export interface BatchTensors {
   oldValues: Tensor2D;
   advantages: Tensor2D;
   returns: Tensor2D;
+  /**
+   * The first position any row's mask reads (0 for an empty mask): the losses and metrics read no earlier
+   * logits or values, so the forward pass may skip them (model.ts forward's keepFrom).
+   */
+  keepFrom: number;
 }
 
 /** A batch of episodes with the frozen reference's log-probs of the actions (GRPO's KL in the loss). */
@@ -78,10 +83,12 @@ export function batchTensors(r: Rollout, episodes: readonly Episode[]): EpisodeB
   const planes = { oldLogp: 0, oldValues: 1, advantages: 2, returns: 3, refLogp: 4 } as const;
   const floats = Array.from({ length: 5 }, () => new Float32Array(rows * t));
   let count = 0;
+  let keepFrom = t;
   episodes.forEach((e, i) => {
     tokens.set(r.tokens.subarray(e.row * t, (e.row + 1) * t), i * t);
     e.positions.forEach((p, k) => {
       mask[i * t + p] = 1;
+      keepFrom = Math.min(keepFrom, p);
       floats[planes.oldLogp][i * t + p] = e.oldLogp[k];
       floats[planes.oldValues][i * t + p] = e.values[k];
       floats[planes.advantages][i * t + p] = e.advantages[k];
@@ -102,6 +109,7 @@ export function batchTensors(r: Rollout, episodes: readonly Episode[]): EpisodeB
       oldValues: tf.tensor2d(floats[planes.oldValues], [rows, t]),
       advantages: tf.tensor2d(floats[planes.advantages], [rows, t]),
       returns: tf.tensor2d(floats[planes.returns], [rows, t]),
+      keepFrom: count > 0 ? keepFrom : 0,
     };
   });
 }
@@ -113,9 +121,9 @@ export function disposeBatch(b: EpisodeBatch): void {
 /** The current policy on a batch: log π(a_t) and V [rows, T], and the full log-softmax [rows, T, V]. */
 export function evaluate(
   ctx: Pick<UpdateContext, 'config' | 'params' | 'shape'>,
-  b: Pick<BatchTensors, 'tokens' | 'next'>,
+  b: Pick<BatchTensors, 'tokens' | 'next'> & Partial<Pick<BatchTensors, 'keepFrom'>>,
 ): { logp: Tensor2D; values: Tensor2D; logSoftmax: Tensor3D } {
-  const out = forward(ctx.params, ctx.shape, b.tokens, ctx.config.temperature);
+  const out = forward(ctx.params, ctx.shape, b.tokens, ctx.config.temperature, b.keepFrom ?? 0);
   const { logp, logSoftmax } = tokenLogProbs(out.logits, b.next);
   return { logp, values: out.values, logSoftmax };
 }
@@ -123,9 +131,9 @@ export function evaluate(
 /** The policy head's logits [rows, T, V], tempered and masked, and the values [rows, T]: the fused loss's inputs. */
 export function logitsAndValues(
   ctx: Pick<UpdateContext, 'config' | 'params' | 'shape'>,
-  b: Pick<BatchTensors, 'tokens'>,
+  b: Pick<BatchTensors, 'tokens'> & Partial<Pick<BatchTensors, 'keepFrom'>>,
 ): { logits: Tensor3D; values: Tensor2D } {
-  return forward(ctx.params, ctx.shape, b.tokens, ctx.config.temperature);
+  return forward(ctx.params, ctx.shape, b.tokens, ctx.config.temperature, b.keepFrom ?? 0);
 }
 
 /** The KL coefficient of the loss: this update's β when the run puts the KL there (klIn), else 0. */

@@ -176,7 +176,7 @@ function surrogateLoss(ctx: UpdateContext, batch: EpisodeBatch): { total: Scalar
 /** KL̄(θ): mean over action tokens of Σ_v π_old(v) (log π_old(v) − log π_θ(v)), at the current weights. */
 export function meanKl(
   ctx: Pick<UpdateContext, 'config' | 'params' | 'shape'>,
-  batch: Pick<EpisodeBatch, 'tokens' | 'next' | 'mask' | 'count'>,
+  batch: Pick<EpisodeBatch, 'tokens' | 'next' | 'mask' | 'count'> & Partial<Pick<EpisodeBatch, 'keepFrom'>>,
   oldLogSoftmax: Tensor3D,
 ): Scalar {
   return tf.tidy(() => {
@@ -192,7 +192,7 @@ export function meanKl(
  */
 export function fisherVectorProduct(
   ctx: Pick<UpdateContext, 'config' | 'params' | 'shape'>,
-  batch: Pick<EpisodeBatch, 'tokens' | 'next' | 'mask' | 'count'>,
+  batch: Pick<EpisodeBatch, 'tokens' | 'next' | 'mask' | 'count'> & Partial<Pick<EpisodeBatch, 'keepFrom'>>,
   oldLogSoftmax: Tensor3D,
   start: Tensor,
   v: Tensor1D,

@@ -143,7 +143,7 @@ function attentionGrad(be: WasmBackend, [dy, qkv, p]: TensorInfo[], { batch, tim
   const d = qkv.shape[1] / 3;
   const dqkv = be.makeOutput(qkv.shape, 'float32');
   const buffer = scratchOf(be, (time + 1) * ((time + 3) & ~3) * 4);
-  on(be).attentionGrad(at(be, dy), at(be, qkv), at(be, p), at(be, dqkv), buffer, batch, time, heads, d);
+  on(be).attentionGrad(at(be, dy), at(be, qkv), at(be, p), at(be, dqkv), buffer, batch, time, heads, d, 0);
   return [dqkv];
 }
 

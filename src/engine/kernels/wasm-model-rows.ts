@@ -18,6 +18,13 @@ export interface ModelAttrs {
   offsets: Readonly<Record<string, number>>;
   /** 1: also return the tape the gradient needs (while a gradient is being recorded); 0: keep it in scratch. */
   tape: number;
+  /**
+   * The first position whose logits and values are wanted (0: all). The model is causal, so after the last
+   * block's keys and values only positions from here on need the rest of the last block and the heads; the
+   * others' logits and values come back 0 (forward() callers that read only decision positions pass the
+   * first of them).
+   */
+  keepFrom: number;
 }
 
 /**
@@ -112,32 +119,59 @@ export function embedRows(
   );
 }
 
+/** The residual stream's two buffers and the blocks' branch buffer. */
+export interface ResidualAt {
+  x: number;
+  x2: number;
+  branch: number;
+}
+
 /**
- * Every block, the final LayerNorm and both heads over `rows` rows whose embeddings are in `x`, in the
+ * Where the last block narrows to the kept rows (ModelAttrs.keepFrom): after its attention, `narrow`
+ * moves the kept rows of the residual stream and of the attention's output into compact buffers and says
+ * where the rest of the block writes; the rest and the heads then run on `rows` rows in `stream`.
+ */
+export interface Narrowing {
+  rows: number;
+  stream: ResidualAt;
+  narrow(s: BlockAt): BlockAt;
+}
+
+/**
+ * Every block, the final LayerNorm and both heads over `allRows` rows whose embeddings are in `x`, in the
  * per-layer path's order (model.ts). `blockAt(l)` says where block l writes; `attend(l, at)` runs its
  * attention from at.qkv into at.attended (the whole buffer's, or a cache's new positions). x and x2 hold
- * the residual stream and `branch` each block's branches.
+ * the residual stream and `branch` each block's branches. With `narrowing`, the last block's attention
+ * leaves its output wherever `attend` and `narrow` agree, and the rest runs on the kept rows.
  */
 export function forwardRows(
   be: WasmBackend,
   a: ModelAttrs,
   flat: TensorInfo,
-  rows: number,
-  stream: { x: number; x2: number; branch: number },
+  allRows: number,
+  stream: ResidualAt,
   blockAt: (l: number) => BlockAt,
   attend: (l: number, at: BlockAt) => void,
   heads: HeadsAt,
+  narrowing?: Narrowing,
 ): void {
   const fx = fusedModule(be);
   const d = a.dModel;
-  const { x, x2, branch } = stream;
+  let rows = allRows;
+  let { x, x2, branch } = stream;
   const w = paramAddresses(be, flat, a);
   for (let l = 0; l < a.layers; l++) {
-    const s = blockAt(l);
+    let s = blockAt(l);
     const p = (name: string) => w(`block${l}.${name}`);
     fx.layerNorm(x, p('ln1.gamma'), p('ln1.beta'), s.y1, s.xhat1, s.rstd1, rows, d);
     denseOnHeap(be, s.y1, p('attn.wQkv'), p('attn.bQkv'), s.qkv, rows, d, 3 * d);
     attend(l, s);
+    if (narrowing && l === a.layers - 1) {
+      // The rest runs on the kept rows alone.
+      s = narrowing.narrow(s);
+      rows = narrowing.rows;
+      ({ x, x2, branch } = narrowing.stream);
+    }
     denseOnHeap(be, s.attended, p('attn.wOut'), p('attn.bOut'), branch, rows, d, d);
     fx.addRepeated(x, branch, x2, rows * d, rows * d);
     fx.layerNorm(x2, p('ln2.gamma'), p('ln2.beta'), s.y2, s.xhat2, s.rstd2, rows, d);

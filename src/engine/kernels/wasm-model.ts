@@ -55,9 +55,19 @@ interface TapeLayout {
   floats: number;
 }
 
-/** The tape's segments, each rounded up to four floats so every one starts 16-byte aligned. */
+/** Rows the last block's second half and the heads run on: every row, or the kept positions' (keepFrom). */
+export function keptRows(a: Pick<ModelAttrs, 'batch' | 'time' | 'keepFrom'>): number {
+  return a.batch * (a.time - a.keepFrom);
+}
+
+/**
+ * The tape's segments, each rounded up to four floats so every one starts 16-byte aligned. With a tape,
+ * the last block's segments after its attention and the final ones hold the kept rows only; without one
+ * every block shares block 0's, sized for all rows.
+ */
 function tapeLayout(a: ModelAttrs): TapeLayout {
   const rows = a.batch * a.time;
+  const kept = a.tape ? keptRows(a) : rows;
   const d = a.dModel;
   let floats = 0;
   const take = (n: number) => {
@@ -66,22 +76,24 @@ function tapeLayout(a: ModelAttrs): TapeLayout {
     return at;
   };
   const blocks: BlockTape[] = [];
-  for (let l = 0; l < a.layers; l++)
+  for (let l = 0; l < a.layers; l++) {
+    const after = l === a.layers - 1 ? kept : rows;
     blocks.push({
       xhat1: take(rows * d),
       rstd1: take(rows),
       y1: take(rows * d),
       qkv: take(rows * 3 * d),
       p: take(a.heads * a.batch * a.time * ((a.time + 3) & ~3)),
-      attended: take(rows * d),
-      xhat2: take(rows * d),
-      rstd2: take(rows),
-      y2: take(rows * d),
-      h: take(rows * 4 * d),
-      g: take(rows * 4 * d),
-      sigmoid: a.tape ? take(rows * 4 * d) : -1,
+      attended: take(after * d),
+      xhat2: take(after * d),
+      rstd2: take(after),
+      y2: take(after * d),
+      h: take(after * 4 * d),
+      g: take(after * 4 * d),
+      sigmoid: a.tape ? take(after * 4 * d) : -1,
     });
-  return { blocks, xhatF: take(rows * d), rstdF: take(rows), hidden: take(rows * d), floats };
+  }
+  return { blocks, xhatF: take(kept * d), rstdF: take(kept), hidden: take(kept * d), floats };
 }
 
 /** logits [B, T, V] and values [B, T] of tokens [B, T] (int32), and with `tape` the values saved for the gradient. */
@@ -98,10 +110,12 @@ function modelForward(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: 
   const fx = fusedModule(be);
   const base = tape ? at(be, tape) : scratch.tape.reserve(be, layout.floats * 4);
   const T = (floats: number) => base + floats * 4;
-  const stream = scratch.stream.reserve(be, 3 * rows * d * 4);
-  const [x, x2, branch] = [stream, stream + rows * d * 4, stream + 2 * rows * d * 4];
+  const kept = keptRows(a);
+  const width = rows * d * 4;
+  const stream = scratch.stream.reserve(be, 3 * width + 3 * kept * d * 4 + kept * (a.vocab + 1) * 4 + 32);
+  const [x, x2, branch] = [stream, stream + width, stream + 2 * width];
   embedRows(be, a, flat, tokens, x, rows);
-  const blockAt = (l: number) => {
+  const blockAt = (l: number): BlockAt => {
     const s = blockOf(l);
     return {
       y1: T(s.y1),
@@ -117,15 +131,46 @@ function modelForward(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: 
       ...(a.tape ? { sigmoid: T(s.sigmoid) } : {}),
     };
   };
+  const narrowed = a.keepFrom > 0;
+  const last = a.layers - 1;
+  // Narrowed, the last block's attention computes the kept queries alone, into the (free) branch buffer.
   const attend = (l: number, s: BlockAt) =>
-    fx.attention(s.qkv, s.attended, T(blockOf(l).p), batch, time, a.heads, d, 0, time);
-  forwardRows(be, a, flat, rows, { x, x2, branch }, blockAt, attend, {
+    narrowed && l === last
+      ? fx.attention(s.qkv, branch, T(blockOf(l).p), batch, time, a.heads, d, a.keepFrom, time)
+      : fx.attention(s.qkv, s.attended, T(blockOf(l).p), batch, time, a.heads, d, 0, time);
+  const compact = stream + 3 * width;
+  const keptStream = { x: compact, x2: compact + kept * d * 4, branch: compact + 2 * kept * d * 4 };
+  const keptHeads = compact + 3 * kept * d * 4;
+  const moveRows = (src: number, dst: number, floats: number, toWhole: boolean) =>
+    fx.copyRows(src, dst, kept, time - a.keepFrom, time, a.keepFrom, floats, toWhole ? 1 : 0);
+  const narrowing = narrowed
+    ? {
+        rows: kept,
+        stream: keptStream,
+        narrow: (s: BlockAt): BlockAt => {
+          moveRows(branch, s.attended, d, false);
+          moveRows(x, keptStream.x, d, false);
+          return s;
+        },
+      }
+    : undefined;
+  const heads = {
     hidden: T(layout.hidden),
     xhat: T(layout.xhatF),
     rstd: T(layout.rstdF),
-    logits: at(be, logits),
-    values: at(be, values),
-  });
+    logits: narrowed ? keptHeads : at(be, logits),
+    values: narrowed ? keptHeads + ((kept * a.vocab + 3) & ~3) * 4 : at(be, values),
+  };
+  forwardRows(be, a, flat, rows, { x, x2, branch }, blockAt, attend, heads, narrowing);
+  if (narrowed) {
+    // The kept rows' logits and values into place; every other position's are 0.
+    const heap = new Float32Array(be.wasm.asm.memory.buffer);
+    const [logitsAt, valuesAt] = [at(be, logits), at(be, values)];
+    heap.fill(0, logitsAt >>> 2, (logitsAt >>> 2) + rows * a.vocab);
+    heap.fill(0, valuesAt >>> 2, (valuesAt >>> 2) + rows);
+    moveRows(heads.logits, logitsAt, a.vocab, true);
+    moveRows(heads.values, valuesAt, 1, true);
+  }
   return tape ? [logits, values, tape] : [logits, values];
 }
 
@@ -158,12 +203,27 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
   const pack = scratch.pack.reserve(be, packFloats * 4);
   new Float32Array(be.wasm.asm.memory.buffer, at(be, grad), flat.shape[0]).fill(0);
 
+  // Narrowed (keepFrom), the heads and the last block's second half ran on the kept rows: their gradient
+  // takes those rows of dLogits and dValues (the others are 0: no loss reads them) and stays compact until
+  // the last block's attention, whose keys and values every row gave.
+  const narrowed = a.keepFrom > 0;
+  const kept = keptRows(a);
+  const moveRows = (src: number, dst: number, floats: number, toWhole: boolean) =>
+    fx.copyRows(src, dst, kept, time - a.keepFrom, time, a.keepFrom, floats, toWhole ? 1 : 0);
+  let [dLogitsAt, dValuesAt] = [at(be, dLogits), at(be, dValues)];
+  if (narrowed) {
+    const [logitsC, valuesC] = [dWide2, dWide2 + round4(kept * vocab) * 4];
+    moveRows(dLogitsAt, logitsC, vocab, false);
+    moveRows(dValuesAt, valuesC, 1, false);
+    [dLogitsAt, dValuesAt] = [logitsC, valuesC];
+  }
+  const headRows = narrowed ? kept : rows;
+
   // The heads share the final hidden state: its gradient is the sum of both (a + b = b + a exactly).
   const hidden = T(layout.hidden);
-  fx.denseGrad(at(be, dValues), hidden, w('valueHead.w'), dt, g('valueHead.w'), g('valueHead.b'), rows, d, 1, pack);
-  const dLogitsAt = at(be, dLogits);
-  fx.denseGrad(dLogitsAt, hidden, w('policyHead.w'), dy, g('policyHead.w'), g('policyHead.b'), rows, d, vocab, pack);
-  fx.addRepeated(dy, dt, dy, rows * d, rows * d);
+  fx.denseGrad(dValuesAt, hidden, w('valueHead.w'), dt, g('valueHead.w'), g('valueHead.b'), headRows, d, 1, pack);
+  fx.denseGrad(dLogitsAt, hidden, w('policyHead.w'), dy, g('policyHead.w'), g('policyHead.b'), headRows, d, vocab, pack);
+  fx.addRepeated(dy, dt, dy, headRows * d, headRows * d);
   fx.layerNormGrad(
     dy,
     T(layout.xhatF),
@@ -172,7 +232,7 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
     dx,
     g('lnFinal.gamma'),
     g('lnFinal.beta'),
-    rows,
+    headRows,
     d,
   );
 
@@ -181,18 +241,28 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
     const b = `block${l}`;
     const p = (name: string) => w(`${b}.${name}`);
     const pg = (name: string) => g(`${b}.${name}`);
+    const narrow = narrowed && l === a.layers - 1;
+    const r = narrow ? kept : rows;
     // x3 = x2 + mlp(LN2(x2)): dx holds dx3.
-    fx.denseGrad(dx, T(s.g), p('mlp.wOut'), dWide, pg('mlp.wOut'), pg('mlp.bOut'), rows, 4 * d, d, pack);
-    fx.geluGradFromSigmoid(dWide, T(s.h), T(s.sigmoid), dWide2, rows * 4 * d);
-    fx.denseGrad(dWide2, T(s.y2), p('mlp.wIn'), dy, pg('mlp.wIn'), pg('mlp.bIn'), rows, d, 4 * d, pack);
-    fx.layerNormGrad(dy, T(s.xhat2), T(s.rstd2), p('ln2.gamma'), dt, pg('ln2.gamma'), pg('ln2.beta'), rows, d);
-    fx.addRepeated(dx, dt, dx, rows * d, rows * d);
+    fx.denseGrad(dx, T(s.g), p('mlp.wOut'), dWide, pg('mlp.wOut'), pg('mlp.bOut'), r, 4 * d, d, pack);
+    fx.geluGradFromSigmoid(dWide, T(s.h), T(s.sigmoid), dWide2, r * 4 * d);
+    fx.denseGrad(dWide2, T(s.y2), p('mlp.wIn'), dy, pg('mlp.wIn'), pg('mlp.bIn'), r, d, 4 * d, pack);
+    fx.layerNormGrad(dy, T(s.xhat2), T(s.rstd2), p('ln2.gamma'), dt, pg('ln2.gamma'), pg('ln2.beta'), r, d);
+    fx.addRepeated(dx, dt, dx, r * d, r * d);
     // x2 = x + attention(LN1(x)): dx holds dx2.
-    fx.denseGrad(dx, T(s.attended), p('attn.wOut'), dy, pg('attn.wOut'), pg('attn.bOut'), rows, d, d, pack);
-    fx.attentionGrad(dy, T(s.qkv), T(s.p), dWide, pack, batch, time, a.heads, d);
+    fx.denseGrad(dx, T(s.attended), p('attn.wOut'), dy, pg('attn.wOut'), pg('attn.bOut'), r, d, d, pack);
+    if (narrow) {
+      // Back to every row: dOut and dx2 are 0 off the kept rows.
+      const heap = new Float32Array(be.wasm.asm.memory.buffer);
+      heap.fill(0, dt >>> 2, (dt >>> 2) + rows * d);
+      heap.fill(0, dWide2 >>> 2, (dWide2 >>> 2) + rows * d);
+      moveRows(dy, dt, d, true);
+      moveRows(dx, dWide2, d, true);
+      fx.attentionGrad(dt, T(s.qkv), T(s.p), dWide, pack, batch, time, a.heads, d, a.keepFrom);
+    } else fx.attentionGrad(dy, T(s.qkv), T(s.p), dWide, pack, batch, time, a.heads, d, 0);
     fx.denseGrad(dWide, T(s.y1), p('attn.wQkv'), dy, pg('attn.wQkv'), pg('attn.bQkv'), rows, d, 3 * d, pack);
     fx.layerNormGrad(dy, T(s.xhat1), T(s.rstd1), p('ln1.gamma'), dt, pg('ln1.gamma'), pg('ln1.beta'), rows, d);
-    fx.addRepeated(dx, dt, dx, rows * d, rows * d);
+    fx.addRepeated(narrow ? dWide2 : dx, dt, dx, rows * d, rows * d);
   }
 
   // Embeddings: each token's rows summed in row order, each position's the batch in order (assembly/fused.ts).
