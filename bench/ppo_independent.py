@@ -228,8 +228,10 @@ class Model:
     def copy_from(self, other):
         self.flat.copy_(other.flat)
 
-    def forward(self, tokens):
-        """tokens [B, T] → logits [B, T, V] (temperature 1, masked) and values [B, T]."""
+    def forward(self, tokens, keep_from=0):
+        """tokens [B, T] → logits [B, T − keep_from, V] (temperature 1, masked) and values [B, T − keep_from]
+        of positions keep_from… (the engine's forward keepFrom: after the last block's keys and values, the
+        rest of that block and the heads run on those positions alone; the model is causal)."""
         s, p = self.s, self.p
         B, T = tokens.shape
         d, H = s.d, s.heads
@@ -238,13 +240,18 @@ class Model:
         for l in range(s.layers):
             h = F.layer_norm(x, (d,), p[f"{l}.ln1.g"], p[f"{l}.ln1.b"], 1e-5)
             q, k, v = F.linear(h, p[f"{l}.qkv.w"], p[f"{l}.qkv.b"]).view(B, T, 3, H, hd).permute(2, 0, 3, 1, 4)
+            first = keep_from if l == s.layers - 1 else 0
+            n = T - first
+            if first:
+                x = x[:, first:]
+                q = q[:, :, first:]
             att = torch.baddbmm(
-                self.causal[:T, :T].expand(B * H, T, T),
-                q.reshape(B * H, T, hd),
+                self.causal[first:T, :T].expand(B * H, n, T),
+                q.reshape(B * H, n, hd),
                 k.reshape(B * H, T, hd).transpose(1, 2),
                 alpha=1 / math.sqrt(hd),
             ).softmax(-1)
-            y = torch.bmm(att, v.reshape(B * H, T, hd)).view(B, H, T, hd).transpose(1, 2).reshape(B, T, d)
+            y = torch.bmm(att, v.reshape(B * H, T, hd)).view(B, H, n, hd).transpose(1, 2).reshape(B, n, d)
             x = x + F.linear(y, p[f"{l}.out.w"], p[f"{l}.out.b"])
             h = F.layer_norm(x, (d,), p[f"{l}.ln2.g"], p[f"{l}.ln2.b"], 1e-5)
             x = x + F.linear(gelu(F.linear(h, p[f"{l}.in.w"], p[f"{l}.in.b"])), p[f"{l}.mlp.w"], p[f"{l}.mlp.b"])
@@ -448,8 +455,8 @@ class Trainer:
             log_softmax = logits[:, window].log_softmax(-1)
             old_logp = log_softmax.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
             entropy = -(log_softmax.exp() * log_softmax).sum(-1)
-            ref_logits, _ = self.reference.forward(tokens)
-            ref_logp = ref_logits[:, window].log_softmax(-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+            ref_logits, _ = self.reference.forward(tokens, keep_from=start - 1)
+            ref_logp = ref_logits[:, :M].log_softmax(-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
         out = {
             "tokens": tokens,
             "prompts": prompts,
@@ -516,8 +523,9 @@ class Trainer:
         """The minibatch's total loss and its metrics; maskf [rows, M] is 1.0 on action tokens, count their number."""
         s = self.s
         start = s.prompt_length + 2
-        window = slice(start - 1, start - 1 + s.max_new)
-        logits, values = self.policy.forward(tokens)
+        # The positions from the first decision on (the engine's keepFrom): the response window is the first M.
+        window = slice(0, s.max_new)
+        logits, values = self.policy.forward(tokens, keep_from=start - 1)
         log_softmax = logits[:, window].log_softmax(-1)
         actions = tokens[:, start : start + s.max_new]
         logp = log_softmax.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
@@ -589,8 +597,8 @@ class Trainer:
         # The update's KL(π_old ‖ π_new) over the vocabulary, on the whole batch with the final weights.
         with torch.inference_mode():
             start = s.prompt_length + 2
-            logits, _ = self.policy.forward(r["tokens"])
-            new = logits[:, start - 1 : start - 1 + s.max_new].log_softmax(-1)
+            logits, _ = self.policy.forward(r["tokens"], keep_from=start - 1)
+            new = logits[:, : s.max_new].log_softmax(-1)
             old = r["log_softmax"]
             per_token = (old.exp() * (old - new)).sum(-1)
             update_kl = (per_token * maskf).sum() / maskf.sum().clamp(min=1)
