@@ -199,7 +199,10 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
     [d, 4 * d],
     [4 * d, d],
   ];
-  const packFloats = Math.max((time + 1) * round4(time), ...shapes.map(([i, o]) => Math.max(o * round4(i), rows * round4(o))));
+  const packFloats = Math.max(
+    (time + 1) * round4(time),
+    ...shapes.map(([i, o]) => Math.max(o * round4(i), rows * round4(o))),
+  );
   const pack = scratch.pack.reserve(be, packFloats * 4);
   new Float32Array(be.wasm.asm.memory.buffer, at(be, grad), flat.shape[0]).fill(0);
 
@@ -222,7 +225,18 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
   // The heads share the final hidden state: its gradient is the sum of both (a + b = b + a exactly).
   const hidden = T(layout.hidden);
   fx.denseGrad(dValuesAt, hidden, w('valueHead.w'), dt, g('valueHead.w'), g('valueHead.b'), headRows, d, 1, pack);
-  fx.denseGrad(dLogitsAt, hidden, w('policyHead.w'), dy, g('policyHead.w'), g('policyHead.b'), headRows, d, vocab, pack);
+  fx.denseGrad(
+    dLogitsAt,
+    hidden,
+    w('policyHead.w'),
+    dy,
+    g('policyHead.w'),
+    g('policyHead.b'),
+    headRows,
+    d,
+    vocab,
+    pack,
+  );
   fx.addRepeated(dy, dt, dy, headRows * d, headRows * d);
   fx.layerNormGrad(
     dy,
