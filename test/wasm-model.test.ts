@@ -8,6 +8,7 @@ import { modelKernelStats } from '../src/engine/kernels/wasm-model';
 import { forward, initParams, disposeParams, type ModelShape } from '../src/engine/model';
 import { FORBIDDEN } from '../src/engine/params';
 import { tf, type Tensor } from '../src/engine/tf';
+import { createTrainer } from '../src/engine/trainer';
 import { startBackend } from './support/engine';
 
 type Uses = 'both' | 'logits' | 'values';
@@ -149,6 +150,40 @@ describe('the model as one wasm kernel each way', () => {
     // The gradient still reaches the earlier positions through the last block's keys and values.
     expect(gradient.reduce((n, g) => n + (g !== 0 ? 1 : 0), 0)).toBeGreaterThan(gradient.length * 0.5);
   });
+
+  // End to end: the whole-model kernels with everything they bring (the sampler's cache, its one-kernel
+  // steps, the kept positions of every update pass) against the per-layer ops, which compute every
+  // position: three updates' metrics must be the same numbers.
+  it.each(['ppo', 'reinforce'] as const)(
+    '%s: three updates give the same metrics as the per-layer ops',
+    async (algorithm) => {
+      const run = async () => {
+        const trainer = createTrainer({ algorithm, batchSize: 32, sftSteps: 10, seed: 4, nLayers: 2 });
+        try {
+          const metrics: Record<string, number>[] = [];
+          for (let update = 0; update < 3; update++) {
+            const step = (await trainer.step()).metrics;
+            metrics.push(
+              Object.fromEntries(
+                Object.entries(step).filter(([name]) => !name.startsWith('perf/') && name !== 'time_s'),
+              ),
+            );
+          }
+          return metrics;
+        } finally {
+          trainer.dispose();
+        }
+      };
+      setFusedOps(FUSED_OPS.filter((op) => op !== 'model'));
+      const layered = await run();
+      setFusedOps(FUSED_OPS);
+      const before = modelKernelStats.forward;
+      const whole = await run();
+      expect(modelKernelStats.forward).toBeGreaterThan(before);
+      expect(whole).toEqual(layered);
+      expect(Object.keys(whole[0]).length).toBeGreaterThan(10);
+    },
+  );
 
   it('runs only where each op it chains runs, and the attention kernel takes the head size', () => {
     setFusedOps(FUSED_OPS);
