@@ -47,6 +47,15 @@ const CASES: Case[] = [
     temperature: 1,
     uses: 'values',
   },
+  {
+    // More logits a row than 4·d floats: the kept rows' dLogits once overflowed a buffer sized by d.
+    name: 'a wide vocabulary on a narrow model',
+    shape: { vocabSize: 37, dModel: 8, nLayers: 2, nHeads: 2, contextLength: 30 },
+    batch: 4,
+    time: 29,
+    temperature: 1,
+    uses: 'both',
+  },
 ];
 
 /**

@@ -71,8 +71,9 @@ export function initParams(shape: ModelShape, seed: number, prefix = 'policy', a
  * tokens: int32 [B, T]. Returns logits / temperature and values for every position. Call inside
  * tf.tidy or a gradient function. `keepFrom`: the first position whose logits and values the caller
  * reads (a batch's first decision position); the whole-model kernels (wasm) then skip the last block's
- * work after its keys and values, and the heads, at earlier positions, whose logits and values come back 0
- * there (the model is causal: later positions are the same floats). Other backends compute every position.
+ * work after its keys and values, and the heads, at earlier positions: their raw logits and values are 0,
+ * so their logits are the action mask (0 for allowed tokens, −1e9 for the rest, over the temperature).
+ * The model is causal: later positions are the same floats. Other backends compute every position.
  */
 export function forward(
   params: Params,

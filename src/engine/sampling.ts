@@ -174,7 +174,7 @@ export class GumbelSampler {
       // The policy's full distributions as sampled: the trainer's measure of how far the update moves
       // them starts from these instead of running the same forward pass again.
       if (keepLogSoftmax) kept = tf.keep(logSoftmax);
-      // The reference's log-probs are read at decision positions only (its earlier positions come back 0).
+      // The reference's log-probs are read at decision positions only (earlier ones are the mask's: see forward).
       const keepFrom = Number.isFinite(this.firstDecision) ? this.firstDecision : 0;
       const ref = tokenLogProbs(forward(reference, this.shape, tokens, this.temperature, keepFrom).logits, next).logp;
       return tf.stack([tf.cast(tokens, 'float32'), logp, ref, current.values, entropy(logSoftmax), ...extra(tokens)]);

@@ -21,7 +21,7 @@ export interface ModelAttrs {
   /**
    * The first position whose logits and values are wanted (0: all). The model is causal, so after the last
    * block's keys and values only positions from here on need the rest of the last block and the heads; the
-   * others' logits and values come back 0 (forward() callers that read only decision positions pass the
+   * others' raw logits and values come back 0 (forward() callers that read only decision positions pass the
    * first of them).
    */
   keepFrom: number;
@@ -39,6 +39,8 @@ export const scratch = {
   tape: new HeapScratch(),
   stream: new HeapScratch(),
   grad: new HeapScratch(),
+  /** The kept rows' dLogits and dValues in the gradient (keepFrom). */
+  keptGrad: new HeapScratch(),
   pack: new HeapScratch(),
   extend: new HeapScratch(),
 };

@@ -6,7 +6,8 @@
 // calls the functions in the same order on the same values and keeps what the gradient needs in one
 // tape tensor; the backward kernel walks it back and writes each parameter's gradient straight into its
 // place in the flat gradient. Every float is computed by the same operation as on the per-layer path, so
-// results are bit-identical (test/wasm-model.test.ts compares logits, values and gradients bit for bit).
+// results are bit-identical (test/wasm-model.test.ts compares logits, values and gradients bit for bit;
+// with keepFrom, the kept positions' and the gradient: earlier positions' raw logits and values are 0).
 // The forward walk both share with the sampler's cache is wasm-model-rows.ts; the cache, wasm-model-cache.ts.
 import { tf } from '../tf';
 import { fusedModule } from './wasm-fused';
@@ -110,9 +111,12 @@ function modelForward(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: 
   const fx = fusedModule(be);
   const base = tape ? at(be, tape) : scratch.tape.reserve(be, layout.floats * 4);
   const T = (floats: number) => base + floats * 4;
+  const narrowed = a.keepFrom > 0;
   const kept = keptRows(a);
   const width = rows * d * 4;
-  const stream = scratch.stream.reserve(be, 3 * width + 3 * kept * d * 4 + kept * (a.vocab + 1) * 4 + 32);
+  // Narrowed, the kept rows' residual stream and heads follow the whole-buffer stream.
+  const keptBytes = narrowed ? 3 * kept * d * 4 + (((kept * a.vocab + 3) & ~3) + kept) * 4 : 0;
+  const stream = scratch.stream.reserve(be, 3 * width + keptBytes);
   const [x, x2, branch] = [stream, stream + width, stream + 2 * width];
   embedRows(be, a, flat, tokens, x, rows);
   const blockAt = (l: number): BlockAt => {
@@ -131,7 +135,6 @@ function modelForward(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: 
       ...(a.tape ? { sigmoid: T(s.sigmoid) } : {}),
     };
   };
-  const narrowed = a.keepFrom > 0;
   const last = a.layers - 1;
   // Narrowed, the last block's attention computes the kept queries alone, into the (free) branch buffer.
   const attend = (l: number, s: BlockAt) =>
@@ -215,7 +218,8 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
     fx.copyRows(src, dst, kept, time - a.keepFrom, time, a.keepFrom, floats, toWhole ? 1 : 0);
   let [dLogitsAt, dValuesAt] = [at(be, dLogits), at(be, dValues)];
   if (narrowed) {
-    const [logitsC, valuesC] = [dWide2, dWide2 + round4(kept * vocab) * 4];
+    const logitsC = scratch.keptGrad.reserve(be, (round4(kept * vocab) + kept) * 4);
+    const valuesC = logitsC + round4(kept * vocab) * 4;
     moveRows(dLogitsAt, logitsC, vocab, false);
     moveRows(dValuesAt, valuesC, 1, false);
     [dLogitsAt, dValuesAt] = [logitsC, valuesC];
@@ -266,9 +270,8 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
     // x2 = x + attention(LN1(x)): dx holds dx2.
     fx.denseGrad(dx, T(s.attended), p('attn.wOut'), dy, pg('attn.wOut'), pg('attn.bOut'), r, d, d, pack);
     if (narrow) {
-      // Back to every row: dOut and dx2 are 0 off the kept rows.
+      // Back to every row: dx2 is 0 off the kept rows; the attention's gradient reads dOut only on them.
       const heap = new Float32Array(be.wasm.asm.memory.buffer);
-      heap.fill(0, dt >>> 2, (dt >>> 2) + rows * d);
       heap.fill(0, dWide2 >>> 2, (dWide2 >>> 2) + rows * d);
       moveRows(dy, dt, d, true);
       moveRows(dx, dWide2, d, true);
