@@ -16,6 +16,7 @@ import type { ArmRun } from '../lessons/claims';
 import { armKey, armsOf, judgeLesson, runArm } from '../lessons/run';
 import { resultsMarkdown, summaryLine, type LessonReport, type SeedResult } from '../lessons/report';
 import { runChild, runPool } from './job-pool';
+import { watchSources } from './source-watch';
 
 const USAGE = `Usage: npm run lessons -- [--seeds 1,2,3,4,5] [--lesson NAME ...] [--jobs N] [--out FILE]
 
@@ -130,6 +131,9 @@ async function main(): Promise<number> {
   console.log(
     `${args.lessons.length} lessons × seeds ${args.seeds.join(',')}: ${queue.length} arm runs, ${args.jobs} at a time (wasm)`,
   );
+  // The engine's sources, as each child process imports them: an edit during the run is reported.
+  const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+  const sources = watchSources([join(root, 'src'), join(root, 'assembly')]);
   try {
     const jobStarted = new Map<string, number>();
     await runPool(
@@ -149,10 +153,16 @@ async function main(): Promise<number> {
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    sources.close();
   }
 
   const date = new Date().toISOString().slice(0, 10);
-  const commit = gitDescription();
+  const edited = [...sources.changed].map((file) => file.slice(root.length + 1));
+  if (edited.length)
+    console.error(
+      `lessons: the engine's sources changed during the run (${edited.slice(0, 5).join(', ')}${edited.length > 5 ? ', …' : ''}): arms may mix versions; run again on a still tree.`,
+    );
+  const commit = `${gitDescription()}${edited.length ? ' (sources edited during the run)' : ''}`;
   const command = `npm run lessons${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   const reports: LessonReport[] = args.lessons.map((lesson) => {
     const seeds: SeedResult[] = args.seeds.map((seed) => {
