@@ -903,3 +903,29 @@ export function copyRows(src: usize, dst: usize, rows: i32, n: i32, time: i32, f
     for (; j < rowBytes; j += 4) store<f32>(to + j, load<f32>(from_ + j));
   }
 }
+
+// ---- A recording sampler (wasm-model-cache.ts) copies `count` rows of each of `batch` groups: row
+// b·srcStride + srcStart + k of src to row b·dstStride + dstStart + k of dst, `width` floats a row.
+
+export function copyRowRange(
+  src: usize,
+  dst: usize,
+  batch: i32,
+  count: i32,
+  srcStride: i32,
+  srcStart: i32,
+  dstStride: i32,
+  dstStart: i32,
+  width: i32,
+): void {
+  const rowBytes = (<usize>width) << 2;
+  for (let b = 0; b < batch; b++) {
+    for (let k = 0; k < count; k++) {
+      const from_ = src + <usize>(b * srcStride + srcStart + k) * rowBytes;
+      const to = dst + <usize>(b * dstStride + dstStart + k) * rowBytes;
+      let j: usize = 0;
+      for (; j + 16 <= rowBytes; j += 16) v128.store(to + j, v128.load(from_ + j));
+      for (; j < rowBytes; j += 4) store<f32>(to + j, load<f32>(from_ + j));
+    }
+  }
+}

@@ -29,6 +29,7 @@ every matrix product is several times slower) and OMP_NUM_THREADS=1 OPENBLAS_NUM
 """
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -86,6 +87,12 @@ def parse_args(argv=None):
         help="per-parameter torch.optim.Adam(foreach) + clip_grad_norm_ instead of the flat vector (measurement)",
     )
     p.add_argument("--grad-rollout", action="store_true", help="rollout with autograd on (measurement only)")
+    p.add_argument(
+        "--rollout-graph",
+        action="store_true",
+        help="REINFORCE and actor-critic take their loss from the sampling steps' graph instead of a new pass "
+        "(the engine's recorded forward; slower here, measurement)",
+    )
     p.add_argument("--split-heads", action="store_true", help="separate policy/value matmuls (measurement)")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
@@ -270,9 +277,11 @@ class Model:
         hd = s.d // s.heads
         return [(torch.zeros(B, s.heads, T, hd), torch.zeros(B, s.heads, T, hd)) for _ in range(s.layers)]
 
-    def extend_cached(self, tokens, start, end, cache):
+    def extend_cached(self, tokens, start, end, cache, functional=False):
         """Positions start…end−1 of tokens [B, T], attending to the cached ones before them (and adding
-        their keys and values to the cache): logits [B, n, V] and values [B, n] of those positions."""
+        their keys and values to the cache): logits [B, n, V] and values [B, n] of those positions.
+        functional: the cache is a list of (keys, values) grown with torch.cat rather than written in place,
+        so autograd can run back through every step (a one-step update's loss reads the rollout's graph)."""
         s, p = self.s, self.p
         B = tokens.shape[0]
         n = end - start
@@ -283,8 +292,13 @@ class Model:
             h = F.layer_norm(x, (d,), p[f"{l}.ln1.g"], p[f"{l}.ln1.b"], 1e-5)
             q, k, v = F.linear(h, p[f"{l}.qkv.w"], p[f"{l}.qkv.b"]).view(B, n, 3, H, hd).permute(2, 0, 3, 1, 4)
             keys, values = cache[l]
-            keys[:, :, start:end] = k
-            values[:, :, start:end] = v
+            if functional:
+                keys = k if keys is None else torch.cat([keys, k], 2)
+                values = v if values is None else torch.cat([values, v], 2)
+                cache[l] = (keys, values)
+            else:
+                keys[:, :, start:end] = k
+                values[:, :, start:end] = v
             scores = q @ keys[:, :, :end].transpose(-1, -2) / math.sqrt(hd) + self.causal[start:end, :end]
             y = (scores.softmax(-1) @ values[:, :, :end]).transpose(1, 2).reshape(B, n, d)
             x = x + F.linear(y, p[f"{l}.out.w"], p[f"{l}.out.b"])
@@ -412,7 +426,11 @@ class Trainer:
         start = s.prompt_length + 2
         prompts = self.prompts(B // s.group).repeat_interleave(s.group, 0)
         tokens = self.buffer(prompts)
-        ctx = torch.enable_grad() if self.args.grad_rollout else torch.inference_mode()
+        # With --rollout-graph, a one-step update's loss (a pass over this buffer at these weights) comes from
+        # the sampling steps' graph (the engine's recorded forward, src/engine/sampling.ts).
+        record = self.records_forward()
+        ctx = torch.enable_grad() if self.args.grad_rollout else torch.no_grad() if record else torch.inference_mode()
+        recorded = None
         with ctx:
             u = torch.rand((M, B, s.vocab), generator=self.gen)
             gumbel = -torch.log(-torch.log(u * (1 - 1e-7) + 1e-7 / 2))
@@ -435,28 +453,39 @@ class Trainer:
                 # positions no step has computed yet (the prompt, then one a step, the last step the rest),
                 # and the pieces are the final logits and values at every position, as one whole pass gives.
                 T = tokens.shape[1]
-                cache = self.policy.new_cache(B, T)
+                cache = [(None, None)] * s.layers if record else self.policy.new_cache(B, T)
                 logits = torch.empty(B, T, s.vocab)
                 values = torch.empty(B, T)
+                pieces = []
                 computed = 0
                 for step in range(M):
                     position = start + step
                     end = T if step == M - 1 else position
-                    piece = tokens[:, :end].clone() if self.args.grad_rollout else tokens
-                    logits[:, computed:end], values[:, computed:end] = self.policy.extend_cached(
-                        piece, computed, end, cache
-                    )
+                    # (With autograd on, the buffer the embedding saved must not be written in place.)
+                    piece = tokens[:, :end].clone() if self.args.grad_rollout or record else tokens
+                    with torch.enable_grad() if record else contextlib.nullcontext():
+                        step_logits, step_values = self.policy.extend_cached(
+                            piece, computed, end, cache, functional=record
+                        )
+                    if record:
+                        pieces.append((step_logits, step_values))
+                    logits[:, computed:end], values[:, computed:end] = step_logits, step_values
                     computed = position
                     chosen = (logits[:, position - 1] + gumbel[step]).argmax(-1).masked_fill_(done, PAD)
                     tokens[:, position] = chosen
                     done |= chosen == EOS
             window = slice(start - 1, start - 1 + M)
+            if record:
+                # The loss's logits and values of the response window, with their graph.
+                with torch.enable_grad():
+                    recorded = tuple(torch.cat(p, 1)[:, window] for p in zip(*pieces))
             actions = tokens[:, start : start + M]
             log_softmax = logits[:, window].log_softmax(-1)
             old_logp = log_softmax.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
             entropy = -(log_softmax.exp() * log_softmax).sum(-1)
-            ref_logits, _ = self.reference.forward(tokens, keep_from=start - 1)
-            ref_logp = ref_logits[:, :M].log_softmax(-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+            with torch.inference_mode():
+                ref_logits, _ = self.reference.forward(tokens, keep_from=start - 1)
+                ref_logp = ref_logits[:, :M].log_softmax(-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
         out = {
             "tokens": tokens,
             "prompts": prompts,
@@ -467,7 +496,18 @@ class Trainer:
             "entropy": entropy,
             "log_softmax": log_softmax,
         }
-        return {k: v.detach() for k, v in out.items()} if self.args.grad_rollout else out
+        out = {k: v.detach() for k, v in out.items()} if self.args.grad_rollout else out
+        if recorded:
+            out["recorded"] = recorded
+        return out
+
+    def records_forward(self):
+        """--rollout-graph: REINFORCE and actor-critic take one step on the whole batch at the sampling
+        weights, so the cached sampling can keep its graph for that step's loss instead of a new pass (the
+        engine's recorded forward). Measured slower here than the pass (bench/README.md: autograd back
+        through every step's small ops), so off by default: the fastest PyTorch runs the pass."""
+        one_step = self.s.algorithm in ("reinforce", "actor-critic")
+        return self.args.rollout_graph and one_step and not (self.args.prefix_passes or self.args.grad_rollout)
 
     # -- advantages --------------------------------------------------------------------------------------
 
@@ -519,13 +559,14 @@ class Trainer:
 
     # -- optimisation ------------------------------------------------------------------------------------
 
-    def loss(self, tokens, maskf, count, old_logp, old_values, adv, returns, ref_logp):
-        """The minibatch's total loss and its metrics; maskf [rows, M] is 1.0 on action tokens, count their number."""
+    def loss(self, tokens, maskf, count, old_logp, old_values, adv, returns, ref_logp, recorded=None):
+        """The minibatch's total loss and its metrics; maskf [rows, M] is 1.0 on action tokens, count their number.
+        recorded: the response window's logits and values from the rollout's graph (same rows, same weights)."""
         s = self.s
         start = s.prompt_length + 2
         # The positions from the first decision on (the engine's keepFrom): the response window is the first M.
         window = slice(0, s.max_new)
-        logits, values = self.policy.forward(tokens, keep_from=start - 1)
+        logits, values = recorded or self.policy.forward(tokens, keep_from=start - 1)
         log_softmax = logits[:, window].log_softmax(-1)
         actions = tokens[:, start : start + s.max_new]
         logp = log_softmax.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
@@ -588,7 +629,15 @@ class Trainer:
                 m, old_logp, old_values, adv, returns, ref_logp = planes[rows].unbind(1)
                 self.opt.zero_grad()
                 total, report = self.loss(
-                    r["tokens"][rows], m, max(float(m.sum()), 1.0), old_logp, old_values, adv, returns, ref_logp
+                    r["tokens"][rows],
+                    m,
+                    max(float(m.sum()), 1.0),
+                    old_logp,
+                    old_values,
+                    adv,
+                    returns,
+                    ref_logp,
+                    r.get("recorded") if one_step else None,
                 )
                 total.backward()
                 report["optim/grad_norm"] = self.opt.step()

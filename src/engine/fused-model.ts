@@ -3,7 +3,9 @@
 // one kernel each way instead of ~30 and ~80 with tfjs's tape and saved copies. model.ts decides which.
 import { attentionFits, hasFusedKernel, type FusedOp } from './kernels/wasm-fused';
 import { hasDenseKernel } from './kernels/wasm-matmul';
-import { MODEL_KERNELS, ModelCache, type ExtendAttrs, type ModelAttrs } from './kernels/wasm-model';
+import { MODEL_KERNELS, ModelCache, type ExtendAttrs, type ModelAttrs, type RecordedAttrs } from './kernels/wasm-model';
+import { isCurrentRecording, startRecording, type Recording } from './kernels/wasm-model-rows';
+import type { WasmBackend } from './kernels/wasm-heap';
 import type { ModelShape } from './model';
 import type { Params } from './params';
 import { tf, type Tensor, type Tensor2D, type Tensor3D } from './tf';
@@ -118,6 +120,7 @@ export function extendModelCache(
   tokens: Tensor2D,
   range: { from: number; to: number; pick: number; full: boolean },
   temperature: number,
+  recording?: Recording,
 ): { picked: Tensor2D; full?: { logits: Tensor3D; values: Tensor2D } } {
   const [batch, time] = tokens.shape;
   const attrs: ExtendAttrs = {
@@ -127,6 +130,10 @@ export function extendModelCache(
     to: range.to,
     pick: range.pick,
     full: range.full ? 1 : 0,
+    recordTape: recording?.tape ?? 0,
+    recordLogits: recording?.logits ?? 0,
+    recordValues: recording?.values ?? 0,
+    recordFrom: recording?.keepFrom ?? 0,
   };
   const [picked, logits, values] = tf
     .engine()
@@ -140,4 +147,78 @@ export function extendModelCache(
     picked: mask(picked) as Tensor2D,
     ...(range.full ? { full: { logits: mask(logits) as Tensor3D, values: values as Tensor2D } } : {}),
   };
+}
+
+/**
+ * The policy's forward pass over a rollout's buffer, recorded while it sampled (kernels/wasm-model-cache.ts):
+ * every position was computed once, at the sampling weights, with the same operations as forward() and
+ * its tape kept. An update whose first loss is on that whole buffer at those weights (REINFORCE's and
+ * actor-critic's one step) takes its logits, values and gradient from here instead of running the pass.
+ */
+export interface RecordedForward {
+  readonly recording: Recording;
+  /** The weights' data when recorded: an optimizer step assigns new data, so a changed one means stale. */
+  readonly weights: object;
+  readonly batch: number;
+  readonly time: number;
+}
+
+/** Room for a sampler's recording of a [batch, time] buffer read from keepFrom on (the first decision). */
+export function startForwardRecording(
+  params: Params,
+  shape: ModelShapeAttrs,
+  batch: number,
+  time: number,
+  keepFrom: number,
+): Recording {
+  const backend = tf.backend() as unknown as WasmBackend;
+  return startRecording(backend, attrsOf(params, shape, batch, time, true, keepFrom), keepFrom);
+}
+
+/** The finished recording of a sampler, tied to the weights it sampled with. */
+export function recordedForward(recording: Recording, params: Params, batch: number, time: number): RecordedForward {
+  return { recording, weights: params.flat.dataId, batch, time };
+}
+
+/**
+ * Whether forward(params, …, tokens, keepFrom) may read `recorded`: it is the latest recording, the
+ * weights have not changed since, and the buffer's shape and first kept position are the recording's.
+ * The caller vouches that the tokens are the recorded buffer's (common.ts: the whole rollout, in order).
+ */
+export function recordingFits(recorded: RecordedForward, params: Params, tokens: Tensor2D, keepFrom: number): boolean {
+  return (
+    isCurrentRecording(recorded.recording.id) &&
+    recorded.weights === params.flat.dataId &&
+    tokens.shape[0] === recorded.batch &&
+    tokens.shape[1] === recorded.time &&
+    keepFrom === recorded.recording.keepFrom
+  );
+}
+
+/** modelAsOneOp's raw logits and values, read from a recording (see recordingFits), with its gradient. */
+export function recordedAsOneOp(
+  recorded: RecordedForward,
+  params: Params,
+  shape: ModelShapeAttrs,
+  tokens: Tensor2D,
+): { raw: Tensor; values: Tensor2D } {
+  const engine = tf.engine() as unknown as EngineInternals;
+  const { recording, batch, time } = recorded;
+  const attrs: RecordedAttrs = {
+    ...attrsOf(params, shape, batch, time, true, recording.keepFrom),
+    recording: recording.id,
+    tapeAt: recording.tape,
+    logitsAt: recording.logits,
+    valuesAt: recording.values,
+  };
+  const run = (name: string, inputs: Record<string, Tensor>) =>
+    tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as Tensor[];
+  const [raw, values] = engine.runKernelFunc({
+    forwardFunc: () => run(MODEL_KERNELS.recorded, {}),
+    backwardsFunc: ([dLogits, dValues]) => ({
+      flat: () => run(MODEL_KERNELS.backward, { dLogits, dValues, tokens, flat: params.flat })[0],
+    }),
+    inputs: { flat: params.flat },
+  });
+  return { raw, values: values as Tensor2D };
 }

@@ -4,7 +4,14 @@
 // stay 2-D [batch·time, width] between layers; the layers are fused ops with their own gradients
 // (layers.ts) and the parameters live in one flat variable (params.ts).
 import type { Config } from './config';
-import { hasModelKernel, modelAsOneOp, temperedAndMasked } from './fused-model';
+import {
+  hasModelKernel,
+  modelAsOneOp,
+  recordedAsOneOp,
+  recordingFits,
+  temperedAndMasked,
+  type RecordedForward,
+} from './fused-model';
 import { causalSelfAttention, dense, gelu, layerNorm, matMul2d } from './layers';
 import { createParams, logitMaskOf, views, type Params, type ParamSpec } from './params';
 import { tf, type Tensor, type Tensor2D, type Tensor3D } from './tf';
@@ -74,6 +81,9 @@ export function initParams(shape: ModelShape, seed: number, prefix = 'policy', a
  * work after its keys and values, and the heads, at earlier positions: their raw logits and values are 0,
  * so their logits are the action mask (0 for allowed tokens, −1e9 for the rest, over the temperature).
  * The model is causal: later positions are the same floats. Other backends compute every position.
+ * `recorded`: the sampler's recording of this buffer (fused-model.ts); where it fits (the same weights,
+ * shape and keepFrom) the pass is read from it rather than run, with the same floats at every position a
+ * loss reads (and the gradient's).
  */
 export function forward(
   params: Params,
@@ -81,10 +91,13 @@ export function forward(
   tokens: Tensor2D,
   temperature: number,
   keepFrom = 0,
+  recorded?: RecordedForward,
 ): ForwardOutput {
-  const { raw, values } = hasModelKernel(shape.dModel, shape.nHeads)
-    ? modelAsOneOp(params, shape, tokens, keepFrom)
-    : layered(params, shape, tokens);
+  const { raw, values } = !hasModelKernel(shape.dModel, shape.nHeads)
+    ? layered(params, shape, tokens)
+    : recorded && recordingFits(recorded, params, tokens, keepFrom)
+      ? recordedAsOneOp(recorded, params, shape, tokens)
+      : modelAsOneOp(params, shape, tokens, keepFrom);
   return { logits: temperedAndMasked(raw, params, temperature) as Tensor3D, values };
 }
 

@@ -3,6 +3,7 @@
 //
 // Layout of a row: <bos> prompt… <sep> response… <pad>…  A "decision position" t is one whose logits
 // chose token t+1; arrays indexed by t (log-probs, values, masks) describe the action token t+1.
+import type { RecordedForward } from './fused-model';
 import type { ModelShape, Params } from './model';
 import { GumbelSampler } from './sampling';
 import { BOS, EOS, PAD, SEP } from './tokens';
@@ -34,6 +35,11 @@ export interface Rollout {
    * the device for the caller, who disposes it.
    */
   logSoftmax?: Tensor3D;
+  /**
+   * With `recordForward`, where the whole-model kernels run: the policy's forward pass of the buffer,
+   * recorded while sampling, for an update whose loss reads it at these weights (nothing to dispose).
+   */
+  recorded?: RecordedForward;
 }
 
 /** Scores finished rows on the device: tokens [B, T] and the position of each row's last token [B]. */
@@ -48,6 +54,8 @@ export interface RolloutSettings {
   samplingSeed: number;
   /** Keep the policy's log-softmax on the device as `Rollout.logSoftmax` (the trainer's update KL). */
   keepLogSoftmax?: boolean;
+  /** Record the policy's forward pass while sampling, as `Rollout.recorded` (a one-step update reads it). */
+  recordForward?: boolean;
 }
 
 /** Prompt rows [<bos>, prompt, <sep>, <pad>…] and where responses start. */
@@ -114,7 +122,15 @@ export async function rollout(
   const { batchSize, maxNewTokens, temperature } = settings;
   const time = shape.contextLength;
   const { tokens: initial, responseStart } = promptBuffer(prompts, time);
-  const sampler = new GumbelSampler(policy, shape, temperature, maxNewTokens, settings.samplingSeed, initial);
+  const sampler = new GumbelSampler(
+    policy,
+    shape,
+    temperature,
+    maxNewTokens,
+    settings.samplingSeed,
+    initial,
+    settings.recordForward,
+  );
   try {
     for (let s = 0; s < maxNewTokens; s++) sampler.sample(responseStart + s);
     // The reward model's score of each row rides along as one more plane: [B, 1] padded to [B, T].
@@ -139,6 +155,7 @@ export async function rollout(
       ...planes,
       ...(scorer ? { rewardScores: Float32Array.from({ length: batchSize }, (_, b) => extra[b * time]) } : {}),
       ...(logSoftmax ? { logSoftmax } : {}),
+      ...(sampler.recorded ? { recorded: sampler.recorded } : {}),
     };
   } finally {
     sampler.dispose();

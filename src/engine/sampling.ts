@@ -2,7 +2,13 @@
 // that reads the rollout back, written once for rollout.ts (one turn) and rollout-env.ts (turns with
 // observations in between). Sampling uses the Gumbel-max trick with noise drawn from the run's seeded
 // generator, so a run replays exactly and no backend-specific multinomial kernel is needed.
-import { createModelCache, extendModelCache } from './fused-model';
+import {
+  createModelCache,
+  extendModelCache,
+  recordedForward,
+  startForwardRecording,
+  type RecordedForward,
+} from './fused-model';
 import type { ModelCache } from './kernels/wasm-model';
 import { SAMPLE_STEP_KERNEL, type SampleStepAttrs } from './kernels/wasm-sample';
 import { entropy, nextTokens, tokenLogProbs } from './log-probs';
@@ -48,6 +54,9 @@ export class GumbelSampler {
   private cachedUpTo = 0;
   /** The earliest position whose logits chose a token: the reference's pass in `finish` keeps from there. */
   private firstDecision = Number.POSITIVE_INFINITY;
+  /** The forward pass being recorded (with `record`, where the cache runs), until `load` ends it. */
+  private recording: RecordedForward | undefined;
+  private recordingComplete = false;
 
   constructor(
     private readonly policy: Params,
@@ -56,6 +65,8 @@ export class GumbelSampler {
     private readonly steps: number,
     seed: number,
     buffer: Int32Array,
+    /** Record the policy's forward pass of the whole buffer as it samples (see `recorded`). */
+    private readonly record = false,
   ) {
     const batchSize = buffer.length / shape.contextLength;
     const noise = gumbelNoise(seed, steps, batchSize, shape.vocabSize);
@@ -126,8 +137,17 @@ export class GumbelSampler {
 
   /** The same logits from the cache, computing the positions it lacks (all of them on the last step). */
   private extend(position: number, keep: boolean): { logits: Tensor; out?: ForwardOutput } {
-    const to = keep ? this.tokens.shape[1] : position;
+    const [batchSize, time] = this.tokens.shape;
+    const to = keep ? time : position;
     const range = { from: this.cachedUpTo, to, pick: position - 1, full: keep };
+    // The first step of a single-turn rollout starts the recording, kept from its first decision on.
+    if (this.record && this.step === 0 && range.from === 0)
+      this.recording = recordedForward(
+        startForwardRecording(this.policy, this.shape, batchSize, time, position - 1),
+        this.policy,
+        batchSize,
+        time,
+      );
     const { picked, full } = extendModelCache(
       this.cache!,
       this.policy,
@@ -135,7 +155,9 @@ export class GumbelSampler {
       this.tokens,
       range,
       this.temperature,
+      this.recording?.recording,
     );
+    if (keep && this.recording) this.recordingComplete = true;
     // The sampled token goes to `position`: every position before it stays valid.
     this.cachedUpTo = Math.min(to, position);
     return { logits: picked, out: full };
@@ -143,8 +165,11 @@ export class GumbelSampler {
 
   /** Replaces the buffer and the done flags (the environment wrote observations or ended rows). */
   load(tokens: Int32Array | Tensor2D, done: Uint8Array | Tensor1D): void {
-    // Observations may overwrite any position: the cache starts again from the first.
+    // Observations may overwrite any position: the cache starts again from the first (and a recording,
+    // which has rows of the old tokens, ends unfinished).
     this.cachedUpTo = 0;
+    this.recording = undefined;
+    this.recordingComplete = false;
     this.replace(tokens, done);
   }
 
@@ -197,6 +222,15 @@ export class GumbelSampler {
       entropy: data.slice(4 * n, 5 * n),
     };
     return { planes, extra: data.subarray(5 * n), ...(kept ? { logSoftmax: kept } : {}) };
+  }
+
+  /**
+   * With `record`, once the last step ran: the policy's forward pass of the finished buffer as the update
+   * reads it (fused-model.ts: RecordedForward). Each position was computed once; the positions from the
+   * last sampled one on were computed before its token was written, and no decision reads them.
+   */
+  get recorded(): RecordedForward | undefined {
+    return this.recordingComplete ? this.recording : undefined;
   }
 
   dispose(): void {

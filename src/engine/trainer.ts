@@ -366,6 +366,8 @@ export class Trainer {
       maxNewTokens: config.maxNewTokens,
       temperature: config.temperature,
       keepLogSoftmax: true,
+      // An explained update keeps per-token terms at every position: it runs its own pass.
+      recordForward: ALGORITHM_REGISTRY[config.algorithm].readsRecordedForward === true && !options.explain,
       // A re-run stage samples afresh; a first run keeps the seeds links and tests were made with.
       samplingSeed: deriveSeed(
         config.seed,

@@ -22,6 +22,8 @@ import { klLossPerToken, klLossTerms, policyGradientLoss, sumOf, valueLoss, valu
 
 export const actorCritic: Algorithm = {
   spec: ALGORITHM_SPECS['actor-critic'],
+  // One step on the whole batch at the sampling weights: the rollout's recorded pass is its forward.
+  readsRecordedForward: true,
 
   computeAdvantages(episodes, config) {
     // 1. GAE from the critic's values at rollout time; the returns become the critic's targets.

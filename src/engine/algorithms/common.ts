@@ -9,6 +9,7 @@ import type { ExplainRecorder, TokenTerms } from '../explain';
 import { entropy, nextTokens, tokenLogProbs } from '../log-probs';
 import type { MetricName } from '../metrics';
 import { forward, type ModelShape, type Params } from '../model';
+import type { RecordedForward } from '../fused-model';
 import type { Adam } from '../optimizer';
 import type { Random } from '../random';
 import type { Rollout } from '../rollout';
@@ -40,6 +41,11 @@ export interface Algorithm {
   computeAdvantages(episodes: Episode[], config: Config, state: AlgorithmState): void;
   /** Runs the optimizer steps; adds loss/... and policy/... metrics to ctx.metrics. */
   update(ctx: UpdateContext, rollout: Rollout, episodes: Episode[]): Promise<void>;
+  /**
+   * Its first loss runs the policy over the whole rollout, in row order, at the sampling weights (one step
+   * on the whole batch), so the rollout may record that pass for it (Rollout.recorded).
+   */
+  readonly readsRecordedForward?: boolean;
 }
 
 export interface AlgorithmState {
@@ -68,6 +74,11 @@ export interface BatchTensors {
    * logits or values, so the forward pass may skip them (model.ts forward's keepFrom).
    */
   keepFrom: number;
+  /**
+   * The rollout's recorded forward pass when these rows are the whole rollout in its order: forward()
+   * reads it instead of running the pass while the weights are the ones that sampled (model.ts).
+   */
+  recorded?: RecordedForward;
 }
 
 /** A batch of episodes with the frozen reference's log-probs of the actions (GRPO's KL in the loss). */
@@ -97,7 +108,8 @@ export function batchTensors(r: Rollout, episodes: readonly Episode[]): EpisodeB
       count++;
     });
   });
-  return tf.tidy(() => {
+  const recorded = r.recorded && sameRows(r, episodes) ? r.recorded : undefined;
+  const tensors = tf.tidy(() => {
     const tokensTensor = tf.tensor2d(tokens, [rows, t], 'int32');
     return {
       tokens: tokensTensor,
@@ -112,6 +124,12 @@ export function batchTensors(r: Rollout, episodes: readonly Episode[]): EpisodeB
       keepFrom: count > 0 ? keepFrom : 0,
     };
   });
+  return recorded ? { ...tensors, recorded } : tensors;
+}
+
+/** Whether the episodes are every row of the rollout, in row order. */
+function sameRows(r: Rollout, episodes: readonly Episode[]): boolean {
+  return episodes.length === r.batchSize && episodes.every((e, i) => e.row === i);
 }
 
 export function disposeBatch(b: EpisodeBatch): void {
@@ -121,9 +139,9 @@ export function disposeBatch(b: EpisodeBatch): void {
 /** The current policy on a batch: log π(a_t) and V [rows, T], and the full log-softmax [rows, T, V]. */
 export function evaluate(
   ctx: Pick<UpdateContext, 'config' | 'params' | 'shape'>,
-  b: Pick<BatchTensors, 'tokens' | 'next'> & Partial<Pick<BatchTensors, 'keepFrom'>>,
+  b: Pick<BatchTensors, 'tokens' | 'next'> & Partial<Pick<BatchTensors, 'keepFrom' | 'recorded'>>,
 ): { logp: Tensor2D; values: Tensor2D; logSoftmax: Tensor3D } {
-  const out = forward(ctx.params, ctx.shape, b.tokens, ctx.config.temperature, b.keepFrom ?? 0);
+  const out = forward(ctx.params, ctx.shape, b.tokens, ctx.config.temperature, b.keepFrom ?? 0, b.recorded);
   const { logp, logSoftmax } = tokenLogProbs(out.logits, b.next);
   return { logp, values: out.values, logSoftmax };
 }
@@ -131,9 +149,9 @@ export function evaluate(
 /** The policy head's logits [rows, T, V], tempered and masked, and the values [rows, T]: the fused loss's inputs. */
 export function logitsAndValues(
   ctx: Pick<UpdateContext, 'config' | 'params' | 'shape'>,
-  b: Pick<BatchTensors, 'tokens'> & Partial<Pick<BatchTensors, 'keepFrom'>>,
+  b: Pick<BatchTensors, 'tokens'> & Partial<Pick<BatchTensors, 'keepFrom' | 'recorded'>>,
 ): { logits: Tensor3D; values: Tensor2D } {
-  return forward(ctx.params, ctx.shape, b.tokens, ctx.config.temperature, b.keepFrom ?? 0);
+  return forward(ctx.params, ctx.shape, b.tokens, ctx.config.temperature, b.keepFrom ?? 0, b.recorded);
 }
 
 /** The KL coefficient of the loss: this update's β when the run puts the KL there (klIn), else 0. */
@@ -272,9 +290,10 @@ export function measureUpdateKl(
 ): { finish(): void; dispose(): void } {
   const batch = batchTensors(rollout, episodes);
   // The rollout's rows are the episodes' rows only when every episode is there, in row order.
-  const sameRows = episodes.length === rollout.batchSize && episodes.every((e, i) => e.row === i);
   const oldLogSoftmax =
-    rollout.logSoftmax && sameRows ? rollout.logSoftmax : tf.tidy(() => evaluate(ctx, batch).logSoftmax);
+    rollout.logSoftmax && sameRows(rollout, episodes)
+      ? rollout.logSoftmax
+      : tf.tidy(() => evaluate(ctx, batch).logSoftmax);
   if (rollout.logSoftmax && oldLogSoftmax !== rollout.logSoftmax) rollout.logSoftmax.dispose();
   let disposed = false;
   return {

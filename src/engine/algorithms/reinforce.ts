@@ -28,6 +28,8 @@ const MOVING_AVERAGE_RATE = 0.1;
 
 export const reinforce: Algorithm = {
   spec: ALGORITHM_SPECS['reinforce'],
+  // One step on the whole batch at the sampling weights: the rollout's recorded pass is its forward.
+  readsRecordedForward: true,
 
   computeAdvantages(episodes, config, state) {
     // 1. Reward-to-go for every action token.

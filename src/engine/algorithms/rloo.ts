@@ -18,6 +18,8 @@ import { klLossPerToken, klLossTerms, sumOf } from './losses';
 
 export const rloo: Algorithm = {
   spec: ALGORITHM_SPECS['rloo'],
+  // One step on the whole batch at the sampling weights: the rollout's recorded pass is its forward.
+  readsRecordedForward: true,
 
   computeAdvantages(episodes, config) {
     // 1. Each response's return, and its baseline from the rest of its group.

@@ -28,6 +28,7 @@ export interface FusedExports {
   geluGradFromSigmoid(...args: number[]): void;
   embedGrad(...args: number[]): void;
   copyRows(...args: number[]): void;
+  copyRowRange(...args: number[]): void;
 }
 
 /** Kernel names; `tf.engine().runKernel(KERNELS.x, …)` runs one where it is registered. */

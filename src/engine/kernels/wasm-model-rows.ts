@@ -4,8 +4,14 @@
 import { fusedModule } from './wasm-fused';
 import { denseOnHeap } from './wasm-matmul';
 import { HeapScratch, heapAddress, type TensorInfo, type WasmBackend } from './wasm-heap';
+import { tapeLayout } from './wasm-model-tape';
 
-export const MODEL_KERNELS = { forward: 'TrlModel', backward: 'TrlModelGrad', extend: 'TrlModelExtend' } as const;
+export const MODEL_KERNELS = {
+  forward: 'TrlModel',
+  backward: 'TrlModelGrad',
+  extend: 'TrlModelExtend',
+  recorded: 'TrlModelRecorded',
+} as const;
 
 export interface ModelAttrs {
   batch: number;
@@ -31,7 +37,15 @@ export interface ModelAttrs {
  * Runs of each kernel since start, and the positions per row the cache extensions computed (tests and
  * the browser check read which path ran and how much it computed).
  */
-export const modelKernelStats = { forward: 0, backward: 0, extend: 0, extendedPositions: 0, openCaches: 0 };
+export const modelKernelStats = {
+  forward: 0,
+  backward: 0,
+  extend: 0,
+  extendedPositions: 0,
+  openCaches: 0,
+  /** Forward passes an update took from a sampler's recording instead of running (TrlModelRecorded). */
+  recorded: 0,
+};
 
 // Scratch on the backend's heap: the tape when no gradient is recorded, the residual stream, the
 // backward pass's temporaries, the products' packing buffers, and a cache step's rows.
@@ -43,6 +57,8 @@ export const scratch = {
   keptGrad: new HeapScratch(),
   pack: new HeapScratch(),
   extend: new HeapScratch(),
+  /** A sampler's recorded forward pass (Recording). */
+  recording: new HeapScratch(),
 };
 let boundMemory: WebAssembly.Memory | undefined;
 
@@ -51,6 +67,40 @@ export function bind(be: WasmBackend): void {
   if (be.wasm.asm.memory === boundMemory) return;
   boundMemory = be.wasm.asm.memory;
   for (const s of Object.values(scratch)) s.reset();
+  // The recording's buffer went with the old heap.
+  latestRecording++;
+}
+
+/**
+ * A forward pass recorded while sampling (wasm-model-cache.ts): the tape of the whole buffer at the
+ * sampling weights, laid out as tapeLayout({ …, tape: 1, keepFrom }) gives, and the raw logits [B·T, V]
+ * and values [B·T] of every position, all on the heap. There is one recording at a time (a new one
+ * overwrites it), so each carries an id that `isCurrentRecording` checks before anything reads it.
+ */
+export interface Recording {
+  id: number;
+  keepFrom: number;
+  tape: number;
+  logits: number;
+  values: number;
+}
+
+let latestRecording = 0;
+
+/** Room for a new recording of a [batch, time] buffer keeping positions from keepFrom on; older ones are stale. */
+export function startRecording(be: WasmBackend, a: ModelAttrs, keepFrom: number): Recording {
+  bind(be);
+  const layout = tapeLayout({ ...a, tape: 1, keepFrom });
+  const rows = a.batch * a.time;
+  const logitsFloats = (rows * a.vocab + 3) & ~3;
+  const tape = scratch.recording.reserve(be, (layout.floats + logitsFloats + rows) * 4);
+  const logits = tape + layout.floats * 4;
+  return { id: ++latestRecording, keepFrom, tape, logits, values: logits + logitsFloats * 4 };
+}
+
+/** Whether `id` is the latest recording on this heap (a later one, or a new heap, makes it stale). */
+export function isCurrentRecording(id: number): boolean {
+  return id === latestRecording && id > 0;
 }
 
 export const at = heapAddress;

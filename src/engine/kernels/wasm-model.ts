@@ -13,12 +13,14 @@ import { tf } from '../tf';
 import { fusedModule } from './wasm-fused';
 import { type TensorInfo, type WasmBackend } from './wasm-heap';
 import { modelExtend, type ExtendAttrs } from './wasm-model-cache';
+import { keptRows, tapeLayout } from './wasm-model-tape';
 import {
   MODEL_KERNELS,
   at,
   bind,
   embedRows,
   forwardRows,
+  isCurrentRecording,
   modelKernelStats,
   paramAddresses,
   scratch,
@@ -28,74 +30,7 @@ import {
 
 export { MODEL_KERNELS, modelKernelStats, type ModelAttrs } from './wasm-model-rows';
 export { ModelCache, type ExtendAttrs } from './wasm-model-cache';
-
-/** Where one block's saved values start in the tape, in floats. */
-interface BlockTape {
-  xhat1: number;
-  rstd1: number;
-  /** LayerNorm 1's output: the QKV projection's input. */
-  y1: number;
-  qkv: number;
-  /** The attention weights [H·B, T, T4]. */
-  p: number;
-  attended: number;
-  xhat2: number;
-  rstd2: number;
-  y2: number;
-  /** The MLP's pre-activation [R, 4d], its GELU [R, 4d] and GELU's σ [R, 4d] (with a tape only). */
-  h: number;
-  g: number;
-  sigmoid: number;
-}
-
-interface TapeLayout {
-  blocks: BlockTape[];
-  xhatF: number;
-  rstdF: number;
-  hidden: number;
-  floats: number;
-}
-
-/** Rows the last block's second half and the heads run on: every row, or the kept positions' (keepFrom). */
-export function keptRows(a: Pick<ModelAttrs, 'batch' | 'time' | 'keepFrom'>): number {
-  return a.batch * (a.time - a.keepFrom);
-}
-
-/**
- * The tape's segments, each rounded up to four floats so every one starts 16-byte aligned. With a tape,
- * the last block's segments after its attention and the final ones hold the kept rows only; without one
- * every block shares block 0's, sized for all rows.
- */
-function tapeLayout(a: ModelAttrs): TapeLayout {
-  const rows = a.batch * a.time;
-  const kept = a.tape ? keptRows(a) : rows;
-  const d = a.dModel;
-  let floats = 0;
-  const take = (n: number) => {
-    const at = floats;
-    floats += (n + 3) & ~3;
-    return at;
-  };
-  const blocks: BlockTape[] = [];
-  for (let l = 0; l < a.layers; l++) {
-    const after = l === a.layers - 1 ? kept : rows;
-    blocks.push({
-      xhat1: take(rows * d),
-      rstd1: take(rows),
-      y1: take(rows * d),
-      qkv: take(rows * 3 * d),
-      p: take(a.heads * a.batch * a.time * ((a.time + 3) & ~3)),
-      attended: take(after * d),
-      xhat2: take(after * d),
-      rstd2: take(after),
-      y2: take(after * d),
-      h: take(after * 4 * d),
-      g: take(after * 4 * d),
-      sigmoid: a.tape ? take(after * 4 * d) : -1,
-    });
-  }
-  return { blocks, xhatF: take(kept * d), rstdF: take(kept), hidden: take(kept * d), floats };
-}
+export { keptRows } from './wasm-model-tape';
 
 /** logits [B, T, V] and values [B, T] of tokens [B, T] (int32), and with `tape` the values saved for the gradient. */
 function modelForward(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: ModelAttrs): TensorInfo[] {
@@ -177,16 +112,31 @@ function modelForward(be: WasmBackend, tokens: TensorInfo, flat: TensorInfo, a: 
   return tape ? [logits, values, tape] : [logits, values];
 }
 
-/** The flat parameters' gradient from dLogits [B, T, V] and dValues [B, T], walking the tape back. */
+/** A recorded pass's attrs: where its tape is (Recording), instead of a tape tensor. */
+export interface RecordedAttrs extends ModelAttrs {
+  recording: number;
+  tapeAt: number;
+  logitsAt: number;
+  valuesAt: number;
+}
+
+/**
+ * The flat parameters' gradient from dLogits [B, T, V] and dValues [B, T], walking the tape back: the
+ * forward kernel's tape tensor, or a sampler's recording (RecordedAttrs).
+ */
 function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: ModelAttrs): TensorInfo[] {
-  const { dLogits, dValues, tokens, flat, tape } = inputs;
+  const { dLogits, dValues, tokens, flat } = inputs;
+  const recorded = (a as Partial<RecordedAttrs>).recording;
+  if (recorded !== undefined && !isCurrentRecording(recorded))
+    throw new Error('the recorded forward pass was overwritten before its gradient ran');
   const { batch, time, dModel: d, vocab } = a;
   const rows = batch * time;
   const layout = tapeLayout(a);
   const grad = be.makeOutput(flat.shape, 'float32');
   bind(be);
   const fx = fusedModule(be);
-  const T = (floats: number) => at(be, tape) + floats * 4;
+  const tapeAt = recorded !== undefined ? (a as RecordedAttrs).tapeAt : at(be, inputs.tape);
+  const T = (floats: number) => tapeAt + floats * 4;
   const w = paramAddresses(be, flat, a);
   const g = paramAddresses(be, grad, a);
   const width = rows * d * 4;
@@ -287,6 +237,34 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
   return [grad];
 }
 
+/**
+ * A recording's logits [B, T, V] and values [B, T] as the forward kernel with its keepFrom returns them:
+ * positions before keepFrom 0, the rest the recorded floats (the same as a pass at the sampling weights).
+ */
+function recordedForward(be: WasmBackend, a: RecordedAttrs): TensorInfo[] {
+  if (!isCurrentRecording(a.recording)) throw new Error('the recorded forward pass was overwritten before it was read');
+  const { batch, time, vocab, keepFrom } = a;
+  const logits = be.makeOutput([batch, time, vocab], 'float32');
+  const values = be.makeOutput([batch, time], 'float32');
+  const heap = new Float32Array(be.wasm.asm.memory.buffer);
+  const outs: Array<[number, number, number]> = [
+    [at(be, logits), a.logitsAt, vocab],
+    [at(be, values), a.valuesAt, 1],
+  ];
+  for (const [dst, src, width] of outs) {
+    for (let b = 0; b < batch; b++) {
+      const row = b * time * width;
+      heap.fill(0, (dst >>> 2) + row, (dst >>> 2) + row + keepFrom * width);
+      heap.copyWithin(
+        (dst >>> 2) + row + keepFrom * width,
+        (src >>> 2) + row + keepFrom * width,
+        (src >>> 2) + row + time * width,
+      );
+    }
+  }
+  return [logits, values];
+}
+
 let registered = false;
 
 /** Registers the three kernels for the wasm backend (after the fused and SIMD matmul modules loaded). */
@@ -294,7 +272,7 @@ export function registerWasmModelKernels(): void {
   if (registered || !tf.findBackend('wasm')) return;
   registered = true;
   type Run<A> = (be: WasmBackend, inputs: Record<string, TensorInfo>, attrs: A) => TensorInfo[];
-  const register = <A>(kernelName: string, count: 'forward' | 'backward' | 'extend', run: Run<A>) =>
+  const register = <A>(kernelName: string, count: 'forward' | 'backward' | 'extend' | 'recorded', run: Run<A>) =>
     tf.registerKernel({
       kernelName,
       backendName: 'wasm',
@@ -309,4 +287,5 @@ export function registerWasmModelKernels(): void {
   );
   register<ModelAttrs>(MODEL_KERNELS.backward, 'backward', modelBackward);
   register<ExtendAttrs>(MODEL_KERNELS.extend, 'extend', (be, { tokens, flat }, a) => modelExtend(be, tokens, flat, a));
+  register<RecordedAttrs>(MODEL_KERNELS.recorded, 'recorded', (be, _, a) => recordedForward(be, a));
 }
