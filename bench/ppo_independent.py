@@ -17,7 +17,9 @@ made as fast as eager PyTorch on one CPU thread allows without changing what is 
             step's metrics averaged and read once.
 
 What makes it fast (bench/README.md, issue 17, has the measurements; --plain-optimizer, --grad-rollout and
---split-heads undo one thing each; --prefix-passes samples without the cache, as the engine's other backends):
+--split-heads undo one thing each; --prefix-passes samples without the cache, as the engine's other backends;
+--rollout-graph takes REINFORCE's and actor-critic's loss from the sampling steps' graph, as the engine on
+wasm takes it from its recorded pass, and is slower here than running the pass):
 inference_mode for every pass without a gradient; every parameter a view of one flat vector whose gradient
 is one flat buffer, so the gradient norm, the clip and Adam are a handful of whole-vector ops instead of ~10
 per parameter (as the engine's optimizer); the policy and value heads as one [V + 1, d] matrix (one matmul);
