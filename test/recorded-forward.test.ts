@@ -217,6 +217,24 @@ describe('the forward pass recorded while sampling', () => {
     }
   });
 
+  it('stops a recording sampler whose buffer a newer recording took, rather than write into it', () => {
+    const c = CASES[0];
+    const policy = perturbed(c.shape, 5);
+    const { tokens, responseStart } = promptBuffer(promptsOf(c, 8), c.shape.contextLength);
+    const first = new GumbelSampler(policy, c.shape, 1, c.maxNewTokens, 8, tokens, true);
+    const second = new GumbelSampler(policy, c.shape, 1, c.maxNewTokens, 9, tokens, true);
+    try {
+      first.sample(responseStart);
+      second.sample(responseStart);
+      expect(() => first.sample(responseStart + 1)).toThrow(/interleaved/);
+      second.sample(responseStart + 1);
+    } finally {
+      first.dispose();
+      second.dispose();
+      disposeParams(policy);
+    }
+  });
+
   // End to end: the algorithms that read it train to the same numbers with it as without.
   it.each(['reinforce', 'actor-critic', 'rloo'] as const)(
     '%s: three updates give the same metrics with the recording as with the pass',

@@ -5,6 +5,8 @@ import { attentionFits, hasFusedKernel, type FusedOp } from './kernels/wasm-fuse
 import { hasDenseKernel } from './kernels/wasm-matmul';
 import { MODEL_KERNELS, ModelCache, type ExtendAttrs, type ModelAttrs, type RecordedAttrs } from './kernels/wasm-model';
 import { isCurrentRecording, startRecording, type Recording } from './kernels/wasm-model-rows';
+
+export { isCurrentRecording };
 import type { WasmBackend } from './kernels/wasm-heap';
 import type { ModelShape } from './model';
 import type { Params } from './params';
@@ -152,8 +154,8 @@ export function extendModelCache(
 /**
  * The policy's forward pass over a rollout's buffer, recorded while it sampled (kernels/wasm-model-cache.ts):
  * every position was computed once, at the sampling weights, with the same operations as forward() and
- * its tape kept. An update whose first loss is on that whole buffer at those weights (REINFORCE's and
- * actor-critic's one step) takes its logits, values and gradient from here instead of running the pass.
+ * its tape kept. An update whose first loss is on that whole buffer at those weights (REINFORCE's,
+ * actor-critic's and RLOO's one step) takes its logits, values and gradient from here instead of running the pass.
  */
 export interface RecordedForward {
   readonly recording: Recording;

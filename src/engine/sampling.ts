@@ -5,6 +5,7 @@
 import {
   createModelCache,
   extendModelCache,
+  isCurrentRecording,
   recordedForward,
   startForwardRecording,
   type RecordedForward,
@@ -141,6 +142,10 @@ export class GumbelSampler {
     const to = keep ? time : position;
     const range = { from: this.cachedUpTo, to, pick: position - 1, full: keep };
     // The first step of a single-turn rollout starts the recording, kept from its first decision on.
+    // The recording holds this cache's keys and values: a newer one (another sampler) would have taken its
+    // buffer, so a step never writes into one that is not the latest.
+    if (this.recording && !isCurrentRecording(this.recording.recording.id))
+      throw new Error('a sampler recording its forward pass was interleaved with another recording one');
     if (this.record && this.step === 0 && range.from === 0)
       this.recording = recordedForward(
         startForwardRecording(this.policy, this.shape, batchSize, time, position - 1),

@@ -27,7 +27,7 @@ export interface ExtendAttrs extends ModelAttrs {
   /** 1: also return every position's logits [B, T, V] and values [B, T] from the cache. */
   full: number;
   /**
-   * Recording (wasm-model-tape.ts: Recording), else 0: the tape's address; the new positions' saved
+   * Recording (wasm-model-rows.ts: Recording), else 0: the tape's address; the new positions' saved
    * values go into it as the forward kernel with `recordFrom` as its keepFrom would lay them out, and every
    * block's qkv and the raw logits and values live in the recording instead of the cache.
    */

@@ -127,13 +127,14 @@ export interface RecordedAttrs extends ModelAttrs {
 function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: ModelAttrs): TensorInfo[] {
   const { dLogits, dValues, tokens, flat } = inputs;
   const recorded = (a as Partial<RecordedAttrs>).recording;
+  // (bind first: a new heap makes every recording stale)
+  bind(be);
   if (recorded !== undefined && !isCurrentRecording(recorded))
     throw new Error('the recorded forward pass was overwritten before its gradient ran');
   const { batch, time, dModel: d, vocab } = a;
   const rows = batch * time;
   const layout = tapeLayout(a);
   const grad = be.makeOutput(flat.shape, 'float32');
-  bind(be);
   const fx = fusedModule(be);
   const tapeAt = recorded !== undefined ? (a as RecordedAttrs).tapeAt : at(be, inputs.tape);
   const T = (floats: number) => tapeAt + floats * 4;
@@ -242,6 +243,7 @@ function modelBackward(be: WasmBackend, inputs: Record<string, TensorInfo>, a: M
  * positions before keepFrom 0, the rest the recorded floats (the same as a pass at the sampling weights).
  */
 function recordedForward(be: WasmBackend, a: RecordedAttrs): TensorInfo[] {
+  bind(be);
   if (!isCurrentRecording(a.recording)) throw new Error('the recorded forward pass was overwritten before it was read');
   const { batch, time, vocab, keepFrom } = a;
   const logits = be.makeOutput([batch, time, vocab], 'float32');
@@ -267,7 +269,7 @@ function recordedForward(be: WasmBackend, a: RecordedAttrs): TensorInfo[] {
 
 let registered = false;
 
-/** Registers the three kernels for the wasm backend (after the fused and SIMD matmul modules loaded). */
+/** Registers the four kernels for the wasm backend (after the fused and SIMD matmul modules loaded). */
 export function registerWasmModelKernels(): void {
   if (registered || !tf.findBackend('wasm')) return;
   registered = true;
