@@ -11,8 +11,7 @@ import { disposeParams, forward, initParams, type ModelShape, type Params } from
 import { rollout, promptBuffer, type Rollout } from '../src/engine/rollout';
 import { GumbelSampler } from '../src/engine/sampling';
 import { tf, type Tensor } from '../src/engine/tf';
-import { createTrainer } from '../src/engine/trainer';
-import { startBackend } from './support/engine';
+import { metricsOfUpdates, startBackend } from './support/engine';
 
 interface Case {
   name: string;
@@ -243,20 +242,9 @@ describe('the forward pass recorded while sampling', () => {
       const run = async (reads: boolean) => {
         spec.readsRecordedForward = reads;
         const config = { algorithm, batchSize: 32, sftSteps: 10, seed: 4, nLayers: 2, groupSize: 4, temperature: 0.9 };
-        const trainer = createTrainer(algorithm === 'rloo' ? config : { ...config, groupSize: 1 });
         try {
-          const metrics: Record<string, number>[] = [];
-          for (let update = 0; update < 3; update++) {
-            const step = (await trainer.step()).metrics;
-            metrics.push(
-              Object.fromEntries(
-                Object.entries(step).filter(([name]) => !name.startsWith('perf/') && name !== 'time_s'),
-              ),
-            );
-          }
-          return metrics;
+          return await metricsOfUpdates(algorithm === 'rloo' ? config : { ...config, groupSize: 1 }, 3);
         } finally {
-          trainer.dispose();
           spec.readsRecordedForward = true;
         }
       };

@@ -8,8 +8,7 @@ import { modelKernelStats } from '../src/engine/kernels/wasm-model';
 import { forward, initParams, disposeParams, type ModelShape } from '../src/engine/model';
 import { FORBIDDEN } from '../src/engine/params';
 import { tf, type Tensor } from '../src/engine/tf';
-import { createTrainer } from '../src/engine/trainer';
-import { startBackend } from './support/engine';
+import { metricsOfUpdates, startBackend } from './support/engine';
 
 type Uses = 'both' | 'logits' | 'values';
 
@@ -166,23 +165,7 @@ describe('the model as one wasm kernel each way', () => {
   it.each(['ppo', 'reinforce'] as const)(
     '%s: three updates give the same metrics as the per-layer ops',
     async (algorithm) => {
-      const run = async () => {
-        const trainer = createTrainer({ algorithm, batchSize: 32, sftSteps: 10, seed: 4, nLayers: 2 });
-        try {
-          const metrics: Record<string, number>[] = [];
-          for (let update = 0; update < 3; update++) {
-            const step = (await trainer.step()).metrics;
-            metrics.push(
-              Object.fromEntries(
-                Object.entries(step).filter(([name]) => !name.startsWith('perf/') && name !== 'time_s'),
-              ),
-            );
-          }
-          return metrics;
-        } finally {
-          trainer.dispose();
-        }
-      };
+      const run = () => metricsOfUpdates({ algorithm, batchSize: 32, sftSteps: 10, seed: 4, nLayers: 2 }, 3);
       setFusedOps(FUSED_OPS.filter((op) => op !== 'model'));
       const layered = await run();
       setFusedOps(FUSED_OPS);

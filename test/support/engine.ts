@@ -63,3 +63,26 @@ export async function tensorCounts(
     trainer.dispose();
   }
 }
+
+/**
+ * Every update's metrics but the timings (perf/…, time_s) over `updates` updates of a fresh trainer:
+ * what two ways of computing the same run must agree on, number for number.
+ */
+export async function metricsOfUpdates(
+  config: Record<string, unknown>,
+  updates: number,
+): Promise<Record<string, number>[]> {
+  const trainer = createTrainer(config);
+  try {
+    const metrics: Record<string, number>[] = [];
+    for (let update = 0; update < updates; update++) {
+      const step = (await trainer.step()).metrics;
+      metrics.push(
+        Object.fromEntries(Object.entries(step).filter(([name]) => !name.startsWith('perf/') && name !== 'time_s')),
+      );
+    }
+    return metrics;
+  } finally {
+    trainer.dispose();
+  }
+}
