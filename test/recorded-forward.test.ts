@@ -58,6 +58,22 @@ function perturbed(shape: ModelShape, seed: number): Params {
   return params;
 }
 
+/** Runs `body` with a perturbed policy and reference of the case's shape, and frees both after. */
+async function withModels(
+  c: Case,
+  seeds: [number, number],
+  body: (policy: Params, reference: Params) => Promise<void>,
+): Promise<void> {
+  const policy = perturbed(c.shape, seeds[0]);
+  const reference = perturbed(c.shape, seeds[1]);
+  try {
+    await body(policy, reference);
+  } finally {
+    disposeParams(policy);
+    disposeParams(reference);
+  }
+}
+
 function promptsOf(c: Case, seed: number): number[][] {
   return Array.from({ length: c.batch }, (_, b) =>
     Array.from({ length: c.promptLength }, (_, i) => 4 + ((b * 5 + i * 3 + seed) % (c.shape.vocabSize - 4))),
@@ -120,9 +136,7 @@ describe('the forward pass recorded while sampling', () => {
   afterAll(() => setFusedOps(DEFAULT_FUSED_OPS));
 
   it.each(CASES)('$name: the same loss, gradient, logits and values as the pass', async (c) => {
-    const policy = perturbed(c.shape, 3);
-    const reference = perturbed(c.shape, 4);
-    try {
+    await withModels(c, [3, 4], async (policy, reference) => {
       const r = await sampled(c, policy, reference, 7);
       expect(r.recorded).toBeDefined();
       r.logSoftmax?.dispose();
@@ -156,17 +170,12 @@ describe('the forward pass recorded while sampling', () => {
         compared++;
       });
       expect(compared).toBe(c.batch * lastSampled * (v + 1));
-    } finally {
-      disposeParams(policy);
-      disposeParams(reference);
-    }
+    });
   });
 
   it('is not read once the weights changed, or once a newer rollout recorded', async () => {
     const c = CASES[1];
-    const policy = perturbed(c.shape, 5);
-    const reference = perturbed(c.shape, 6);
-    try {
+    await withModels(c, [5, 6], async (policy, reference) => {
       const first = await sampled(c, policy, reference, 8);
       first.logSoftmax?.dispose();
       const second = await sampled(c, policy, reference, 9);
@@ -185,17 +194,12 @@ describe('the forward pass recorded while sampling', () => {
       const moved = pass(c, policy, second, true);
       expect(modelKernelStats.recorded - before.recorded).toBe(0);
       expect(differing(moved[1], pass(c, policy, second, false)[1])).toBe(0);
-    } finally {
-      disposeParams(policy);
-      disposeParams(reference);
-    }
+    });
   });
 
   it('is not offered when the rollout was not asked, or when observations reloaded the buffer', async () => {
     const c = CASES[0];
-    const policy = perturbed(c.shape, 5);
-    const reference = perturbed(c.shape, 6);
-    try {
+    await withModels(c, [5, 6], async (policy, reference) => {
       const plain = await sampled(c, policy, reference, 8, false);
       plain.logSoftmax?.dispose();
       expect(plain.recorded).toBeUndefined();
@@ -210,10 +214,7 @@ describe('the forward pass recorded while sampling', () => {
       } finally {
         sampler.dispose();
       }
-    } finally {
-      disposeParams(policy);
-      disposeParams(reference);
-    }
+    });
   });
 
   it('stops a recording sampler whose buffer a newer recording took, rather than write into it', () => {
