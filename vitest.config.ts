@@ -7,25 +7,24 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 const require = createRequire(import.meta.url);
 
 // Two projects: `unit` (Node; formulas, engine, CLI, learning) and `e2e` (the built app in a real
-// Chromium, driven by playwright-core). `npm test` runs both; `npm run test:unit` / `npm run test:e2e`
-// run one (`vitest run --project unit|e2e`).
+// Chromium, driven by playwright-core). `npm test` runs both, the unit project first; `npm run test:unit`
+// / `npm run test:e2e` run one (`vitest run --project unit|e2e`).
 // Runs the slowest unit test files first, so the two workers finish together instead of one waiting on
 // a long file started last (without a cache of earlier durations the default order is by file size).
-// Measured seconds on a 2-core machine; files not listed run after these, in the default order.
+// Measured seconds on a 2-core machine (2026-11-30); files not listed run after these, in the default order.
 const SLOWEST = [
-  'dead-knobs', // 44
-  'agentic', // 43 before its guess test was shortened
-  'presets', // 36
-  'learning-reverse', // 32 before its default-preset test went from five seeds to two
-  'export-pytorch', // 30
-  'trainer', // 28
-  'rlhf', // 25
-  'learning-target', // 14
-  'trpo', // 13
-  'kl', // 12
-  'snapshot', // 12
-  'explain', // 11
-  'cli', // 10
+  'trainer', // 20
+  'dead-knobs', // 19
+  'export-pytorch', // 18
+  'presets', // 15
+  'sweep', // 14
+  'rlhf', // 11
+  'agentic', // 9
+  'trpo', // 7
+  'link-fuzz', // 6
+  'snapshot', // 5
+  'learning-reverse', // 5
+  'learning-target', // 5
 ];
 
 function rank(spec: TestSpecification): number {
@@ -59,7 +58,7 @@ export default defineConfig({
   },
   test: {
     environment: 'node',
-    // tfjs keeps global state (backend registry, engine); a separate process per file isolates it.
+    // Worker processes rather than threads: tfjs keeps global state (backend registry, engine) per process.
     pool: 'forks',
     // tfjs-core's ES modules use extensionless imports; this hook lets Node resolve them (see the file).
     execArgv: ['--import', './scripts/node-tfjs-resolve.mjs'],
@@ -68,6 +67,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          // A worker process runs file after file, keeping the modules it imported (tfjs and its wasm
+          // among them): 56 s of imports fall to 23 s. Each file starts its backend in beforeAll and
+          // counts tensors and kernels relative to where it began, so no file depends on a fresh process
+          // (checked in three file orders, two of them shuffled).
+          isolate: false,
           include: ['test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, 'test/e2e/**'],
           testTimeout: 120_000,
@@ -84,6 +88,8 @@ export default defineConfig({
           include: ['test/e2e/**/*.e2e.test.ts'],
           // Builds the app once, serves dist/ on 127.0.0.1, provides baseURL and chromiumPath.
           globalSetup: ['test/e2e/global-setup.ts'],
+          // Closes the browser each file's tests share (test/e2e/browser.ts says why they share one).
+          setupFiles: ['test/e2e/per-file.ts'],
           // One browser at a time: a training tab keeps a core busy, and the machine has two.
           fileParallelism: false,
           maxWorkers: 1,

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseTrainArgs, resolveSettings, type TrainArgs } from '../src/cli/args';
 import { settingsHelp } from '../src/cli/format';
+import { runTrain } from '../src/cli/train-command';
 import { FIELDS, validate } from '../src/engine/config';
 import { METRIC_NAMES } from '../src/engine/metrics';
 import { findPreset } from '../src/presets';
@@ -16,6 +17,21 @@ import { decodeLink } from '../src/share/link';
 
 const run = promisify(execFile);
 const TRAIN = ['--import', './scripts/node-tfjs-resolve.mjs', '--import', 'tsx', 'src/cli/train.ts'];
+
+/**
+ * `npm run train` with these arguments, in this process (what src/cli/train.ts runs, without a new Node
+ * process's ~3 s of start-up): its exit code and what it printed to standard output and error.
+ */
+async function train(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const code = await runTrain(argv, {
+    log: (line) => stdout.push(line),
+    warn: (line) => stderr.push(line),
+    error: (line) => stderr.push(line),
+  });
+  return { code, stdout: stdout.map((l) => `${l}\n`).join(''), stderr: stderr.map((l) => `${l}\n`).join('') };
+}
 
 describe('train arguments', () => {
   it('reads every flag', () => {
@@ -156,16 +172,10 @@ describe('npm run train', () => {
   it('--samples writes every episode of each update, scored as the task scores it', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'train-')), 'samples.jsonl');
     const sets = ['task=target', 'targetWord=bad', 'maxNewTokens=5', 'batchSize=8', 'sftSteps=5'];
-    await run('node', [
-      ...TRAIN,
-      '--backend',
-      'wasm',
-      '--updates',
-      '2',
-      ...sets.flatMap((s) => ['--set', s]),
-      '--samples',
-      file,
-    ]);
+    expect(
+      (await train('--backend', 'wasm', '--updates', '2', ...sets.flatMap((s) => ['--set', s]), '--samples', file))
+        .code,
+    ).toBe(0);
     const lines = readSamples(file);
     expect(lines.map((l) => l.update)).toEqual([1, 2]);
     const all = lines.flatMap((l) => l.samples);
@@ -188,16 +198,10 @@ describe('npm run train', () => {
   it('--samples under RLHF adds the gold and proxy scores of each episode', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'train-')), 'samples.jsonl');
     const sets = ['task=preference', 'sftSteps=5', 'rmSteps=5', 'comparisons=16', 'batchSize=8'];
-    await run('node', [
-      ...TRAIN,
-      '--backend',
-      'wasm',
-      '--updates',
-      '1',
-      ...sets.flatMap((s) => ['--set', s]),
-      '--samples',
-      file,
-    ]);
+    expect(
+      (await train('--backend', 'wasm', '--updates', '1', ...sets.flatMap((s) => ['--set', s]), '--samples', file))
+        .code,
+    ).toBe(0);
     const lines = readSamples(file);
     expect(lines.map((l) => l.update)).toEqual([1]);
     expect(lines[0].samples).toHaveLength(8);
@@ -216,17 +220,8 @@ describe('npm run train', () => {
   it('trains 3 updates from a link with a bad value, warns, and writes 3 JSONL rows', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'train-')), 'metrics.jsonl');
     const link = '#v=1&task=sort&batchSize=8&sftSteps=5&lr=oops&colour=red';
-    const { stdout, stderr } = await run('node', [
-      ...TRAIN,
-      '--link',
-      link,
-      '--updates',
-      '3',
-      '--backend',
-      'wasm',
-      '--out',
-      out,
-    ]);
+    const { code, stdout, stderr } = await train('--link', link, '--updates', '3', '--backend', 'wasm', '--out', out);
+    expect(code).toBe(0);
     expect(stderr).toMatch(/warning: Unknown setting "colour" ignored/);
     expect(stderr).toMatch(/warning: Learning rate \(learningRate\): "oops" is not a finite number; using 0.003/);
     expect(stdout).toMatch(/task sort, ppo, seed 1, 3 updates/);
@@ -243,10 +238,10 @@ describe('npm run train', () => {
   describe('--check-goal', () => {
     const challenge = '#v=4&task=target&batchSize=32&sftSteps=30';
     const check = (link: string) =>
-      run('node', [...TRAIN, '--link', link, '--check-goal', '--quiet']).then(
-        ({ stdout }) => ({ code: 0, stdout }),
-        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout + e.stderr }),
-      );
+      train('--link', link, '--check-goal', '--quiet').then(({ code, stdout, stderr }) => ({
+        code,
+        stdout: stdout + stderr,
+      }));
 
     it('exits 0 when the goal is met within its budget, and stops training there', async () => {
       // Seed 1 starts at a score of ~0.2 (random letters) and passes 0.5 within ~10 updates.
@@ -274,6 +269,8 @@ describe('npm run train', () => {
     });
   });
 
+  // The one run through `node src/cli/train.ts` itself: its arguments reach the command, and its exit
+  // code is the command's.
   it('exits with status 2 and the usage on a bad argument', async () => {
     const failure = await run('node', [...TRAIN, '--backend', 'tpu']).catch((e: { code: number; stderr: string }) => e);
     expect('code' in failure && failure.code).toBe(2);

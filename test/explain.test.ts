@@ -39,8 +39,8 @@ function termByStep(x: UpdateExplanation, term: 'clipped' | 'objective' | 'ratio
 const withoutTiming = (m: Metrics) =>
   Object.fromEntries(Object.entries(m).filter(([k]) => !k.startsWith('perf/') && k !== 'time_s'));
 
-describe('explain one update (cpu backend)', () => {
-  beforeAll(() => startBackend('cpu'));
+describe('explain one update (wasm backend)', () => {
+  beforeAll(() => startBackend('wasm'));
 
   it('PPO: the shown clip decisions, objectives, rewards, gradient norms and distributions reproduce the metrics', async () => {
     const { explanation: x, metrics, tensorsBefore, tensorsAfter } = await explainUpdate({ algorithm: 'ppo' });

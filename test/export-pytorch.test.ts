@@ -1,8 +1,8 @@
 // "Export as PyTorch" (src/export/pytorch.ts + pytorch-template.py): the generated dataclass carries every
 // schema field with the link's value and help text; links the export cannot carry are refused by name;
 // and, where /usr/bin/python3 has torch (CI installs Debian's python3-torch), the exported scripts
-// compile, print finite metrics under the playground's names, and the default preset learns as fast as
-// the engine does on seeds 1–3.
+// compile, print finite metrics under the playground's names, and the default preset learns about as fast
+// as the engine does.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -218,43 +218,37 @@ describe.skipIf(!hasTorch)('PyTorch export: the scripts run (python3 with torch)
     expect(refused.stderr).toMatch(/--task preference is not exported/);
   });
 
-  // Seeds differ between the frameworks, so the distributions over seeds 1–3 are compared.
-  it('the default preset reaches a rolling-5 score of 0.9 about as fast as the engine (seeds 1–3)', async () => {
+  // Seeds differ between the frameworks, so the script's seed 1 is compared with the engine's mean over
+  // seeds 1–3. (All three seeds on both sides, measured: engine 22, 22, 24 updates, script 25, 24, 26;
+  // a script run takes ~7 s, so the unit suite runs one.)
+  it('the default preset reaches a rolling-5 score of 0.9 about as fast as the engine (script seed 1, engine seeds 1–3)', async () => {
     const CAP = 80;
     const path = join(dir, 'learn.py');
     writeFileSync(path, scriptOf('#v=4'));
-    const seeds = [1, 2, 3];
-    // The scripts run in child processes while the engine trains here.
-    const exported = (async () => {
-      const out: { reachedAt: number | undefined; msPerUpdate: number }[] = [];
-      for (const seed of seeds) {
-        const { rows, stderr, stoppedAt } = await runScript(
-          path,
-          ['--seed', String(seed), '--updates', String(CAP)],
-          (r) => reached(r),
-        );
+    // The script runs in a child process while the engine trains here.
+    const exported = runScript(path, ['--seed', '1', '--updates', String(CAP)], (r) => reached(r)).then(
+      ({ rows, stderr, stoppedAt }) => {
         if (rows.length === 0) throw new Error(stderr);
         const ms = rows.map((r) => r['perf/update_ms'] ?? Number.NaN).sort((a, b) => a - b);
-        out.push({ reachedAt: stoppedAt, msPerUpdate: ms[ms.length >> 1] });
-      }
-      return out;
-    })();
+        return { reachedAt: stoppedAt, msPerUpdate: ms[ms.length >> 1] };
+      },
+    );
     await startBackend('wasm');
     const engine: { reachedAt: number | undefined; msPerUpdate: number }[] = [];
-    for (const seed of seeds) {
+    for (const seed of [1, 2, 3]) {
       const run = await trainUntil({ ...decodeLink('#v=4').config, seed }, 0.9, CAP);
       const ms = run.history.map((m) => m['perf/update_ms']).sort((a, b) => a - b);
       engine.push({ reachedAt: run.reachedAt, msPerUpdate: ms[ms.length >> 1] });
     }
     const script = await exported;
     console.log(
-      `updates to a rolling-5 score of 0.9, seeds ${seeds.join(', ')}: engine ${engine.map((r) => r.reachedAt).join(', ')} ` +
+      `updates to a rolling-5 score of 0.9: engine ${engine.map((r) => r.reachedAt).join(', ')} on seeds 1, 2, 3 ` +
         `(median ${engine.map((r) => Math.round(r.msPerUpdate)).join(', ')} ms/update), exported script ` +
-        `${script.map((r) => r.reachedAt).join(', ')} (median ${script.map((r) => Math.round(r.msPerUpdate)).join(', ')} ms/update)`,
+        `${script.reachedAt} on seed 1 (median ${Math.round(script.msPerUpdate)} ms/update)`,
     );
-    for (const r of [...engine, ...script]) expect(r.reachedAt).toBeDefined();
-    const meanOf = (rs: typeof engine) => rs.reduce((s, r) => s + (r.reachedAt ?? CAP), 0) / rs.length;
-    const ratio = meanOf(script) / meanOf(engine);
+    for (const r of [...engine, script]) expect(r.reachedAt).toBeDefined();
+    const engineMean = engine.reduce((s, r) => s + (r.reachedAt ?? CAP), 0) / engine.length;
+    const ratio = (script.reachedAt ?? CAP) / engineMean;
     expect(ratio).toBeLessThanOrEqual(1.5);
     expect(ratio).toBeGreaterThanOrEqual(1 / 1.5);
   });

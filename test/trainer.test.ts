@@ -24,18 +24,18 @@ function withoutTiming(m: Metrics): Record<string, number> {
 describe('trainer on the cpu backend', () => {
   beforeAll(() => startBackend('cpu'));
 
-  it('gives identical metrics for 10 updates when run twice with the same seed', async () => {
+  it('gives identical metrics for 6 updates when run twice with the same seed', async () => {
     const runs: Record<string, number>[][] = [];
     for (let r = 0; r < 2; r++) {
       const trainer = createTrainer({ ...SMALL, seed: 42 });
       const rows: Record<string, number>[] = [];
-      for (let i = 0; i < 10; i++) rows.push(withoutTiming((await trainer.step()).metrics));
+      for (let i = 0; i < 6; i++) rows.push(withoutTiming((await trainer.step()).metrics));
       trainer.dispose();
       runs.push(rows);
     }
     expect(runs[1]).toEqual(runs[0]);
     // And the run is not trivially constant: scores move.
-    expect(new Set(runs[0].map((m) => m['reward/score'])).size).toBeGreaterThan(5);
+    expect(new Set(runs[0].map((m) => m['reward/score'])).size).toBeGreaterThan(3);
   });
 
   it('gives different numbers for a different seed', async () => {

@@ -1,7 +1,8 @@
 // Hosting: the built app works away from a site's root (global-setup serves dist/ under /course/playground/,
 // as a GitHub Pages project site does) and under its Content-Security-Policy (no inline script, no eval,
 // nothing from elsewhere) the page, its worker and the wasm backend still train.
-import { beforeAll, describe, expect, test } from 'vitest';
+import type { Request } from 'playwright-core';
+import { beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../vite.config';
 import { assertSetupSucceeded, openApp, waitForUpdateCount } from './browser';
 import { SUB_PATH } from './global-setup';
@@ -13,10 +14,13 @@ describe('hosting', () => {
     const app = await openApp('hosting-subpath', '?backend=wasm#v=2&autoplay=1');
     const { page, context } = app;
     const outsideSubPath: string[] = [];
-    context.on('request', (request) => {
+    const onRequest = (request: Request) => {
       const { pathname } = new URL(request.url());
       if (request.url().startsWith('http') && !pathname.startsWith(SUB_PATH)) outsideSubPath.push(pathname);
-    });
+    };
+    // The context outlives the test (browser.ts): the listener does not.
+    context.on('request', onRequest);
+    onTestFinished(() => void context.off('request', onRequest));
     await page.evaluate(() => {
       const w = window as unknown as { cspViolations: string[] };
       w.cspViolations = [];

@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
+import type { Page, Response } from 'playwright-core';
 import { beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import {
   assertSetupSucceeded,
@@ -56,10 +56,13 @@ describe('offline', () => {
     await expect(page.request.get(server.url)).rejects.toThrow();
 
     const responses: { url: string; cached: boolean }[] = [];
-    context.on('response', (response) => {
+    const onResponse = (response: Response) => {
       if (response.url().startsWith('http'))
         responses.push({ url: response.url(), cached: response.fromServiceWorker() });
-    });
+    };
+    // The context outlives the test (browser.ts): the listener does not.
+    context.on('response', onResponse);
+    onTestFinished(() => void context.off('response', onResponse));
     await page.reload({ waitUntil: 'load', timeout: 60_000 });
     // A reload continues the run paused (its hash no longer says autoplay): press Play.
     const before = await updateCount(page);
