@@ -93,6 +93,11 @@ export default defineConfig({
           // One browser at a time: a training tab keeps a core busy, and the machine has two.
           fileParallelism: false,
           maxWorkers: 1,
+          // One process runs every e2e file in turn (each closes its browser after its last test): a
+          // process per file cost ~1.5 s of start-up and imports each. A one-worker project runs in a
+          // group of its own, after the unit project's.
+          isolate: false,
+          sequence: { groupOrder: 1 },
           testTimeout: 180_000,
           hookTimeout: 60_000,
         },
