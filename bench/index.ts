@@ -18,7 +18,7 @@ import { DEFAULT_FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused
 import { setSimdMatMulMode } from '../src/engine/kernels/wasm-matmul';
 import { tf } from '../src/engine/tf';
 import { decodeLink } from '../src/share/link';
-import { benchNode, formatNodeRows, learnNode, type NodeRow } from './node';
+import { benchNode, formatNodeRows, learnNode, median, type NodeRow } from './node';
 import { benchBrowser } from './browser';
 import {
   PYTORCH_SCRIPTS,
@@ -35,6 +35,9 @@ const backends = list<BackendName>('BENCH_BACKENDS', ['wasm', 'cpu']);
 const algorithms = list<AlgorithmName>('BENCH_ALGORITHMS', ALGORITHMS);
 const warmup = Number(process.env.BENCH_WARMUP ?? 2);
 const updates = Number(process.env.BENCH_UPDATES ?? 6);
+// Rounds of each PyTorch comparison: each round times our side and then each script once more, so
+// both sides are sampled across the same minutes; the tables then show medians over rounds and runs.
+const rounds = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 1)));
 
 // The PyTorch comparisons, read first so that a wrong BENCH_CONFIGS or BENCH_TORCH stops before any work:
 // the same settings on both sides (the scripts take them on their command line and report back what they
@@ -117,14 +120,18 @@ for (const { label, base } of compared.length > 0 ? configs : []) {
     const reference = { warmup, updates: Math.max(updates, 10), config };
     const torch = new Map<PytorchScript, PytorchResult[]>(torchScriptsHere.map((script) => [script, []]));
     for (const script of torchScriptsHere) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
-    const ours: { label: string; row: NodeRow | undefined }[] = [];
-    for (const kernels of simdVariants) {
-      useKernels(kernels);
-      const row = (await benchNode({ backends: ['wasm'], algorithms: [algorithm], warmup, updates, config }))[0];
-      ours.push({ label: KERNEL_LABELS[kernels], row });
+    const oursByRound = simdVariants.map((kernels) => ({ label: KERNEL_LABELS[kernels], rows: [] as NodeRow[] }));
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, kernels] of simdVariants.entries()) {
+        useKernels(kernels);
+        const row = (await benchNode({ backends: ['wasm'], algorithms: [algorithm], warmup, updates, config }))[0];
+        if (row) oursByRound[i].rows.push(row);
+      }
+      useKernels('default');
+      for (const script of torchScriptsHere)
+        torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
     }
-    useKernels('default');
-    for (const script of torchScriptsHere) torch.get(script)?.push(await runPytorchReference({ ...reference, script }));
+    const ours = oursByRound.map(({ label, rows }) => ({ label, row: medianRow(rows), rounds: rows }));
     console.log(formatComparison(ours, torch));
   }
 }
@@ -205,12 +212,28 @@ function formatLearning(curves: readonly { label: string; means: LearningCurve }
   return lines.join('\n');
 }
 
-/** One row per implementation (each PyTorch script: the mean of its runs), and tfjs against the fastest. */
+/** Each timing the median over rounds (one round: that round's row). */
+function medianRow(rows: readonly NodeRow[]): NodeRow | undefined {
+  if (rows.length <= 1) return rows[0];
+  return {
+    ...rows[0],
+    updateMs: median(rows.map((r) => r.updateMs)),
+    rolloutMs: median(rows.map((r) => r.rolloutMs)),
+    optimizeMs: median(rows.map((r) => r.optimizeMs)),
+  };
+}
+
+/**
+ * One row per implementation (ours: the median over rounds; each PyTorch script: the mean of its two
+ * runs, or with more rounds the median of its runs), and tfjs against the fastest. With more than one
+ * round the ratio row also gives each round's ratio, our round against the mean of the script's runs
+ * just before and just after it.
+ */
 function formatComparison(
-  variants: readonly { label: string; row: NodeRow | undefined }[],
+  variants: readonly { label: string; row: NodeRow | undefined; rounds: readonly NodeRow[] }[],
   torch: ReadonlyMap<PytorchScript, PytorchResult[]>,
 ): string {
-  const ours = variants.flatMap(({ label, row }) => (row ? [{ label, row }] : []));
+  const ours = variants.flatMap(({ label, row, rounds }) => (row ? [{ label, row, rounds }] : []));
   if (ours.length === 0) return 'wasm did not start, so there is nothing to compare.';
   const lines = [
     '| implementation | update ms | rollout ms | optimise ms | kernels/update |',
@@ -220,7 +243,7 @@ function formatComparison(
         `| tfjs ${tf.version_core}, ${label} | ${row.updateMs.toFixed(0)} | ${row.rolloutMs.toFixed(0)} | ${row.optimizeMs.toFixed(0)} | ${row.kernels} |`,
     ),
   ];
-  let fastest: { file: string; update: number; rollout: number; optimize: number } | undefined;
+  let fastest: { file: string; update: number; rollout: number; optimize: number; runs: number[] } | undefined;
   for (const [script, results] of torch) {
     const runs = results.flatMap((t) => (t.available ? [t] : []));
     const file = SCRIPT_FILES[script];
@@ -229,22 +252,33 @@ function formatComparison(
       lines.push(`| PyTorch, ${file} | not run: ${reason ?? 'no runs'} | | | |`);
       continue;
     }
-    const mean = (pick: (t: (typeof runs)[number]) => number) => runs.reduce((a, t) => a + pick(t), 0) / runs.length;
+    const useMedian = runs.length > 2;
+    const summarise = (pick: (t: (typeof runs)[number]) => number) =>
+      useMedian ? median(runs.map(pick)) : runs.reduce((a, t) => a + pick(t), 0) / runs.length;
     const ms = {
       file,
-      update: mean((t) => t.updateMs),
-      rollout: mean((t) => t.rolloutMs),
-      optimize: mean((t) => t.optimizeMs),
+      update: summarise((t) => t.updateMs),
+      rollout: summarise((t) => t.rolloutMs),
+      optimize: summarise((t) => t.optimizeMs),
+      runs: runs.map((t) => t.updateMs),
     };
     lines.push(
-      `| PyTorch ${runs[0].torch}, ${file}, ${runs[0].blas} (mean of ${runs.length} runs) | ${ms.update.toFixed(0)} | ${ms.rollout.toFixed(0)} | ${ms.optimize.toFixed(0)} | |`,
+      `| PyTorch ${runs[0].torch}, ${file}, ${runs[0].blas} (${useMedian ? 'median' : 'mean'} of ${runs.length} runs) | ${ms.update.toFixed(0)} | ${ms.rollout.toFixed(0)} | ${ms.optimize.toFixed(0)} | |`,
     );
     if (!fastest || ms.update < fastest.update) fastest = ms;
   }
-  if (fastest)
-    for (const { label, row } of ours)
+  if (fastest) {
+    const torchRuns = fastest.runs;
+    for (const { label, row, rounds: perRound } of ours) {
+      // Round r ran between the script's runs r and r + 1 (when every run of it ran).
+      const roundRatios =
+        perRound.length > 1 && torchRuns.length === perRound.length + 1
+          ? ` (rounds: ${perRound.map((r, i) => `${(r.updateMs / ((torchRuns[i] + torchRuns[i + 1]) / 2)).toFixed(2)}×`).join(', ')})`
+          : '';
       lines.push(
-        `| **ratio ${label} / PyTorch (${fastest.file})** | **${(row.updateMs / fastest.update).toFixed(2)}×** | ${(row.rolloutMs / fastest.rollout).toFixed(2)}× | ${(row.optimizeMs / fastest.optimize).toFixed(2)}× | |`,
+        `| **ratio ${label} / PyTorch (${fastest.file})** | **${(row.updateMs / fastest.update).toFixed(2)}×**${roundRatios} | ${(row.rolloutMs / fastest.rollout).toFixed(2)}× | ${(row.optimizeMs / fastest.optimize).toFixed(2)}× | |`,
       );
+    }
+  }
   return lines.join('\n');
 }
