@@ -2,7 +2,8 @@
 // side by side with wasm PPO and GRPO on the same settings, and time-to-threshold in headless Chromium
 // for each browser backend.
 // Environment: BENCH_BACKENDS=wasm,cpu  BENCH_ALGORITHMS=reinforce,actor-critic,ppo  BENCH_WARMUP=2
-// BENCH_UPDATES=6  BENCH_BROWSER=wasm,webgl,cpu,webgpu (or 0 to skip; webgpu:tfjs and
+// BENCH_UPDATES=6  BENCH_ROUNDS=1 (interleaved rounds of each PyTorch comparison, reported as medians)
+// BENCH_BROWSER=wasm,webgl,cpu,webgpu (or 0 to skip; webgpu:tfjs and
 // webgpu:barrier-free force WebGPU's programs)  BENCH_BROWSER_REPEATS=1  BENCH_BROWSER_TIMEOUT_S=120
 // BENCH_MEMORY_UPDATES=0 (e.g. 2000: memory flatness in the browser)
 // BENCH_LEARN=0 (e.g. 60: learning curves of wasm and PyTorch, PPO and GRPO, seeds BENCH_LEARN_SEEDS=1,2,3)
