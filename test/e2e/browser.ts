@@ -126,7 +126,7 @@ export interface AppSession {
   screenshot(name?: string): Promise<string>;
 }
 
-// One browser per test file (each e2e file runs in a process of its own), a fresh page per test.
+// One browser per test file, a fresh page per test.
 // Launching a browser and loading the app into a cold profile cost 4.6 CPU-seconds a test on 2 cores
 // (measured: launch and close 1.2, the load 3.4); in a warm profile the load costs ~3.0, and the launch
 // is paid once per file. What a test leaves behind is cleared when it ends: its pages are closed and
@@ -143,11 +143,11 @@ export async function closeSharedBrowser(): Promise<void> {
 }
 
 /** Clears what a test left in the shared browser; when that fails, closes it (the next test relaunches). */
-async function clearAfterTest(context: BrowserContext, ownPages: Page[], origins: Set<string>): Promise<void> {
+async function clearAfterTest(context: BrowserContext, page: Page, origin: string): Promise<void> {
   try {
-    const page = ownPages.find((p) => !p.isClosed()) ?? (await context.newPage());
-    const cdp = await context.newCDPSession(page);
-    for (const origin of origins) await cdp.send('Storage.clearDataForOrigin', { origin, storageTypes: 'all' });
+    // A test that opened two apps has had this page closed by the first one's clearing.
+    const cdp = await context.newCDPSession(page.isClosed() ? await context.newPage() : page);
+    await cdp.send('Storage.clearDataForOrigin', { origin, storageTypes: 'all' });
     await cdp.detach();
     for (const p of context.pages()) if (p !== context.pages()[0]) await p.close();
   } catch {
@@ -177,7 +177,7 @@ export async function openApp(name: string, query = '', baseURL = inject('baseUR
     try {
       if (task.result?.state === 'fail') await app.screenshot(`${name}-failed`).catch(() => {});
     } finally {
-      await clearAfterTest(context, [page], new Set([new URL(url).origin]));
+      await clearAfterTest(context, page, new URL(url).origin);
     }
   });
   try {
