@@ -19,7 +19,7 @@ import { DEFAULT_FUSED_OPS, setFusedOps } from '../src/engine/kernels/wasm-fused
 import { setSimdMatMulMode } from '../src/engine/kernels/wasm-matmul';
 import { tf } from '../src/engine/tf';
 import { decodeLink } from '../src/share/link';
-import { benchNode, formatNodeRows, learnNode, median, type NodeRow } from './node';
+import { benchNode, formatNodeRows, learnNode, type NodeRow } from './node';
 import { benchBrowser } from './browser';
 import {
   PYTORCH_SCRIPTS,
@@ -213,14 +213,25 @@ function formatLearning(curves: readonly { label: string; means: LearningCurve }
   return lines.join('\n');
 }
 
+/**
+ * The median over runs or rounds: for an even count the mean of the middle two. (Per-update medians in
+ * node.ts and the scripts take the upper one, the same on both sides; across a side's runs the upper
+ * one would pick its slower half, which would flatter whichever side has an even count: PyTorch's.)
+ */
+function centre(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** Each timing the median over rounds (one round: that round's row). */
 function medianRow(rows: readonly NodeRow[]): NodeRow | undefined {
   if (rows.length <= 1) return rows[0];
   return {
     ...rows[0],
-    updateMs: median(rows.map((r) => r.updateMs)),
-    rolloutMs: median(rows.map((r) => r.rolloutMs)),
-    optimizeMs: median(rows.map((r) => r.optimizeMs)),
+    updateMs: centre(rows.map((r) => r.updateMs)),
+    rolloutMs: centre(rows.map((r) => r.rolloutMs)),
+    optimizeMs: centre(rows.map((r) => r.optimizeMs)),
   };
 }
 
@@ -255,7 +266,7 @@ function formatComparison(
     }
     const useMedian = runs.length > 2;
     const summarise = (pick: (t: (typeof runs)[number]) => number) =>
-      useMedian ? median(runs.map(pick)) : runs.reduce((a, t) => a + pick(t), 0) / runs.length;
+      useMedian ? centre(runs.map(pick)) : runs.reduce((a, t) => a + pick(t), 0) / runs.length;
     const ms = {
       file,
       update: summarise((t) => t.updateMs),
